@@ -20,7 +20,8 @@ def _progress_enabled(args: argparse.Namespace) -> bool:
     return not getattr(args, "quiet", False) and os.environ.get("CI", "").lower() not in {"1", "true"}
 
 
-def _print_reports(reports, as_json: bool, out=sys.stdout) -> None:
+def _print_reports(reports, as_json: bool) -> None:
+    out = sys.stdout  # looked up per call so redirected/captured output works
     if as_json:
         json.dump([r.to_dict() for r in reports], out, ensure_ascii=False, indent=2)
         out.write("\n")

@@ -62,6 +62,8 @@ def sniff_format(path: Path) -> str:
         if _is_docx(path):
             return "docx"
         raise IngestError(str(path), "ZIP archive that is not a Word .docx document")
+    if path.suffix.lower() in {".pdf", ".docx"}:
+        raise IngestError(str(path), f"named {path.suffix} but the content is not a {path.suffix[1:].upper()} file")
     if b"\x00" in head:
         raise IngestError(str(path), "binary file of an unsupported type (expected PDF, DOCX, Markdown or text)")
     if path.with_name(path.stem + ".meta.json").exists():

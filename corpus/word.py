@@ -1,0 +1,195 @@
+"""DOCX reader: body paragraphs and tables in document order → lines → law or policy units.
+
+python-docx exposes paragraphs and tables as separate lists, which would move every
+table to the end; `Document.iter_inner_content()` walks the body XML in order instead,
+so a table stays where it was (inside the article or section that introduces it).
+
+Tables become one line per row with cells joined by a tab (the column marker that
+`corpus.text.structure_policy` renders as `cell | cell`); for statutes the tab is
+replaced by ` | ` because article text has no table units. python-docx returns a
+horizontally merged cell once per grid column it spans, so consecutive repeats of the
+same cell are dropped; a vertically merged cell is repeated in each row it spans, which
+keeps every row readable on its own.
+
+Heading styles (`Heading N`, `标题 N`, `Title`) are kept as `Line.heading_level`. The title
+is the first Title/Heading/centred paragraph among the first few non-empty paragraphs,
+else the core-properties title, else the first non-empty paragraph.
+
+Broken input is reported, not raised from deep inside zipfile/lxml: a legacy `.doc` or a
+password-protected file (both OLE compound files), a file that is not a ZIP archive, a
+truncated/corrupt archive and a ZIP without `word/document.xml` each get their own
+IngestError reason.
+"""
+from __future__ import annotations
+
+import re
+import zipfile
+import zlib
+from pathlib import Path
+
+from corpus.normalize import normalize_text
+from corpus.records import Document, IngestError, Line, make_doc_id
+from corpus.structure import structure_law
+from corpus.text import has_articles, parse_date, resolve_doc_type, structure_policy
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGIC = b"PK"
+#: How many leading non-empty paragraphs may hold the title.
+TITLE_SEARCH_PARAGRAPHS = 5
+HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*(\d)$", re.IGNORECASE)
+TITLE_STYLES = {"title", "标题"}
+#: A dated enactment note right under a statute's title: `（2021年6月10日…通过）`.
+ENACTMENT_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+
+
+def read_docx(path: Path) -> Document:
+    """Read a .docx file into a Document (law articles if it has 第X条 lines, else sections)."""
+    path = Path(path)
+    check_docx_container(path)
+    docx_document = _open_docx(path)
+    lines, title = docx_lines(docx_document, path)
+    doc_id = make_doc_id(str(path))
+    statute = has_articles(lines)
+    if statute:
+        law_lines = [Line(text=ln.text.replace("\t", " | "), heading_level=ln.heading_level) for ln in lines]
+        units = structure_law(law_lines, doc_id)
+    else:
+        units = structure_policy(lines, doc_id)
+    doc_type, warning = resolve_doc_type("", title, statute)
+    return Document(
+        doc_id=doc_id,
+        title=title,
+        doc_type=doc_type,
+        source_path=str(path),
+        source_format="docx",
+        units=units,
+        version_date=enactment_date(lines) if statute else "",
+        warnings=[warning] if warning else [],
+        extra={"core_title": docx_document.core_properties.title or ""},
+    )
+
+
+def check_docx_container(path: Path) -> None:
+    """Raise IngestError with a specific reason unless `path` is a readable DOCX package."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+    except OSError as exc:
+        raise IngestError(str(path), f"cannot read file ({exc.strerror or exc})") from exc
+    if not head:
+        raise IngestError(str(path), "empty file (0 bytes)")
+    if head.startswith(OLE_MAGIC):
+        raise IngestError(
+            str(path),
+            "OLE compound file, not a DOCX package: a password-protected (encrypted) Word file or a legacy .doc; "
+            "remove the password / save as .docx",
+        )
+    if not head.startswith(ZIP_MAGIC):
+        raise IngestError(str(path), "not a DOCX file: content is not a ZIP package")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if "word/document.xml" not in names:
+                raise IngestError(str(path), "ZIP archive without word/document.xml: not a Word document")
+            bad = archive.testzip()
+            if bad is not None:
+                raise IngestError(str(path), f"corrupt DOCX: damaged member {bad}")
+    except zipfile.BadZipFile as exc:
+        raise IngestError(str(path), f"corrupt or truncated DOCX (ZIP structure unreadable: {exc})") from exc
+    except (EOFError, OSError, zipfile.LargeZipFile, zlib.error) as exc:
+        raise IngestError(str(path), f"corrupt or truncated DOCX ({type(exc).__name__}: {exc})") from exc
+
+
+def _open_docx(path: Path):
+    """python-docx Document, with parse errors turned into IngestError."""
+    import docx
+    from docx.opc.exceptions import PackageNotFoundError
+
+    try:
+        return docx.Document(str(path))
+    except PackageNotFoundError as exc:
+        raise IngestError(str(path), f"not a Word document package ({exc})") from exc
+    except (zipfile.BadZipFile, KeyError, ValueError, EOFError) as exc:
+        raise IngestError(str(path), f"corrupt DOCX ({type(exc).__name__}: {exc})") from exc
+    except Exception as exc:  # lxml.etree.XMLSyntaxError and friends: malformed XML parts
+        if type(exc).__module__.startswith("lxml"):
+            raise IngestError(str(path), f"corrupt DOCX: malformed XML ({exc})") from exc
+        raise
+
+
+def docx_lines(docx_document, path: Path) -> tuple[list[Line], str]:
+    """(body lines without the title paragraph, title) in document order."""
+    from docx.table import Table
+
+    lines: list[Line] = []
+    candidates: list[tuple[int, bool]] = []  # (line index, looks like a title)
+    for block in docx_document.iter_inner_content():
+        if isinstance(block, Table):
+            lines.extend(table_lines(block))
+            continue
+        text = normalize_text(block.text)
+        if not text:
+            continue
+        level, titled = paragraph_role(block)
+        if len(candidates) < TITLE_SEARCH_PARAGRAPHS:
+            candidates.append((len(lines), titled or level is not None))
+        lines.append(Line(text=text, heading_level=level))
+    if not any(ln.text.strip() for ln in lines):
+        raise IngestError(str(path), "DOCX contains no text")
+    title_index = next((i for i, looks in candidates if looks), None)
+    core_title = normalize_text(docx_document.core_properties.title or "")
+    if title_index is not None:
+        title = lines.pop(title_index).text
+    elif core_title:
+        title = core_title
+    else:
+        title_index = next(i for i, ln in enumerate(lines) if ln.text.strip())
+        title = lines.pop(title_index).text
+    return lines, title
+
+
+def paragraph_role(paragraph) -> tuple[int | None, bool]:
+    """(heading level from the style, whether it looks like a title: Title style or centred)."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+
+    name = ""
+    try:
+        name = (paragraph.style.name or "") if paragraph.style is not None else ""
+    except (KeyError, ValueError):  # a style id missing from styles.xml
+        name = ""
+    match = HEADING_STYLE.match(name.strip())
+    level = int(match.group(1)) if match else None
+    alignment = paragraph.alignment
+    if alignment is None and paragraph.style is not None:
+        alignment = paragraph.style.paragraph_format.alignment
+    centred = alignment == WD_ALIGN_PARAGRAPH.CENTER
+    return level, name.strip().lower() in TITLE_STYLES or centred
+
+
+def table_lines(table) -> list[Line]:
+    """One tab-joined line per row; horizontally merged cells appear once."""
+    out: list[Line] = []
+    for row in table.rows:
+        cells: list[str] = []
+        previous = None
+        for cell in row.cells:
+            if previous is not None and cell._tc is previous:  # same merged cell again
+                continue
+            previous = cell._tc
+            cells.append(normalize_text(" ".join(p.text for p in cell.paragraphs if p.text.strip())))
+        if any(cells):
+            out.append(Line(text="\t".join(cells)))
+    return out
+
+
+def enactment_date(lines: list[Line]) -> str:
+    """Latest date in the enactment/amendment note before the first article ("" if none)."""
+    dates: list[str] = []
+    for line in lines[:6]:
+        if line.text.lstrip().startswith("第"):
+            break
+        for m in ENACTMENT_DATE.finditer(line.text):
+            iso = parse_date(m.group(0))
+            if iso:
+                dates.append(iso)
+    return max(dates) if dates else ""

@@ -1,0 +1,133 @@
+"""Collections, format sniffing, the parse cache and the `fagui ingest` command on real files."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from assistant.cli import main
+from corpus import catalog
+from corpus.ingest import ingest_files, iter_files, sniff_format
+from corpus.records import IngestError
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+DSL_MD = REPO / "data/lawrefbook/行政法/数据安全法(2021-06-10).md"
+POLICY = REPO / "data/policy/云南省数字政府建设总体方案.txt"
+
+
+@pytest.fixture()
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("FAGUI_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def test_sniff_by_content_not_name(tmp_path):
+    fake_pdf = tmp_path / "report.pdf"
+    fake_pdf.write_text("<html>not a pdf</html>", encoding="utf-8")
+    with pytest.raises(IngestError, match="not a PDF"):
+        sniff_format(fake_pdf)
+    real = tmp_path / "law.txt"
+    shutil.copy(SHARED / "pdfs/01_law_data_security_law_2021.pdf", real)
+    assert sniff_format(real) == "pdf"
+    empty = tmp_path / "empty.docx"
+    empty.write_bytes(b"")
+    with pytest.raises(IngestError, match="empty"):
+        sniff_format(empty)
+    doc = tmp_path / "old.doc"
+    doc.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100)
+    with pytest.raises(IngestError, match="legacy Word"):
+        sniff_format(doc)
+
+
+def test_iter_files_skips_indexes_and_sidecars(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "_index.md").write_text("---\n", encoding="utf-8")
+    (tmp_path / "a" / "x.meta.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "a" / "law.md").write_text("# t\n", encoding="utf-8")
+    assert [p.name for p in iter_files([tmp_path])] == ["law.md"]
+
+
+def test_batch_goes_on_after_a_bad_file(tmp_path):
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes((SHARED / "pdfs/01_law_data_security_law_2021.pdf").read_bytes()[:4000])
+    result = ingest_files([broken, DSL_MD])
+    assert [r.ok for r in result.reports] == [False, True]
+    assert "broken.pdf" in result.reports[0].path and result.reports[0].error
+    assert result.documents[0].title == "中华人民共和国数据安全法"
+
+
+def test_default_collection_contains_required_titles(home):
+    spec = catalog.load_spec("default")
+    files = catalog.shipped_files(spec)
+    names = " ".join(p.name for p in files)
+    for title in ["数据安全法", "个人信息保护法", "网络安全法", "国家赔偿法", "行政诉讼法", "上海市数据条例", "深圳经济特区数据条例"]:
+        assert title in names, title
+    assert any(p.suffix == ".pdf" for p in files)
+    assert not any(p.name == "_index.md" for p in files)
+
+
+def test_national_excludes_local_regulations(home):
+    files = catalog.shipped_files(catalog.load_spec("national"))
+    assert len(files) > 1500
+    assert not any("/DLC/" in p.as_posix() for p in files)
+
+
+def test_parse_cache_reuses_unchanged_files(home, tmp_path, monkeypatch):
+    calls = []
+    import corpus.catalog as cat
+
+    real_read = cat.read_document
+
+    def counting(path, root=None, **kw):
+        calls.append(Path(path).name)
+        return real_read(path, root, **kw)
+
+    monkeypatch.setattr(cat, "read_document", counting)
+    cache = cat.ParseCache(tmp_path / "cache", "v1")
+    reader = cat.cached_reader(REPO / "data", cache)
+    first = reader(DSL_MD)
+    second = reader(DSL_MD)
+    assert calls == [DSL_MD.name]
+    assert first.to_dict() == second.to_dict()
+    assert cat.ParseCache(tmp_path / "cache", "v2").get("x", "y") is None
+
+
+def test_user_collection_add_and_remove(home, tmp_path):
+    stored = catalog.add_files("mine", [POLICY])
+    assert stored[0].parent == catalog.load_spec("mine").user_files_dir
+    docs = catalog.load_collection("mine").documents
+    assert len(docs) == 1 and docs[0].source_path == f"files/{POLICY.name}"
+    assert catalog.remove_document("mine", docs[0].source_path)
+    assert catalog.load_collection("mine").documents == []
+
+
+def test_sanitize_filename_blocks_traversal():
+    assert catalog.sanitize_filename("../../etc/passwd") == "passwd"
+    assert catalog.sanitize_filename("..\\..\\x.pdf") == "x.pdf"
+    assert "/" not in catalog.sanitize_filename("a/b<script>.pdf")
+    with pytest.raises(ValueError):
+        catalog.check_name("../x")
+
+
+def test_cli_ingest_json_reports_each_file(tmp_path, capsys):
+    bad = tmp_path / "bad.pdf"
+    bad.write_bytes(b"%PDF-1.4\n%garbage")
+    code = main(["ingest", str(DSL_MD), str(bad), "--json", "--quiet"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 1  # one file failed, and says so
+    ok, failed = out
+    assert ok["ok"] and ok["doc_type"] == "法律" and ok["units"] >= 55
+    assert not failed["ok"] and failed["path"].endswith("bad.pdf") and failed["error"]
+
+
+def test_cli_ingest_text_walks_directory(tmp_path, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(DSL_MD, folder / DSL_MD.name)
+    shutil.copy(POLICY, folder / POLICY.name)
+    assert main(["ingest", str(folder), "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert "中华人民共和国数据安全法" in text and "云南省数字政府建设总体方案" in text
