@@ -1,0 +1,135 @@
+"""Versions of the same instrument: a normalised `law_key`, and current / superseded / duplicate.
+
+The collection holds several versions of many laws (行政复议法 2017 and 2023), and the
+same version can arrive twice (the Markdown file and a PDF of it). Retrieval must
+search the current text once, so every document gets a status:
+
+* `current` — the latest version in its group;
+* `superseded` — an older version (kept for questions about the old law);
+* `duplicate` — the same version as another document; `duplicate_of` names the one
+  that is searched instead.
+
+Groups are (law_key, doc_type, region, part): two provinces' 数据条例 have the same
+wording after normalisation but are different instruments; 民法典 books (`part`) are
+distinct until `corpus.markdown.merge_parts` has merged them.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import replace
+
+from corpus.records import Document
+
+#: Share of identical articles above which two documents of unknown date count as the
+#: same version (PDF extraction differs in a few articles; a revision changes many).
+SAME_VERSION_THRESHOLD = 0.98
+
+_PRC = "中华人民共和国"
+#: Bracketed version notes that are not part of the name: (2021修正), (2018年修订), (修改).
+_VERSION_NOTE_RE = re.compile(r"\((?:[0-9]{4}\s*年?)?\s*(?:第[一二三四五六七八九十]+次)?\s*(?:修正|修订|修改)(?:本|文本)?\)")
+_SPACE_RE = re.compile(r"\s+")
+_QUOTE_MARKS = str.maketrans({"〈": "<", "〉": ">", "《": "<", "》": ">", "“": '"', "”": '"', "‘": "'", "’": "'"})
+_TEXT_NOISE_RE = re.compile(r"[\s\u3000，。；：、,.;:（）()“”\"'《》〈〉<>【】\[\]]")
+_NATIONAL_REGIONS = {"", "全国", "中国", "中华人民共和国", "national"}
+
+
+def law_key(title: str) -> str:
+    """Normalised title that is equal for all versions of one instrument.
+
+    Full-width forms are folded (NFKC), `中华人民共和国` is dropped everywhere (file names
+    and citations omit it inconsistently: 《中华人民共和国民法典》 vs 《民法典》),
+    version notes in brackets (`（2021修正）`) and all whitespace are removed, and
+    book-title marks are unified. Words that distinguish instruments stay:
+    `实施条例`, `（试行）`, `（一）`, `修正案（十一）`, `宪法修正案（2018年）`.
+    """
+    text = unicodedata.normalize("NFKC", title)
+    text = _SPACE_RE.sub("", text)
+    text = text.replace(_PRC, "")
+    text = _VERSION_NOTE_RE.sub("", text)
+    return text.translate(_QUOTE_MARKS)
+
+
+def _group_key(doc: Document) -> tuple[str, str, str, str]:
+    region = "" if doc.region.strip() in _NATIONAL_REGIONS else doc.region.strip()
+    return (doc.law_key or law_key(doc.title), doc.doc_type, region, doc.part)
+
+
+def _normalised_text(text: str) -> str:
+    return _TEXT_NOISE_RE.sub("", unicodedata.normalize("NFKC", text))
+
+
+def content_similarity(a: Document, b: Document) -> float:
+    """Share of articles (by canonical number) whose text is identical after normalisation.
+
+    Whitespace, punctuation and full-width variants are ignored, since PDF and Markdown
+    copies of one version differ exactly there. Documents without articles are
+    compared by their 8-character shingles (Jaccard).
+    """
+    arts_a = {u.number: _normalised_text(u.text) for u in a.articles()}
+    arts_b = {u.number: _normalised_text(u.text) for u in b.articles()}
+    if arts_a and arts_b:
+        same = sum(1 for number, text in arts_a.items() if arts_b.get(number) == text)
+        return same / max(len(arts_a), len(arts_b))
+    shingles_a = _shingles(a)
+    shingles_b = _shingles(b)
+    if not shingles_a or not shingles_b:
+        return 1.0 if shingles_a == shingles_b else 0.0
+    return len(shingles_a & shingles_b) / len(shingles_a | shingles_b)
+
+
+def _shingles(doc: Document, width: int = 8) -> set[str]:
+    text = _normalised_text("".join(u.text for u in doc.units))
+    return {text[i : i + width] for i in range(max(len(text) - width + 1, 0))}
+
+
+def _preference(doc: Document) -> tuple[int, int, str]:
+    """Which copy of a version is kept: Markdown first, then dated, then by source path."""
+    return (0 if doc.source_format == "markdown" else 1, 0 if doc.version_date else 1, doc.source_path)
+
+
+def _same_version(doc: Document, kept: Document) -> bool:
+    if doc.version_date and kept.version_date:
+        return doc.version_date == kept.version_date
+    return content_similarity(doc, kept) >= SAME_VERSION_THRESHOLD
+
+
+def assign_status(docs: list[Document]) -> list[Document]:
+    """Copies of `docs` (same order) with law_key, status and duplicate_of filled in.
+
+    Within a group, documents are visited in preference order (`_preference`); each is
+    a duplicate of the first kept document of the same version (same date, or — when a
+    date is unknown — ≥ `SAME_VERSION_THRESHOLD` identical articles), otherwise it is
+    kept as a version of its own. Among kept versions the latest date is `current` and
+    the others `superseded`; a version of unknown date is `current` only when no
+    version in the group has a date (and then only the first by preference), so the
+    outcome never depends on input order. Inputs are not modified.
+    """
+    keyed = [replace(d, law_key=d.law_key or law_key(d.title), warnings=list(d.warnings)) for d in docs]
+    groups: dict[tuple[str, str, str, str], list[int]] = {}
+    for index, doc in enumerate(keyed):
+        groups.setdefault(_group_key(doc), []).append(index)
+
+    for members in groups.values():
+        order = sorted(members, key=lambda i: _preference(keyed[i]))
+        kept: list[int] = []
+        for i in order:
+            doc = keyed[i]
+            original = next((k for k in kept if _same_version(doc, keyed[k])), None)
+            if original is None:
+                kept.append(i)
+                continue
+            doc.status = "duplicate"
+            doc.duplicate_of = keyed[original].doc_id
+        dated = [k for k in kept if keyed[k].version_date]
+        if dated:
+            newest = max(dated, key=lambda k: keyed[k].version_date)  # dates are unique among kept
+        else:
+            newest = kept[0]
+        for k in kept:
+            doc = keyed[k]
+            doc.status = "current" if k == newest else "superseded"
+            doc.duplicate_of = ""
+            if not doc.version_date and len(kept) > 1:
+                doc.warnings.append("version date unknown; ranked below dated versions of the same law")
+    return keyed

@@ -1,0 +1,131 @@
+"""Version grouping and status (corpus.versions) on real documents."""
+import random
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from corpus.markdown import read_lawrefbook
+from corpus.records import Document, Line, Unit, make_doc_id
+from corpus.structure import structure_law
+from corpus.versions import assign_status, content_similarity, law_key
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+LAWREF = SHARED / "corpus" / "lawrefbook"
+
+
+def read(rel: str) -> Document:
+    return read_lawrefbook(LAWREF / rel, LAWREF)
+
+
+def fake_doc(path: str, title: str, *, date: str = "", region: str = "", fmt: str = "markdown", texts=("甲。",)):
+    doc_id = make_doc_id(path)
+    units = [
+        Unit(f"{doc_id}:article:{i}", doc_id, "article", text, number=f"第{'一二三四五六七八九'[i]}条", ordinal=i + 1)
+        for i, text in enumerate(texts)
+    ]
+    return Document(doc_id, title, "地方性法规" if region else "法律", path, fmt, units, version_date=date, region=region)
+
+
+@pytest.mark.parametrize(
+    ("title", "key"),
+    [
+        ("中华人民共和国行政复议法", "行政复议法"),
+        ("中华人民共和国行政复议法（2023修订）", "行政复议法"),
+        ("行政复议法 (2017年修正)", "行政复议法"),
+        ("中华人民共和国行政复议法实施条例", "行政复议法实施条例"),
+        ("中华人民共和国宪法修正案（2018年）", "宪法修正案(2018年)"),
+        ("中华人民共和国刑法修正案（十一）", "刑法修正案(十一)"),
+        ("人民检察院刑事诉讼规则（试行）", "人民检察院刑事诉讼规则(试行)"),
+        ("北京市实施《中华人民共和国水法》办法", "北京市实施<水法>办法"),
+        ("北京市实施《水法》办法", "北京市实施<水法>办法"),
+    ],
+)
+def test_law_key(title, key):
+    assert law_key(title) == key
+
+
+def test_administrative_reconsideration_law_versions():
+    docs = [
+        read("诉讼与非诉讼程序法/行政复议法(2017-09-01).md"),
+        read("诉讼与非诉讼程序法/行政复议法(2023-09-01).md"),
+        read("行政法规/行政复议法实施条例(2007-05-29).md"),
+    ]
+    out = assign_status(docs)
+    assert [(d.version_date, d.status) for d in out] == [
+        ("2017-09-01", "superseded"),
+        ("2023-09-01", "current"),
+        ("2007-05-29", "current"),  # 实施条例 is its own instrument
+    ]
+    assert all(d.duplicate_of == "" for d in out)
+    assert [d.status for d in docs] == ["current"] * 3  # inputs untouched
+
+
+def test_same_law_in_two_folders_is_a_duplicate():
+    a = read("经济法/广告法(2021-04-29).md")
+    b = read("行政法/广告法(2021-04-29).md")
+    out = assign_status([b, a])
+    kept = min((a, b), key=lambda d: d.source_path)
+    statuses = {d.source_path: (d.status, d.duplicate_of) for d in out}
+    assert statuses[kept.source_path] == ("current", "")
+    other = ({a.source_path, b.source_path} - {kept.source_path}).pop()
+    assert statuses[other] == ("duplicate", kept.doc_id)
+
+
+def test_pdf_copy_of_unknown_date_is_duplicate_of_markdown():
+    pdfplumber = pytest.importorskip("pdfplumber")
+    lines = []
+    with pdfplumber.open(SHARED / "pdfs" / "01_law_data_security_law_2021.pdf") as pdf:
+        for page_no, page in enumerate(pdf.pages, 1):
+            lines += [Line(t, page=page_no) for t in (page.extract_text() or "").splitlines()]
+    pdf_id = make_doc_id("01_law_data_security_law_2021.pdf")
+    pdf_doc = Document(pdf_id, "中华人民共和国数据安全法", "法律", "01_law_data_security_law_2021.pdf", "pdf",
+                       structure_law(lines, pdf_id))
+    md_doc = read("行政法/数据安全法(2021-06-10).md")
+    assert content_similarity(pdf_doc, md_doc) >= 0.98
+    out = assign_status([pdf_doc, md_doc])  # PDF first: the Markdown copy still wins
+    assert (out[0].status, out[0].duplicate_of) == ("duplicate", md_doc.doc_id)
+    assert out[1].status == "current"
+
+
+def test_same_date_pdf_is_duplicate_even_if_text_differs():
+    md_doc = read("行政法/数据安全法(2021-06-10).md")
+    pdf_doc = replace(md_doc, doc_id="p", source_path="a.pdf", source_format="pdf", units=md_doc.units[:10])
+    out = assign_status([pdf_doc, md_doc])
+    assert (out[0].status, out[0].duplicate_of) == ("duplicate", md_doc.doc_id)
+
+
+def test_undated_different_text_is_ranked_below_dated_version():
+    dated = fake_doc("a/数据法(2020-01-01).md", "数据法", date="2020-01-01", texts=("甲。", "乙。"))
+    undated = fake_doc("b/数据法.pdf", "数据法", fmt="pdf", texts=("丙。", "丁。"))
+    out = assign_status([undated, dated])
+    assert [d.status for d in out] == ["superseded", "current"]
+    assert any("version date unknown" in w for w in out[0].warnings)
+
+
+def test_only_undated_versions_first_by_preference_is_current():
+    a = fake_doc("x/数据法.md", "数据法", texts=("甲。",))
+    b = fake_doc("x/数据法.pdf", "数据法", fmt="pdf", texts=("乙。",))
+    assert [d.status for d in assign_status([b, a])] == ["superseded", "current"]
+
+
+def test_provinces_do_not_merge():
+    sh = fake_doc("DLC/上海/数据条例(2021-11-25).md", "数据条例", date="2021-11-25", region="上海市")
+    zj = fake_doc("DLC/浙江/数据条例(2022-02-18).md", "数据条例", date="2022-02-18", region="浙江省")
+    assert [d.status for d in assign_status([sh, zj])] == ["current", "current"]
+
+
+def test_status_is_independent_of_input_order():
+    docs = [
+        read("诉讼与非诉讼程序法/行政复议法(2017-09-01).md"),
+        read("诉讼与非诉讼程序法/行政复议法(2023-09-01).md"),
+        read("经济法/广告法(2021-04-29).md"),
+        read("行政法/广告法(2021-04-29).md"),
+        fake_doc("x/行政复议法.pdf", "中华人民共和国行政复议法", fmt="pdf", texts=("不同。",)),
+    ]
+    expected = {d.source_path: (d.status, d.duplicate_of) for d in assign_status(docs)}
+    rng = random.Random(7)
+    for _ in range(5):
+        shuffled = docs[:]
+        rng.shuffle(shuffled)
+        assert {d.source_path: (d.status, d.duplicate_of) for d in assign_status(shuffled)} == expected
