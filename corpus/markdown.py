@@ -108,6 +108,9 @@ def read_lawrefbook(path: Path, root: Path | None = None) -> Document:
     if not is_document(path):
         raise IngestError(str(path), "not a LawRefBook document (folder index _index.md or not .md)")
     rel = _relative_source(path, root)
+    # The LawRefBook folder layout (行政法/…, DLC/…) decides type and region, wherever the
+    # collection root is (data/ holds lawrefbook/ next to policy/ and pdfs/).
+    layout = _relative_source(path, None)
     try:
         raw = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -124,7 +127,7 @@ def read_lawrefbook(path: Path, root: Path | None = None) -> Document:
 
     source_path = rel.as_posix()
     doc_id = make_doc_id(source_path)
-    doc_type, region = classify(rel, title)
+    doc_type, region = classify(layout, title)
     version_date, version_from = _version_date(path.stem, events)
     lines = markdown_lines(body_lines)
     warnings: list[str] = []
@@ -139,6 +142,7 @@ def read_lawrefbook(path: Path, root: Path | None = None) -> Document:
     if not version_date and doc_type != "案例":
         warnings.append("version date unknown (no date in file name or header)")
 
+    issuer = derive_issuer(doc_type, title, events, layout)
     return Document(
         doc_id=doc_id,
         title=title,
@@ -146,14 +150,29 @@ def read_lawrefbook(path: Path, root: Path | None = None) -> Document:
         source_path=source_path,
         source_format="markdown",
         units=units,
-        issuer=derive_issuer(doc_type, title, events, rel),
+        issuer=issuer,
         version_date=version_date,
-        region=region,
+        region=refine_region(region, issuer),
         part=part,
         law_key=law_key(title),
         warnings=warnings,
         extra={"events": [[e.date, e.text] for e in events], "version_from": version_from},
     )
+
+
+_CITY_RE = re.compile(r"^(?P<city>[\u4e00-\u9fff]{2,6}?(?:市|自治州|州|盟))")
+
+
+def refine_region(province: str, issuer: str) -> str:
+    """Province from the folder plus the city when a city's congress issued the text.
+
+    `深圳市人民代表大会常务委员会` under 广东 → `广东省深圳市`, so a filter on 广东省 still
+    finds it and a filter on 深圳市 finds only it.
+    """
+    m = _CITY_RE.match(issuer)
+    if not province or not m or m["city"] == province or province.startswith(m["city"]):
+        return province
+    return province + m["city"]
 
 
 def _split_header(raw_lines: list[str]) -> tuple[list[str], list[str]]:
@@ -207,7 +226,11 @@ def _version_date(stem: str, events: list[HeaderEvent]) -> tuple[str, str]:
     m = _VERSION_IN_NAME_RE.search(stem)
     if m:
         return m["date"], "file name"
-    dates = [e.date for e in events if e.date]
+    # A version is named by its adoption/amendment date (as the file names are), not by
+    # the date it enters into force: `2021年1月1日 施行` must not outdate a PDF of the
+    # same 民法典 text dated 2020-05-28.
+    adopted = [e.date for e in events if e.date and "施行" not in e.text]
+    dates = adopted or [e.date for e in events if e.date]
     return (max(dates), "header") if dates else ("", "")
 
 

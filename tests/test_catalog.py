@@ -131,3 +131,28 @@ def test_cli_ingest_text_walks_directory(tmp_path, capsys):
     assert main(["ingest", str(folder), "--quiet"]) == 0
     text = capsys.readouterr().out
     assert "中华人民共和国数据安全法" in text and "云南省数字政府建设总体方案" in text
+
+
+def test_default_collection_metadata_end_to_end(home):
+    """The shipped collection, parsed as users get it: types, regions, versions, duplicates."""
+    result = catalog.load_collection("default")
+    assert not result.failed, [(r.path, r.error) for r in result.failed]
+    docs = result.documents
+    by_source = {d.source_path: d for d in docs}
+    dsl = by_source["lawrefbook/行政法/数据安全法(2021-06-10).md"]
+    assert (dsl.doc_type, dsl.status, dsl.issuer) == ("法律", "current", "全国人民代表大会常务委员会")
+    assert by_source["lawrefbook/行政法规/网络数据安全管理条例(2024-09-24).md"].doc_type == "行政法规"
+    assert by_source["lawrefbook/诉讼与非诉讼程序法/行政复议法(2017-09-01).md"].status == "superseded"
+    shenzhen = next(d for d in docs if d.title == "深圳经济特区数据条例")
+    assert (shenzhen.doc_type, shenzhen.region) == ("地方性法规", "广东省深圳市")
+    # The same law arriving as PDF and as Markdown is one version: the PDF is a duplicate.
+    for pdf_name in ["01_law_data_security_law_2021.pdf", "04_law_civil_code_2020.pdf", "06_law_administrative_litigation_law_2017.pdf"]:
+        pdf = by_source[f"pdfs/{pdf_name}"]
+        assert pdf.status == "duplicate", pdf_name
+        kept = next(d for d in docs if d.doc_id == pdf.duplicate_of)
+        assert kept.source_format == "markdown" and kept.title == pdf.title
+    assert by_source["pdfs/07_law_national_development_planning_law_2026_flk.pdf"].status == "current"
+    types = {d.doc_type for d in docs}
+    assert {"法律", "行政法规", "司法解释", "地方性法规", "规范性文件", "规划", "学术文献"} <= types
+    current_titles = [d.title for d in docs if d.status == "current"]
+    assert len(current_titles) == len(set(current_titles)), "two current versions of one title"

@@ -75,7 +75,7 @@ def test_civil_code_books_merge_into_one_document():
     assert by_number["第一千二百六十条"].path == ("附则",)
     assert all(u.doc_id == code.doc_id for u in code.units)
     assert len({u.unit_id for u in code.units}) == len(code.units)
-    assert code.version_date == "2021-01-01"
+    assert code.version_date == "2020-05-28"
     assert sorted(code.extra["parts"]) == sorted(d.source_path for d in parts)
     assert code.warnings == []
 
@@ -91,7 +91,7 @@ def test_merge_parts_keeps_other_documents_and_order():
 def test_versions_dates_from_name_and_header():
     assert read("诉讼与非诉讼程序法/行政复议法(2017-09-01).md").version_date == "2017-09-01"
     book = read("民法典/总则.md")
-    assert book.version_date == "2021-01-01"  # latest header event (施行)
+    assert book.version_date == "2020-05-28"  # adoption date, not the 施行 date (2021-01-01)
     assert book.extra["version_from"] == "header"
 
 
