@@ -1,0 +1,127 @@
+"""Record types of the answer layer: hits → evidence → analysis → answer.
+
+`Evidence` is a retrieved unit together with the metadata of its document, so the
+analysis never needs the index; `Answer.to_dict()` is the stable `fagui ask --json`
+shape (issue 4) that later tools (eval, app) read.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One retrieved unit with everything needed to cite it.
+
+    `law` is the document title; `article` the unit's number (`第四十条`, or a section
+    label for policy documents); `ref` = law + article, the form used in `basis` lists.
+    """
+
+    unit_id: str
+    doc_id: str
+    law: str
+    article: str
+    text: str
+    doc_type: str
+    status: str
+    version_date: str = ""
+    chapter: str = ""  # heading path joined with " / "
+    source: str = ""  # source file (relative to the collection root)
+    page: int | None = None
+    region: str = ""
+    kind: str = "article"
+    rank: int = 0
+    scores: dict[str, float] = field(default_factory=dict)
+    origin: str = "search"  # search | lookup | xref | liability-pair | history
+
+    @property
+    def ref(self) -> str:
+        return f"{self.law}{self.article}"
+
+    def to_hit_dict(self) -> dict[str, Any]:
+        """The `hits[]` element of the --json output."""
+        return {
+            "rank": self.rank,
+            "unit_id": self.unit_id,
+            "law": self.law,
+            "article": self.article,
+            "chapter": self.chapter,
+            "text": self.text,
+            "doc_type": self.doc_type,
+            "status": self.status,
+            "version_date": self.version_date,
+            "source": self.source,
+            "page": self.page,
+            "origin": self.origin,
+            "scores": {k: self.scores.get(k) for k in ("bm25", "dense", "fused")},
+        }
+
+
+@dataclass
+class Party:
+    """One row of 责任主体: who, in which role, what kind of liability, on what basis."""
+
+    party: str
+    role: str
+    liability: str  # 行政责任 / 民事责任 / 国家赔偿 / 刑事责任 / 政务处分 / 合同责任
+    consequence: str  # as the article states it
+    basis: list[str] = field(default_factory=list)  # refs "<law><article>"
+
+
+@dataclass
+class Remedy:
+    remedy: str  # 行政复议 / 行政诉讼 / 国家赔偿 / 民事诉讼 / 投诉举报
+    time_limit: str = ""  # only when the cited text states it
+    basis: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Slot:
+    """A free-text slot of the analysis (external / internal / individual / fault).
+
+    `statement` is empty and `no_basis` True when no retrieved article supports it.
+    `label` marks non-binding content, e.g. 学理观点 from the scholarship paper.
+    """
+
+    statement: str = ""
+    basis: list[str] = field(default_factory=list)
+    no_basis: bool = True
+    label: str = ""
+
+
+@dataclass
+class Analysis:
+    scenario: dict[str, list[str]] = field(default_factory=dict)  # actors, harms
+    parties: list[Party] = field(default_factory=list)
+    external: list[Slot] = field(default_factory=list)
+    internal: list[Slot] = field(default_factory=list)
+    individual: list[Slot] = field(default_factory=list)
+    fault_principle: list[Slot] = field(default_factory=list)
+    remedies: list[Remedy] = field(default_factory=list)
+    citations: list[dict[str, Any]] = field(default_factory=list)
+    no_basis: list[str] = field(default_factory=list)  # names of slots without basis
+    removed_references: list[str] = field(default_factory=list)  # failed verification
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Answer:
+    question: str
+    collection: str
+    hits: list[Evidence] = field(default_factory=list)
+    analysis: Analysis = field(default_factory=Analysis)
+    lookup: dict[str, Any] = field(default_factory=dict)  # direct article lookup result
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "collection": self.collection,
+            "hits": [h.to_hit_dict() for h in self.hits],
+            "analysis": self.analysis.to_dict(),
+            "lookup": self.lookup,
+            "timings_ms": self.timings_ms,
+        }
