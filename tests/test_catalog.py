@@ -156,3 +156,35 @@ def test_default_collection_metadata_end_to_end(home):
     assert {"法律", "行政法规", "司法解释", "地方性法规", "规范性文件", "规划", "学术文献"} <= types
     current_titles = [d.title for d in docs if d.status == "current"]
     assert len(current_titles) == len(set(current_titles)), "two current versions of one title"
+
+
+def test_bad_pdfs_each_report_and_the_batch_goes_on(tmp_path, capsys):
+    """Scanned (OCR), garbled, encrypted, corrupt and empty PDFs in one directory batch."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures"))
+    import make_pdf_fixtures as fx
+
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    fx.make_truncated(folder)
+    fx.make_encrypted(folder)
+    fx.make_blank(folder)
+    fx.make_cid_garbage(folder)
+    fx.make_scanned(folder)
+    (folder / "zero.pdf").write_bytes(b"")
+    shutil.copy(DSL_MD, folder / "z_good.md")
+    code = main(["ingest", str(folder), "--json", "--quiet"])
+    reports = {Path(r["path"]).name: r for r in json.loads(capsys.readouterr().out)}
+    assert code == 1
+    assert len(reports) == 7
+    failed = {name: r["error"] for name, r in reports.items() if not r["ok"]}
+    assert len(failed) == 5, failed
+    for name, error in failed.items():
+        assert error, name
+    joined = " ".join(failed.values()).lower()
+    for word in ("encrypt", "corrupt", "cid", "empty"):
+        assert word in joined, (word, failed)
+    scanned = [r for name, r in reports.items() if r["ok"] and r["units"] and name != "z_good.md"]
+    assert len(scanned) == 1 and any("ocr" in w.lower() for w in scanned[0]["warnings"])
+    assert reports["z_good.md"]["ok"] and reports["z_good.md"]["units"] >= 55
