@@ -33,7 +33,8 @@ class Evidence:
     kind: str = "article"
     rank: int = 0
     scores: dict[str, float] = field(default_factory=dict)
-    origin: str = "search"  # search | lookup | xref | liability-pair | history
+    origin: str = "search"  # search | lookup | xref | liability-pair | history | scholarship
+    citation: str = ""  # bibliographic citation for scholarship (学理观点) units
 
     @property
     def ref(self) -> str:
@@ -67,13 +68,16 @@ class Party:
     liability: str  # 行政责任 / 民事责任 / 国家赔偿 / 刑事责任 / 政务处分 / 合同责任
     consequence: str  # as the article states it
     basis: list[str] = field(default_factory=list)  # refs "<law><article>"
+    question_actor: str = ""  # the question's words for this party (e.g. 科技公司)
+    note: str = ""  # how a subject the article does not write was inferred
 
 
 @dataclass
 class Remedy:
-    remedy: str  # 行政复议 / 行政诉讼 / 国家赔偿 / 民事诉讼 / 投诉举报
+    remedy: str  # 行政复议 / 行政诉讼 / 国家赔偿 / 民事诉讼 / 行政补偿 / 投诉举报
     time_limit: str = ""  # only when the cited text states it
     basis: list[str] = field(default_factory=list)
+    detail: str = ""  # the sentence (or the decision) the remedy is read from
 
 
 @dataclass

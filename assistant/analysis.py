@@ -1,0 +1,614 @@
+"""Responsibility analysis (谁对X负责) built only from retrieved evidence — no model.
+
+Input: the question and the evidence (retrieved articles with their metadata).
+Output: `assistant.records.Analysis` with
+
+* 情形 `scenario`: actors / harms / relations recognised in the question with the
+  keyword tables below (lay words included: 倒卖, 红码, 外包, 中标 …); keys `actors`,
+  `harms`, `relations`, `harm_terms` and `actor_terms:<role>` (the question's words);
+* 责任主体 `parties`: one row per (party, liability kind, article), read from the
+  liability clauses of binding evidence by `assistant.provisions` and mapped to the
+  question's actors (`Party.question_actor`);
+* 外部责任 / 内部责任 / 个人责任 / 归责原则 slots, each statement quoting its article;
+* 救济途径 `remedies` with time limits only where the cited text states them;
+* 依据 `citations`: every cited article with text, version status, binding force, source.
+
+Rules that keep the analysis honest:
+
+1. Every statement carries basis refs (`<law><article>`) taken from the evidence; a slot
+   category with nothing to cite gets a placeholder `Slot(no_basis=True)` and its name
+   in `Analysis.no_basis` (rendered as 无依据).
+2. Only binding documents (法律/行政法规/司法解释/部门规章/地方性法规) ground parties
+   and slots. 规范性文件, 规划 and 学术文献 are cited for context only.
+3. The scholarship paper's framework (government answers outward first; fault vs
+   no-fault recourse by algorithm complexity) is offered only as a `学理观点`-labelled
+   slot with its bibliographic citation, and only when the paper is in the evidence or
+   passed as `scholarship=` — then its paragraph becomes evidence like any other, so it
+   is verified and cited. It never fills a slot's legal basis: a category supported
+   only by 学理观点 is still listed in `no_basis`.
+4. `verify` runs last: every reference must be an evidence ref (and resolve in the
+   index when `resolve` is given); anything else is removed and listed in
+   `removed_references`.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from assistant.provisions import (
+    ACTOR_ROLES,
+    ROLE_ANY,
+    ROLE_CITIZEN,
+    ROLE_ENFORCER,
+    ROLE_FIRM,
+    ROLE_GOV,
+    ROLE_STAFF,
+    Liability,
+    ProvisionClass,
+    binding_force,
+    classify_provision,
+    is_liability_source,
+    role_of,
+)
+from assistant.records import Analysis, Evidence, Party, Remedy, Slot
+
+# --- keyword tables for the question -------------------------------------------------
+
+#: Lay and legal words → the role they name in the question. Longer words first at
+#: matching time; `局` alone is enough for 大数据局 / 市场监管局.
+ACTOR_KEYWORDS: dict[str, tuple[str, ...]] = {
+    ROLE_GOV: (
+        "大数据管理局", "大数据中心", "大数据局", "行政机关", "国家机关", "政府", "部门", "街道办", "街道",
+        "指挥部", "委员会", "采购人", "采购单位", "政务服务机构", "机关", "委托方", "局", "城管",
+    ),
+    ROLE_FIRM: (
+        "科技公司", "公司", "企业", "供应商", "中标", "承建", "运维", "运营", "服务商", "开发商", "外包",
+        "受托", "处理者", "运营者", "分包", "平台方",
+    ),
+    ROLE_STAFF: ("工作人员", "工程师", "员工", "公务员", "公职人员", "采购人员", "干部", "职员", "人员"),
+    ROLE_CITIZEN: ("市民", "居民", "公民", "群众", "申请人", "相对人", "储户", "我"),
+}
+
+HARM_KEYWORDS: dict[str, tuple[str, ...]] = {
+    "数据泄露": ("泄露", "倒卖", "外泄", "出售", "导出", "非法提供", "转发", "泄漏", "贩卖", "窃取"),
+    "数据出境": ("境外", "出境"),
+    "算法或自动化决策错误": ("算法", "自动", "系统错误", "秒批", "健康码", "赋码", "红码", "黄码"),
+    "违法决定": ("罚款", "处罚", "罚单", "许可", "不予", "决定"),
+    "违约": ("违约", "合同", "协议"),
+    "不公开": ("不公开", "信息公开", "公开"),
+    "超范围收集或使用个人信息": ("收集", "人脸", "摄像头", "宗教信仰", "病史", "商业客流"),
+    "篡改数据": ("篡改",),
+    "串通受贿": ("贿赂", "串通", "受贿", "行贿"),
+    "网络安全事件": ("网络安全", "安全事件"),
+}
+
+RELATION_KEYWORDS: dict[str, tuple[str, ...]] = {
+    "委托": ("委托", "外包", "运维", "受托"),
+    "政府采购": ("政府采购", "采购", "中标", "招标", "投标"),
+    "授权": ("授权",),
+    "行政协议": ("协议", "特许经营"),
+    "分包": ("分包", "转委托"),
+}
+
+#: Characters that end the left expansion of a question term (`一家科技公司` → 科技公司).
+_TERM_STOP = set("的了和与及、，。；：“”\"（）()某一家该名位个其我们在由对向把被将给让为是数十百千万条如果若当但而并且又也就都只")
+
+SLOT_NAMES = {
+    "parties": "责任主体",
+    "external": "外部责任",
+    "internal": "内部责任",
+    "individual": "个人责任",
+    "fault_principle": "归责原则",
+    "remedies": "救济途径",
+}
+SCHOLARSHIP_LABEL = "学理观点"
+DUTY_LIABILITY = "违反义务（本条未规定后果）"
+SCHOLARSHIP_KEYWORDS = {
+    "external": ("外部责任",),
+    "fault_principle": ("无过错责任", "过错责任", "归责原则"),
+}
+
+
+# --- scenario -------------------------------------------------------------------------
+
+
+def _expand_left(text: str, start: int, taken: list[tuple[int, int]], limit: int = 4) -> int:
+    """Grow a keyword to the name it ends (`科技公司`, `市大数据局`), never into another match."""
+    while (
+        limit
+        and start > 0
+        and text[start - 1] not in _TERM_STOP
+        and "\u4e00" <= text[start - 1] <= "\u9fff"
+        and not any(a <= start - 1 < b for a, b in taken)
+    ):
+        start -= 1
+        limit -= 1
+    return start
+
+
+def _grows(word: str) -> bool:
+    """Single-character keywords are whole words (`我`), except `局` which ends a name."""
+    return len(word) > 1 or word == "局"
+
+
+def _matches(question: str, table: dict[str, tuple[str, ...]], expand: bool = False) -> dict[str, list[str]]:
+    """Label → words of the question that matched (longest keyword wins per position)."""
+    spans: dict[str, list[tuple[int, int]]] = {}
+    taken: list[tuple[int, int]] = []
+    entries = sorted(((w, label) for label, words in table.items() for w in words), key=lambda x: -len(x[0]))
+    for word, label in entries:
+        for m in re.finditer(re.escape(word), question):
+            if any(a < m.end() and m.start() < b for a, b in taken):
+                continue
+            taken.append((m.start(), m.end()))
+            spans.setdefault(label, []).append((m.start(), m.end()))
+    return {
+        label: list(
+            dict.fromkeys(
+                question[(_expand_left(question, a, taken) if expand and _grows(question[a:b]) else a) : b]
+                for a, b in sorted(found)
+            )
+        )
+        for label, found in spans.items()
+    }
+
+
+def recognise_scenario(question: str) -> dict[str, list[str]]:
+    """情形: roles, harms and relations named in the question, with the words that named them."""
+    # `政府采购` names a relation, not an actor: hide it from the actor tables
+    actors = _matches(question.replace("政府采购", "〇〇〇〇"), ACTOR_KEYWORDS, expand=True)
+    harms = _matches(question, HARM_KEYWORDS)
+    relations = _matches(question, RELATION_KEYWORDS)
+    scenario: dict[str, list[str]] = {
+        "actors": [role for role in ACTOR_KEYWORDS if role in actors],
+        "harms": [h for h in HARM_KEYWORDS if h in harms],
+        "relations": [r for r in RELATION_KEYWORDS if r in relations],
+    }
+    for role, words in actors.items():
+        scenario[f"actor_terms:{role}"] = words
+    scenario["harm_terms"] = [w for h in scenario["harms"] for w in harms[h]]
+    return scenario
+
+
+# --- evidence helpers -------------------------------------------------------------------
+
+
+def format_citation(citation: dict) -> str:
+    """`作者. 标题[J]. 期刊, 年. DOI: …` from a paper's Document.extra["citation"]."""
+    parts = [citation.get("author", ""), f"{citation.get('title', '')}[J]", citation.get("journal", "")]
+    text = ". ".join(p for p in parts if p)
+    if citation.get("year"):
+        text += f", {citation['year']}"
+    if citation.get("doi"):
+        text += f". DOI: {citation['doi']}"
+    return text
+
+
+def unit_label(unit) -> str:
+    """Citable label of a unit: its number, or section + position for unnumbered paragraphs."""
+    if unit.number:
+        return unit.number
+    section = unit.path[-1].split(" ")[0].rstrip(".") if unit.path else ""
+    index = unit.unit_id.rsplit(":", 1)[-1]
+    return f"{section}节第{index}段" if section else f"{unit.kind}{index}"
+
+
+def evidence_from_unit(doc, unit, *, rank: int = 0, origin: str = "search") -> Evidence:
+    """An Evidence record for a unit of a parsed Document (tests, scholarship, lookups)."""
+    citation = doc.extra.get("citation") if isinstance(doc.extra, dict) else None
+    return Evidence(
+        unit_id=unit.unit_id,
+        doc_id=doc.doc_id,
+        law=doc.title,
+        article=unit_label(unit),
+        text=unit.text,
+        doc_type=doc.doc_type,
+        status=doc.status,
+        version_date=doc.version_date,
+        chapter=" / ".join(unit.path),
+        source=doc.source_path,
+        page=unit.page,
+        region=doc.region,
+        kind=unit.kind,
+        rank=rank,
+        origin=origin,
+        citation=format_citation(citation) if citation else "",
+    )
+
+
+# --- the analysis -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Read:
+    """One binding evidence article and its classification."""
+
+    evidence: Evidence
+    provision: ProvisionClass
+
+
+def _quote(text: str, limit: int = 160) -> str:
+    text = text.strip()
+    return f"「{text if len(text) <= limit else text[:limit] + '…'}」"
+
+
+def _question_roles(scenario: dict[str, list[str]]) -> set[str]:
+    return {r for r in scenario.get("actors", []) if r != ROLE_CITIZEN}
+
+
+def _terms(scenario: dict[str, list[str]], role: str) -> str:
+    return "、".join(scenario.get(f"actor_terms:{role}", []))
+
+
+def _resolve_subject(liability: Liability, read: _Read, reads: list[_Read]) -> tuple[str, str]:
+    """(subject, note) — a subjectless `违反本条例第十六条…规定的` takes the subject of
+    the referenced article when that article is in the evidence too."""
+    if liability.subject:
+        notes = {"context": "主体承前句", "activity": "主体据所规范的活动推定", "title": "主体据文件名称推定",
+                 "outcome": "被审查行为的作出机关"}
+        return liability.subject, notes.get(liability.inferred, "")
+    for other in reads:
+        if other.evidence.law == read.evidence.law and other.evidence.article in liability.refers_to:
+            for subject in other.provision.subjects:
+                if role_of(subject) in (ROLE_FIRM, ROLE_GOV):
+                    return subject, f"主体见{other.evidence.ref}"
+    return "", "条文未写明主体"
+
+
+def _party_rows(reads: list[_Read], scenario: dict[str, list[str]]) -> list[tuple[Party, Liability, str]]:
+    """(party row, liability, role used for slot sorting) for every relevant liability."""
+    wanted = _question_roles(scenario)
+    rows: dict[tuple[str, str, str, str], tuple[Party, Liability, str]] = {}
+    for read in reads:
+        for liability in read.provision.liabilities:
+            subject, note = _resolve_subject(liability, read, reads)
+            role = role_of(subject) if subject else ROLE_ANY
+            if role in (ROLE_CITIZEN, ROLE_ENFORCER):
+                continue  # the harmed side and the deciding body are not liable parties
+            affiliation = role_of(liability.of_subject) if liability.of_subject else ""
+            if wanted and role == ROLE_FIRM and ROLE_FIRM not in wanted and affiliation != ROLE_GOV:
+                continue  # no enterprise in the question: enterprise-only rules are off topic
+            if wanted and affiliation == ROLE_FIRM and ROLE_FIRM not in wanted:
+                continue
+            phrase = liability.subject_phrase or subject or _written_subject(liability) or "违反本条规定的主体"
+            party_name = f"{liability.of_subject}的{phrase}" if liability.of_subject else phrase
+            role_label = f"{role}（所属：{affiliation}）" if affiliation else role
+            actor_words = _terms(scenario, affiliation or role) if role != ROLE_ANY else ""
+            if role == ROLE_STAFF and not affiliation:
+                actor_words = _terms(scenario, ROLE_STAFF)
+            key = (party_name, role_label, liability.kind, read.evidence.ref)
+            if key in rows:
+                party = rows[key][0]
+                if liability.consequence not in party.consequence.split("；"):
+                    party.consequence += "；" + liability.consequence
+                continue
+            party = Party(
+                party=party_name,
+                role=role_label,
+                liability=liability.kind,
+                consequence=liability.consequence,
+                basis=[read.evidence.ref],
+                question_actor=actor_words,
+                note=note,
+            )
+            rows[key] = (party, liability, role)
+    return list(rows.values())
+
+
+_WRITTEN_SUBJECT = re.compile(r"^(?P<who>[^，；。]{2,14}?(?:人|者|机构|单位|组织))(?:应当|应|依法)?(?:承担|负责)")
+
+
+def _written_subject(liability: Liability) -> str:
+    """A subject outside the actor lexicon, as written before `承担` (`动物饲养人或者管理人`)."""
+    m = _WRITTEN_SUBJECT.match(liability.consequence)
+    return m.group("who") if m else ""
+
+
+def _designation_rows(reads: list[_Read], scenario) -> list[tuple[Party, Liability, str]]:
+    """赔偿义务机关 designations are state-compensation liability of the designated body."""
+    rows = []
+    for read in reads:
+        sentences = list(dict.fromkeys(d.sentence for d in read.provision.designations if d.role == "赔偿义务机关"))
+        for sentence in _pick_sentences(sentences, scenario.get("relations", [])):
+            for d in read.provision.designations:
+                if d.role != "赔偿义务机关" or d.sentence != sentence:
+                    continue
+                phrase = d.subject if d.subject_phrase.startswith("该") else d.subject_phrase
+                party = Party(
+                    party=phrase,
+                    role=role_of(d.subject) if d.subject in ACTOR_ROLES else ROLE_GOV,
+                    liability="国家赔偿",
+                    consequence="为赔偿义务机关",
+                    basis=[read.evidence.ref],
+                    question_actor=_terms(scenario, ROLE_GOV),
+                )
+                liability = Liability(d.subject, phrase, "国家赔偿", "为赔偿义务机关", sentence)
+                rows.append((party, liability, party.role))
+    return rows
+
+
+def _duty_rows(reads: list[_Read], scenario, rows) -> list[tuple[Party, Liability, str]]:
+    """A question actor with no liability clause in the evidence still has the duties the
+    evidence imposes on it: one row per (role, article), labelled as a breached duty."""
+    covered = {row[2] for row in rows}
+    out = []
+    for role in (ROLE_GOV, ROLE_FIRM):
+        if role not in scenario.get("actors", []) or role in covered:
+            continue
+        for read in reads:
+            for sentence in read.provision.duty_sentences:
+                subject = next((s for s in read.provision.subjects if s in sentence and role_of(s) == role), "")
+                if not subject:
+                    continue
+                party = Party(
+                    party=subject,
+                    role=role,
+                    liability=DUTY_LIABILITY,
+                    consequence=sentence,
+                    basis=[read.evidence.ref],
+                    question_actor=_terms(scenario, role),
+                    note="本条只规定义务，未规定违反后果",
+                )
+                out.append((party, Liability(subject, subject, DUTY_LIABILITY, sentence, sentence), role))
+                break
+    return out
+
+
+def _pick_sentences(sentences: list[str], relations: list[str]) -> list[str]:
+    """The general rule (first sentence) plus those about the question's relation (委托/授权)."""
+    picked = sentences[:1]
+    for sentence in sentences[1:]:
+        if any(r in sentence for r in relations if r in ("委托", "授权")) and sentence not in picked:
+            picked.append(sentence)
+    return picked
+
+
+_INTERNAL_CONTEXT = re.compile(r"委托|受托|合同|约定|向采购人")
+
+
+def _slots(reads: list[_Read], rows: list[tuple[Party, Liability, str]], scenario) -> dict[str, list[Slot]]:
+    relations = scenario.get("relations", [])
+    slots: dict[str, list[Slot]] = {"external": [], "internal": [], "individual": [], "fault_principle": []}
+
+    def add(name: str, statement: str, ref: str) -> None:
+        for slot in slots[name]:
+            if slot.statement == statement:
+                if ref not in slot.basis:
+                    slot.basis.append(ref)
+                return
+        slots[name].append(Slot(statement=statement, basis=[ref], no_basis=False))
+
+    for read in reads:
+        ref, provision = read.evidence.ref, read.provision
+        by_role: dict[str, list[str]] = {}
+        for d in provision.designations:
+            by_role.setdefault(d.role, [])
+            if d.sentence not in by_role[d.role]:
+                by_role[d.role].append(d.sentence)
+        for role, sentences in by_role.items():
+            label = "国家赔偿（赔偿义务机关）" if role == "赔偿义务机关" else "行政诉讼被告"
+            for sentence in _pick_sentences(sentences, relations):
+                add("external", f"{label}：{_quote(sentence)}", ref)
+        for remedy in provision.remedies:
+            if remedy.kind == "国家赔偿" and role_of(remedy.holder) == ROLE_CITIZEN and not remedy.outcome:
+                add("external", f"受害人取得国家赔偿的权利：{_quote(remedy.sentence)}", ref)
+            if remedy.kind == "民事诉讼" and role_of(remedy.holder) == ROLE_GOV:
+                add("internal", f"委托方向受托方索赔：{_quote(remedy.sentence)}", ref)
+        for sentence in provision.duty_sentences:
+            subjects = sorted((sentence.find(s), s) for s in provision.subjects if s in sentence)
+            if not _INTERNAL_CONTEXT.search(sentence) or not subjects:
+                continue
+            first = subjects[0][1]
+            if role_of(first) in (ROLE_FIRM, ROLE_GOV):
+                add("internal", f"{first}的义务：{_quote(sentence)}", ref)
+        if re.search(r"政府采购合同适用|以合同方式约定", read.evidence.text):
+            sentence = next(s for s in re.split(r"(?<=。)", read.evidence.text) if re.search(r"合同", s))
+            add("internal", f"合同关系：{_quote(sentence)}", ref)
+        for marker in provision.fault:
+            add("fault_principle", f"{marker.principle}：{_quote(marker.sentence)}", ref)
+
+    for party, liability, role in rows:
+        ref = party.basis[0]
+        line = f"{party.party}——{party.liability}：{_quote(party.consequence, 120)}"
+        if liability.recourse:
+            add("internal", f"追偿：{line}", ref)
+        elif role == ROLE_GOV and party.liability in ("国家赔偿", "行政补偿", "法律责任", "合同责任", "行政责任"):
+            if party.liability != "行政责任" or liability.inferred == "outcome" or "被告" in party.party or "被申请人" in party.party:
+                add("external", line, ref)
+        elif party.liability == "合同责任" or (
+            party.liability == "法律责任" and role == ROLE_FIRM and _INTERNAL_CONTEXT.search(liability.sentence)
+        ):
+            add("internal", f"合同/委托关系：{line}", ref)
+        elif party.liability == "民事责任":
+            add("external", f"民事责任：{line}", ref)
+        personal = role == ROLE_STAFF and party.liability in ("政务处分", "刑事责任", "行政责任", "国家赔偿")
+        if personal or (role == ROLE_ANY and liability.subject and party.liability == "刑事责任"):
+            add("individual", line, ref)
+    return slots
+
+
+def _scholarship_slots(evidence: list[Evidence]) -> dict[str, list[Slot]]:
+    """学理观点 slots from scholarship evidence: the sentences that state the framework."""
+    out: dict[str, list[Slot]] = {"external": [], "fault_principle": []}
+    for item in evidence:
+        if item.doc_type != "学术文献":
+            continue
+        for name, keywords in SCHOLARSHIP_KEYWORDS.items():
+            picked = [s for s in re.split(r"(?<=。)", item.text) if any(k in s for k in keywords)]
+            if picked:
+                where = f"（{item.citation}）" if item.citation else f"（{item.law}）"
+                out[name].append(
+                    Slot(
+                        statement=f"{SCHOLARSHIP_LABEL}{where}：{_quote(''.join(picked[:3]), 400)}",
+                        basis=[item.ref],
+                        no_basis=False,
+                        label=SCHOLARSHIP_LABEL,
+                    )
+                )
+    return out
+
+
+def scholarship_evidence(paper, *, rank: int = 0) -> list[Evidence]:
+    """The paper's paragraphs that state its framework, as evidence (origin=scholarship)."""
+    keywords = tuple(k for words in SCHOLARSHIP_KEYWORDS.values() for k in words)
+    return [
+        evidence_from_unit(paper, unit, rank=rank, origin="scholarship")
+        for unit in paper.units
+        if unit.kind == "paragraph" and any(k in unit.text for k in keywords)
+    ]
+
+
+def _remedies(reads: list[_Read]) -> list[Remedy]:
+    """Remedy clauses, plus whom to claim against / sue where a designation says so."""
+    merged: dict[tuple[str, str], Remedy] = {}
+    for read in reads:
+        for d in read.provision.designations:
+            kind = "国家赔偿" if d.role == "赔偿义务机关" else "行政诉讼"
+            key = (kind, read.evidence.ref)
+            if key not in merged:
+                detail = "向赔偿义务机关请求国家赔偿" if kind == "国家赔偿" else "以条文所定的被告提起行政诉讼"
+                merged[key] = Remedy(remedy=kind, basis=[read.evidence.ref], detail=detail)
+        for clause in read.provision.remedies:
+            key = (clause.kind, read.evidence.ref)
+            detail = clause.outcome or clause.sentence
+            if key not in merged:
+                merged[key] = Remedy(remedy=clause.kind, time_limit=clause.time_limit, basis=[read.evidence.ref],
+                                     detail=detail)
+                continue
+            remedy = merged[key]
+            if clause.time_limit and clause.time_limit not in remedy.time_limit:
+                remedy.time_limit = "；".join(x for x in (remedy.time_limit, clause.time_limit) if x)
+            if clause.outcome and clause.outcome not in remedy.detail:
+                remedy.detail += "；" + clause.outcome
+    return list(merged.values())
+
+
+def _citation(item: Evidence) -> dict:
+    return {
+        "ref": item.ref,
+        "law": item.law,
+        "article": item.article,
+        "text": item.text,
+        "doc_type": item.doc_type,
+        "status": item.status,
+        "version_date": item.version_date,
+        "binding_force": binding_force(item.doc_type),
+        "label": SCHOLARSHIP_LABEL if item.doc_type == "学术文献" else "",
+        "citation": item.citation,
+        "source": item.source,
+        "page": item.page,
+        "chapter": item.chapter,
+    }
+
+
+def _referenced(analysis: Analysis) -> list[str]:
+    """Every reference the analysis makes: bases of rows and slots, then citations."""
+    refs = _referenced_basis(analysis) + [c.get("ref", "") for c in analysis.citations]
+    return list(dict.fromkeys(refs))
+
+
+def verify(analysis: Analysis, evidence: Iterable[Evidence], resolve: Callable[[str], bool] | None = None) -> Analysis:
+    """Remove every reference that is not an evidence ref (or does not resolve); rebuild
+    citations and `no_basis`. Rows and slots left without any basis are dropped — a
+    statement whose support was removed is no longer supported."""
+    evidence = list(evidence)
+    allowed = {e.ref for e in evidence}
+    if resolve is not None:
+        allowed = {ref for ref in allowed if resolve(ref)}
+    removed = [ref for ref in _referenced(analysis) if ref not in allowed]
+
+    def keep(refs: list[str]) -> list[str]:
+        return [r for r in refs if r in allowed]
+
+    for party in analysis.parties:
+        party.basis = keep(party.basis)
+    analysis.parties = [p for p in analysis.parties if p.basis]
+    for remedy in analysis.remedies:
+        remedy.basis = keep(remedy.basis)
+    analysis.remedies = [r for r in analysis.remedies if r.basis]
+    for name in ("external", "internal", "individual", "fault_principle"):
+        kept = []
+        for slot in getattr(analysis, name):
+            if slot.no_basis:
+                continue
+            slot.basis = keep(slot.basis)
+            if slot.basis:
+                kept.append(slot)
+        setattr(analysis, name, kept)
+    analysis.removed_references = sorted(set(analysis.removed_references) | set(removed))
+    _finish(analysis, evidence, allowed)
+    return analysis
+
+
+def _finish(analysis: Analysis, evidence: list[Evidence], allowed: set[str]) -> None:
+    """Citations for exactly the cited refs; placeholders and `no_basis` for empty slots."""
+    by_ref = {e.ref: e for e in evidence}
+    cited = [ref for ref in _referenced_basis(analysis) if ref in allowed and ref in by_ref]
+    analysis.citations = [_citation(by_ref[ref]) for ref in cited]
+    scholarly = {e.ref for e in evidence if e.doc_type == "学术文献"}
+    analysis.no_basis = []
+    if not analysis.parties:
+        analysis.no_basis.append(SLOT_NAMES["parties"])
+    for name in ("external", "internal", "individual", "fault_principle"):
+        slots = getattr(analysis, name)
+        legal = [s for s in slots if not s.no_basis and any(r not in scholarly for r in s.basis)]
+        if not legal:
+            analysis.no_basis.append(SLOT_NAMES[name])
+            if not any(s.no_basis for s in slots):
+                slots.append(Slot())
+    if not analysis.remedies:
+        analysis.no_basis.append(SLOT_NAMES["remedies"])
+
+
+def _referenced_basis(analysis: Analysis) -> list[str]:
+    refs: list[str] = []
+    for party in analysis.parties:
+        refs += party.basis
+    for name in ("external", "internal", "individual", "fault_principle"):
+        for slot in getattr(analysis, name):
+            refs += slot.basis
+    for remedy in analysis.remedies:
+        refs += remedy.basis
+    return list(dict.fromkeys(refs))
+
+
+def analyse(
+    question: str,
+    evidence: list[Evidence],
+    *,
+    resolve: Callable[[str], bool] | None = None,
+    scholarship=None,
+) -> Analysis:
+    """The responsibility analysis of `question` from `evidence` only (see module doc).
+
+    `scholarship` (a parsed paper Document) adds its framework paragraphs as evidence so
+    a 学理观点 slot can cite them; without it, 学理观点 appears only if the paper's units
+    are already among `evidence`.
+    """
+    evidence = list(evidence)
+    if scholarship is not None:
+        known = {e.ref for e in evidence}
+        evidence += [e for e in scholarship_evidence(scholarship, rank=len(evidence) + 1) if e.ref not in known]
+    scenario = recognise_scenario(question)
+    reads = [
+        _Read(item, classify_provision(item.text, title=item.law))
+        for item in evidence
+        if is_liability_source(item.doc_type) and item.status != "duplicate"
+    ]
+    rows = _party_rows(reads, scenario)
+    rows += _designation_rows(reads, scenario)
+    rows += _duty_rows(reads, scenario, rows)
+    slots = _slots(reads, rows, scenario)
+    for name, extra in _scholarship_slots(evidence).items():
+        slots[name] += extra
+    analysis = Analysis(
+        scenario=scenario,
+        parties=[row[0] for row in rows],
+        external=slots["external"],
+        internal=slots["internal"],
+        individual=slots["individual"],
+        fault_principle=slots["fault_principle"],
+        remedies=_remedies(reads),
+    )
+    return verify(analysis, evidence, resolve)

@@ -1,0 +1,28 @@
+"""The contract between the answer pipeline and its consumers (CLI, app, evaluation).
+
+Evaluation must run the real `ask` pipeline, not a copy, so it is written against this
+protocol; `assistant.pipeline.Pipeline` implements it.
+"""
+from __future__ import annotations
+
+from typing import Protocol
+
+from assistant.records import Answer
+
+MODES = ("bm25", "dense", "hybrid")
+
+
+class AnswerPipeline(Protocol):
+    collection: str
+
+    def ask(self, question: str, *, mode: str = "hybrid", k: int = 10, filters: dict | None = None) -> Answer:
+        """Answer one question: ranked evidence (`Answer.hits`, best first) plus analysis."""
+        ...
+
+    def resolve(self, law: str, article: str) -> str | None:
+        """unit_id of (law title, `第X条`) in the collection's current version, or None."""
+        ...
+
+    def fingerprint(self) -> dict:
+        """Model fingerprint, collection hash, index settings — recorded with results."""
+        ...

@@ -1,0 +1,173 @@
+"""Provision classification on real articles of the default collection (assistant.provisions).
+
+Every expectation below was read off the article text itself (printed in the comments).
+"""
+from __future__ import annotations
+
+import pytest
+
+from assistant.provisions import (
+    ROLE_FIRM,
+    ROLE_GOV,
+    ROLE_STAFF,
+    binding_force,
+    classify_provision,
+    is_liability_source,
+    role_of,
+)
+from corpus.catalog import load_collection
+
+DSL = "中华人民共和国数据安全法"
+PIPL = "中华人民共和国个人信息保护法"
+SCL = "中华人民共和国国家赔偿法"
+CIVIL = "中华人民共和国民法典"
+
+
+@pytest.fixture(scope="module")
+def articles(tmp_path_factory):
+    """(title, article number) → (title, text) of current documents, parsed once per module."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FAGUI_HOME", str(tmp_path_factory.mktemp("home")))
+        documents = load_collection("default").documents
+    return {
+        (d.title, u.number): (d.title, u.text)
+        for d in documents
+        if d.status == "current"
+        for u in d.articles()
+    }
+
+
+def classify(articles, law, number):
+    title, text = articles[(law, number)]
+    return classify_provision(text, title=title)
+
+
+def test_dsl_40_duty_and_prohibition_of_state_organ_and_contractor(articles):
+    # 国家机关委托他人建设、维护电子政务系统…应当…监督受托方…。受托方应当…不得擅自留存、使用、泄露…
+    c = classify(articles, DSL, "第四十条")
+    assert c.has("duty") and c.has("prohibition")
+    assert not c.has("liability")
+    assert c.subjects[:2] == ("国家机关", "受托方")
+    assert role_of("受托方") == ROLE_FIRM and role_of("国家机关") == ROLE_GOV
+
+
+def test_dsl_49_sanction_targets_the_responsible_staff_of_the_state_organ(articles):
+    # 国家机关不履行…义务的，对直接负责的主管人员和其他直接责任人员依法给予处分。
+    c = classify(articles, DSL, "第四十九条")
+    assert c.kinds == ("liability",)
+    (liability,) = c.liabilities
+    assert liability.subject == "直接负责的主管人员和其他直接责任人员"
+    assert liability.role == ROLE_STAFF
+    assert liability.of_subject == "国家机关"
+    assert liability.kind == "政务处分"
+    assert liability.consequence == "依法给予处分"
+
+
+def test_pipl_66_fines_with_amounts_for_processor_and_staff(articles):
+    c = classify(articles, PIPL, "第六十六条")
+    assert c.has("liability") and not c.has("duty")
+    assert {"处一百万元以下罚款", "处一万元以上十万元以下罚款", "处五千万元以下或者上一年度营业额百分之五以下罚款",
+            "处十万元以上一百万元以下罚款"} <= set(c.fines)
+    processor = [l for l in c.liabilities if l.subject == "个人信息处理者"]
+    # the article writes no subject (`违反本法规定处理个人信息…的`): inferred from the activity
+    assert processor and processor[0].inferred == "activity"
+    assert any(l.consequence == "处一百万元以下罚款" for l in processor)
+    staff = [l for l in c.liabilities if l.subject == "直接负责的主管人员和其他直接责任人员"]
+    assert [l.consequence.split("，")[0] for l in staff] == ["处一万元以上十万元以下罚款", "处十万元以上一百万元以下罚款"]
+    assert all(l.kind == "行政责任" and l.of_subject == "个人信息处理者" for l in staff)
+
+
+def test_pipl_69_presumed_fault(articles):
+    # 处理个人信息侵害个人信息权益造成损害，个人信息处理者不能证明自己没有过错的，应当承担损害赔偿等侵权责任。
+    c = classify(articles, PIPL, "第六十九条")
+    assert [(f.principle, f.phrase) for f in c.fault] == [("过错推定", "不能证明自己没有过错")]
+    assert [(l.subject, l.kind) for l in c.liabilities] == [("个人信息处理者", "民事责任")]
+
+
+def test_civil_code_fault_and_no_fault_rules(articles):
+    fault = classify(articles, CIVIL, "第一千一百六十五条")
+    assert [f.principle for f in fault.fault] == ["过错责任", "过错推定", "过错推定"]
+    no_fault = classify(articles, CIVIL, "第一千一百六十六条")
+    assert [(f.principle, f.phrase) for f in no_fault.fault] == [("无过错责任", "不论行为人有无过错")]
+
+
+def test_scl_16_recourse_against_staff_and_entrusted_organisations(articles):
+    # 赔偿义务机关赔偿损失后，应当责令有故意或者重大过失的工作人员或者受委托的组织或者个人承担部分或者全部赔偿费用。
+    # 对有故意或者重大过失的责任人员，有关机关应当依法给予处分；构成犯罪的，应当依法追究刑事责任。
+    c = classify(articles, SCL, "第十六条")
+    recourse = [l for l in c.liabilities if l.recourse]
+    assert {l.subject for l in recourse} == {"工作人员", "受委托的组织或者个人"}
+    assert all(l.kind == "国家赔偿" and l.consequence == "承担部分或者全部赔偿费用" for l in recourse)
+    assert recourse[0].subject_phrase == "有故意或者重大过失的工作人员"
+    kinds = {(l.subject, l.kind) for l in c.liabilities if not l.recourse}
+    assert kinds == {("责任人员", "政务处分"), ("责任人员", "刑事责任")}
+    assert {f.principle for f in c.fault} == {"故意或者重大过失"}
+
+
+def test_scl_7_designates_the_entrusting_organ(articles):
+    c = classify(articles, SCL, "第七条")
+    designated = {d.subject_phrase for d in c.designations if d.role == "赔偿义务机关"}
+    assert {"该行政机关", "被授权的组织", "委托的行政机关"} <= designated
+    assert not c.liabilities
+
+
+def test_scl_4_items_are_conditions_not_sanctions(articles):
+    # （一）违法实施罚款、吊销许可证和执照…的 — describes the wrongful act, sanctions nobody
+    c = classify(articles, SCL, "第四条")
+    assert not c.liabilities
+    assert [(r.kind, r.holder) for r in c.remedies] == [("国家赔偿", "受害人")]
+
+
+def test_time_limits_as_the_texts_state_them(articles):
+    review = classify(articles, "中华人民共和国行政复议法", "第二十条")
+    first = review.remedies[0]
+    assert first.kind == "行政复议" and first.holder == "公民、法人或者其他组织"
+    assert "六十日" in first.time_limit and first.time_limit.startswith("自知道或者应当知道")
+    suit = classify(articles, "中华人民共和国行政诉讼法", "第四十六条")
+    assert suit.remedies[0].kind == "行政诉讼" and "六个月" in suit.remedies[0].time_limit
+    claim = classify(articles, SCL, "第三十九条")
+    assert claim.remedies[0].kind == "国家赔偿" and claim.remedies[0].time_limit == "时效为两年"
+    # `在赔偿请求时效的最后六个月内…时效中止` is a suspension rule, not a limit
+    assert all("最后" not in r.time_limit for r in claim.remedies)
+
+
+def test_litigation_defendant_of_entrusted_acts(articles):
+    c = classify(articles, "中华人民共和国行政诉讼法", "第二十六条")
+    assert "委托的行政机关" in {d.subject_phrase for d in c.designations if d.role == "被告"}
+
+
+def test_criminal_law_unit_and_person(articles):
+    c = classify(articles, "中华人民共和国刑法", "第二百五十三条之一")
+    assert {l.kind for l in c.liabilities} == {"刑事责任"}
+    assert ("单位", "判处罚金") in {(l.subject, l.consequence) for l in c.liabilities}
+    person = c.liabilities[0]
+    assert person.subject == "行为人" and person.inferred == "title"
+
+
+def test_review_outcome_targets_the_respondent(articles):
+    # 行政复议机关决定撤销或者部分撤销该行政行为，并可以责令被申请人在一定期限内重新作出行政行为
+    c = classify(articles, "中华人民共和国行政复议法", "第六十四条")
+    assert {l.subject for l in c.liabilities} == {"被申请人"}
+    assert any(r.kind == "行政复议" and "撤销" in r.outcome for r in c.remedies)
+
+
+def test_procurement_subcontracting_names_both_suppliers(articles):
+    c = classify(articles, "中华人民共和国政府采购法", "第四十八条")
+    assert [(l.subject, l.kind) for l in c.liabilities] == [("中标、成交供应商", "法律责任"), ("分包供应商", "法律责任")]
+
+
+def test_definition_power_and_remedy_on_short_texts():
+    assert classify_provision("本法所称数据，是指任何以电子或者其他方式对信息的记录。").kinds == ("definition",)
+    power = classify_provision("国家机关可以委托他人建设电子政务系统。")
+    assert power.kinds == ("power",) and power.subjects == ("国家机关",)
+    remedy = classify_provision("个人有权向人民法院提起诉讼。")
+    assert remedy.has("remedy") and remedy.remedies[0].kind == "民事诉讼"
+
+
+def test_binding_force_labels():
+    assert binding_force("法律").startswith("有约束力")
+    assert binding_force("司法解释").startswith("有约束力")
+    assert "一般不作为责任依据" in binding_force("规范性文件")
+    assert binding_force("规划").startswith("无约束力")
+    assert binding_force("学术文献").startswith("无约束力")
+    assert is_liability_source("地方性法规") and not is_liability_source("规范性文件")
