@@ -1,0 +1,204 @@
+"""`fagui eval-compare DIR_A DIR_B`: metric deltas and the questions whose results changed.
+
+Reads only the files `run_eval` wrote (metrics.json, per_question.jsonl), so two runs
+made on different days, commits or machines can be compared. A question "changed"
+when any of its retrieval metrics or the rank of any of its gold units differs; those
+are what a reviewer needs to look at to see why an aggregate moved.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eval import retrieval
+from eval.runner import METRICS_FILE, PER_QUESTION_FILE
+
+#: Non-retrieval numbers compared as well: (label, section, key).
+_EXTRA = (
+    ("citation_validity", "citations", "validity"),
+    ("liable_party_coverage", "liable_parties", "coverage"),
+    ("latency_p50_ms", "latency", "p50_ms"),
+    ("latency_p95_ms", "latency", "p95_ms"),
+    ("latency_mean_ms", "latency", "mean_ms"),
+)
+#: Per-question metrics shown for a changed question.
+_QUESTION_METRICS = ("recall@10", "mrr@10", "ndcg@10", "recall@100")
+
+
+@dataclass(frozen=True)
+class MetricDelta:
+    name: str
+    a: float | None
+    b: float | None
+
+    @property
+    def delta(self) -> float | None:
+        return None if self.a is None or self.b is None else self.b - self.a
+
+
+@dataclass
+class QuestionChange:
+    id: str
+    question: str
+    kind: str
+    metrics: list[MetricDelta]  # only the metrics that differ
+    gold_ranks_a: dict[str, int | None]
+    gold_ranks_b: dict[str, int | None]
+    found: list[str] = field(default_factory=list)  # gold refs retrieved in B but not in A
+    lost: list[str] = field(default_factory=list)  # gold refs retrieved in A but not in B
+
+    @property
+    def direction(self) -> int:
+        """+1 improved, -1 regressed, 0 mixed/unchanged — judged by nDCG@10, then recall@100."""
+        for name in ("ndcg@10", "recall@100"):
+            for d in self.metrics:
+                if d.name == name and d.delta:
+                    return 1 if d.delta > 0 else -1
+        return 0
+
+
+@dataclass
+class CompareResult:
+    dir_a: Path
+    dir_b: Path
+    config_a: dict[str, Any]
+    config_b: dict[str, Any]
+    metrics: list[MetricDelta]
+    by_kind: dict[str, list[MetricDelta]]
+    changed: list[QuestionChange]
+    only_in_a: list[str]
+    only_in_b: list[str]
+
+    @property
+    def improved(self) -> list[QuestionChange]:
+        return [c for c in self.changed if c.direction > 0]
+
+    @property
+    def regressed(self) -> list[QuestionChange]:
+        return [c for c in self.changed if c.direction < 0]
+
+
+def _load(run_dir: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    metrics_path, per_question_path = run_dir / METRICS_FILE, run_dir / PER_QUESTION_FILE
+    for path in (metrics_path, per_question_path):
+        if not path.is_file():
+            raise ValueError(f"{path}: missing — is {run_dir} an output directory of `fagui eval`?")
+    try:
+        metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+        questions = {}
+        for lineno, line in enumerate(per_question_path.read_text(encoding="utf-8").splitlines(), start=1):
+            if line.strip():
+                row = json.loads(line)
+                questions[row["id"]] = row
+    except (json.JSONDecodeError, KeyError) as exc:
+        raise ValueError(f"{run_dir}: unreadable evaluation output ({exc})") from exc
+    return metrics, questions
+
+
+def _refs_by_unit(row: dict[str, Any]) -> dict[str, str]:
+    return {g["unit_id"]: g["law"] + g["article"] for g in row["gold"] if g.get("unit_id")}
+
+
+def _question_change(a: dict[str, Any], b: dict[str, Any]) -> QuestionChange | None:
+    ma, mb = a.get("metrics") or {}, b.get("metrics") or {}
+    names = [n for n in _QUESTION_METRICS if n in ma or n in mb]
+    deltas = [MetricDelta(n, ma.get(n), mb.get(n)) for n in names if ma.get(n) != mb.get(n)]
+    other_metrics_differ = any(ma.get(n) != mb.get(n) for n in set(ma) | set(mb))
+    if not deltas and not other_metrics_differ and a["gold_ranks"] == b["gold_ranks"]:
+        return None
+    refs = {**_refs_by_unit(a), **_refs_by_unit(b)}
+    found_a = {u for u, r in a["gold_ranks"].items() if r is not None}
+    found_b = {u for u, r in b["gold_ranks"].items() if r is not None}
+    return QuestionChange(
+        id=b["id"],
+        question=b["question"],
+        kind=b.get("kind", ""),
+        metrics=deltas,
+        gold_ranks_a=a["gold_ranks"],
+        gold_ranks_b=b["gold_ranks"],
+        found=sorted(refs.get(u, u) for u in found_b - found_a),
+        lost=sorted(refs.get(u, u) for u in found_a - found_b),
+    )
+
+
+def compare_runs(dir_a: str | Path, dir_b: str | Path) -> CompareResult:
+    """Compare two evaluation output directories (B relative to A)."""
+    dir_a, dir_b = Path(dir_a), Path(dir_b)
+    metrics_a, questions_a = _load(dir_a)
+    metrics_b, questions_b = _load(dir_b)
+    deltas = [MetricDelta(n, metrics_a["retrieval"].get(n), metrics_b["retrieval"].get(n)) for n in retrieval.MEASURES]
+    deltas += [MetricDelta(label, metrics_a[sec].get(key), metrics_b[sec].get(key)) for label, sec, key in _EXTRA]
+    by_kind = {
+        kind: [MetricDelta(n, metrics_a["by_kind"][kind].get(n), metrics_b["by_kind"][kind].get(n))
+               for n in retrieval.MEASURES]
+        for kind in metrics_a["by_kind"] if kind in metrics_b["by_kind"]
+    }
+    changed = []
+    for qid in questions_a:
+        if qid in questions_b:
+            change = _question_change(questions_a[qid], questions_b[qid])
+            if change is not None:
+                changed.append(change)
+    # Biggest movements first (largest |Δ| of a shown metric, then id) so the list reads like a triage queue.
+    def magnitude(c: QuestionChange) -> float:
+        return max((abs(d.delta) for d in c.metrics if d.delta is not None), default=0.0)
+
+    changed.sort(key=lambda c: (-magnitude(c), c.id))
+    return CompareResult(
+        dir_a=dir_a,
+        dir_b=dir_b,
+        config_a={**metrics_a.get("config", {}), "git_commit": metrics_a.get("git_commit", ""),
+                  "pipeline": metrics_a.get("pipeline", {})},
+        config_b={**metrics_b.get("config", {}), "git_commit": metrics_b.get("git_commit", ""),
+                  "pipeline": metrics_b.get("pipeline", {})},
+        metrics=deltas,
+        by_kind=by_kind,
+        changed=changed,
+        only_in_a=sorted(set(questions_a) - set(questions_b)),
+        only_in_b=sorted(set(questions_b) - set(questions_a)),
+    )
+
+
+def _num(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+def _signed(value: float | None) -> str:
+    return "—" if value is None else f"{value:+.3f}"
+
+
+def _ranks(ranks: dict[str, int | None]) -> str:
+    return "[" + ", ".join("✗" if r is None else str(r) for r in ranks.values()) + "]"
+
+
+def format_compare(result: CompareResult, max_questions: int = 50) -> str:
+    """Text for the terminal: config differences, metric deltas, changed questions."""
+    lines = [f"A: {result.dir_a}", f"B: {result.dir_b}"]
+    for key in sorted(set(result.config_a) | set(result.config_b)):
+        va, vb = result.config_a.get(key), result.config_b.get(key)
+        if va != vb:
+            lines.append(f"  {key}: {va!r} → {vb!r}")
+    lines += ["", f"{'metric':<24}{'A':>10}{'B':>10}{'Δ':>10}"]
+    for d in result.metrics:
+        lines.append(f"{d.name:<24}{_num(d.a):>10}{_num(d.b):>10}{_signed(d.delta):>10}")
+    for kind, deltas in result.by_kind.items():
+        shown = [d for d in deltas if d.name in ("recall@10", "mrr@10", "ndcg@10")]
+        lines.append(f"  [{kind}] " + "  ".join(f"{d.name} {_num(d.a)}→{_num(d.b)} ({_signed(d.delta)})" for d in shown))
+    lines += ["", f"changed questions: {len(result.changed)} "
+                  f"({len(result.improved)} improved, {len(result.regressed)} regressed)"]
+    for c in result.changed[:max_questions]:
+        mark = {1: "+", -1: "-", 0: "~"}[c.direction]
+        metrics = ", ".join(f"{d.name} {_num(d.a)}→{_num(d.b)}" for d in c.metrics) or "ranks only"
+        lines.append(f" {mark} {c.id} [{c.kind or '-'}] {c.question[:60]}")
+        lines.append(f"     {metrics}; gold ranks {_ranks(c.gold_ranks_a)} → {_ranks(c.gold_ranks_b)}")
+        if c.found:
+            lines.append(f"     found: {'; '.join(c.found)}")
+        if c.lost:
+            lines.append(f"     lost: {'; '.join(c.lost)}")
+    if len(result.changed) > max_questions:
+        lines.append(f" … {len(result.changed) - max_questions} more")
+    if result.only_in_a or result.only_in_b:
+        lines.append(f"questions only in A: {len(result.only_in_a)}, only in B: {len(result.only_in_b)}")
+    return "\n".join(lines)

@@ -1,0 +1,327 @@
+"""Batch evaluation: run the real answer pipeline over annotated questions and score it.
+
+`run_eval` asks every question through `AnswerPipeline.ask` (the same code path as
+`fagui ask`, never a copy), resolves gold articles to unit ids with
+`pipeline.resolve`, and writes into `out_dir`:
+
+* `qrels.txt`, `run.txt` — TREC files (unit ids), re-checkable with any IR tool;
+* `metrics.json` — aggregate and per-kind metrics, citation validity, liable-party
+  coverage, latency, unresolved gold, config, pipeline fingerprint, git commit, date;
+* `per_question.jsonl` — retrieved ids, gold, hits/misses, gold ranks, metrics;
+* `report.md`, `report.html` and PNG plots (see `eval.report`).
+
+Metrics are computed from the qrels/run written to disk, so the files and the numbers
+can never disagree. A question whose `ask` raises is recorded with its error and an
+empty ranking (one bad question never aborts a 1,000-question batch); the count of
+such errors is reported.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+from tqdm import tqdm
+
+from assistant.protocol import MODES, AnswerPipeline
+from assistant.records import Answer
+from eval import retrieval
+from eval.analysis_checks import CachedResolver, CitationCheck, PartyCoverage, check_citations, party_coverage
+from eval.questions import Question
+
+FORMAT_VERSION = 1
+METRICS_FILE, PER_QUESTION_FILE = "metrics.json", "per_question.jsonl"
+QRELS_FILE, RUN_FILE = "qrels.txt", "run.txt"
+NO_KIND = "(none)"
+
+
+@dataclass
+class RetrievedHit:
+    rank: int
+    unit_id: str
+    law: str
+    article: str
+    score: float | None  # the mode's own score (fused for hybrid), None if absent
+
+
+@dataclass
+class QuestionResult:
+    """Everything measured for one question; one line of per_question.jsonl."""
+
+    id: str
+    question: str
+    kind: str
+    gold: list[dict[str, Any]]  # {law, article, unit_id|None}
+    retrieved: list[RetrievedHit]
+    gold_ranks: dict[str, int | None]  # resolved gold unit id → rank in `retrieved` (1-based)
+    hits: list[str]  # gold unit ids retrieved
+    misses: list[str]  # gold unit ids not retrieved
+    unresolved_gold: list[str]  # gold refs that do not exist in the collection
+    metrics: dict[str, float] | None  # None: no resolved gold, not evaluated
+    latency_ms: float  # wall time of `ask`, measured here
+    timings_ms: dict[str, float]  # the pipeline's own stage timings (Answer.timings_ms)
+    citations: dict[str, Any]
+    party_coverage: dict[str, Any] | None  # None: no liable_parties annotated
+    error: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class EvalResult:
+    out_dir: Path
+    metrics: dict[str, Any]  # the content of metrics.json
+    questions: list[QuestionResult] = field(default_factory=list)
+
+    @property
+    def files(self) -> dict[str, Path]:
+        return {name: self.out_dir / name for name in self.metrics.get("files", [])}
+
+
+def primary_score_key(mode: str) -> str:
+    """Which `Evidence.scores` entry ranks the hits of a mode (plots score distributions)."""
+    return "fused" if mode == "hybrid" else mode
+
+
+def git_commit(repo_dir: Path | None = None) -> str:
+    """HEAD of the repository holding this package, "" when git or the repo is missing."""
+    cwd = repo_dir or Path(__file__).resolve().parents[1]
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return out.stdout.strip() if out.returncode == 0 else ""
+
+
+def latency_stats(latencies_ms: Sequence[float]) -> dict[str, float | None]:
+    if not latencies_ms:
+        return {"p50_ms": None, "p95_ms": None, "mean_ms": None, "max_ms": None}
+    arr = np.asarray(latencies_ms, dtype=float)
+    return {
+        "p50_ms": round(float(np.percentile(arr, 50)), 2),
+        "p95_ms": round(float(np.percentile(arr, 95)), 2),
+        "mean_ms": round(float(arr.mean()), 2),
+        "max_ms": round(float(arr.max()), 2),
+    }
+
+
+def _retrieved(answer: Answer, score_key: str) -> list[RetrievedHit]:
+    return [
+        RetrievedHit(rank=i, unit_id=h.unit_id, law=h.law, article=h.article, score=h.scores.get(score_key))
+        for i, h in enumerate(answer.hits, start=1)
+    ]
+
+
+def _ask(pipeline: AnswerPipeline, question: Question, mode: str, k: int) -> tuple[Answer | None, float, str]:
+    started = time.perf_counter()
+    try:
+        answer = pipeline.ask(question.question, mode=mode, k=k)
+        error = ""
+    except Exception as exc:  # noqa: BLE001 — recorded per question and reported, see module doc
+        answer, error = None, f"{type(exc).__name__}: {exc}"
+    return answer, (time.perf_counter() - started) * 1000.0, error
+
+
+def _summarise_citations(results: Sequence[QuestionResult]) -> dict[str, Any]:
+    checked = sum(r.citations["checked"] for r in results)
+    valid = sum(r.citations["valid"] for r in results)
+    return {
+        "validity": valid / checked if checked else None,
+        "checked": checked,
+        "valid": valid,
+        "invalid": checked - valid,
+        "non_article": sum(len(r.citations["non_article"]) for r in results),
+        "questions_with_invalid": sorted(r.id for r in results if r.citations["invalid"]),
+        "invalid_refs": sorted({ref for r in results for ref in r.citations["invalid"]}),
+    }
+
+
+def _summarise_parties(results: Sequence[QuestionResult]) -> dict[str, Any]:
+    annotated = [r for r in results if r.party_coverage is not None and r.party_coverage["total"]]
+    total = sum(r.party_coverage["total"] for r in annotated)
+    covered = sum(r.party_coverage["covered"] for r in annotated)
+    shares = [r.party_coverage["share"] for r in annotated]
+    return {
+        "coverage": covered / total if total else None,  # micro: over all gold party rows
+        "coverage_macro": float(np.mean(shares)) if shares else None,  # mean over questions
+        "parties": total,
+        "covered": covered,
+        "questions": len(annotated),
+    }
+
+
+def run_eval(
+    pipeline: AnswerPipeline,
+    questions: Sequence[Question],
+    *,
+    mode: str = "hybrid",
+    k: int = 100,
+    out_dir: str | Path,
+    limit: int | None = None,
+    progress: bool = True,
+    questions_source: str = "",
+) -> EvalResult:
+    """Evaluate `pipeline` on `questions` (the first `limit`) and write the report files.
+
+    `k` is passed to `ask` and is the depth of the run file; recall@100 needs k ≥ 100.
+    """
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    selected = list(questions)[:limit] if limit is not None else list(questions)
+    if not selected:
+        raise ValueError("no questions to evaluate")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    resolve = CachedResolver(pipeline.resolve)
+    score_key = primary_score_key(mode)
+
+    gold_units: dict[str, list[str]] = {}
+    ranked: dict[str, list[str]] = {}
+    partial: list[dict[str, Any]] = []
+    for question in tqdm(selected, desc="eval", unit="q", disable=not progress):
+        gold = [{"law": g.law, "article": g.article, "unit_id": resolve(g.law, g.article)} for g in question.gold]
+        resolved = list(dict.fromkeys(g["unit_id"] for g in gold if g["unit_id"] is not None))
+        answer, latency_ms, error = _ask(pipeline, question, mode, k)
+        retrieved = _retrieved(answer, score_key) if answer is not None else []
+        citations = check_citations(answer.analysis, resolve) if answer is not None else CitationCheck()
+        coverage: PartyCoverage | None = None
+        if question.liable_parties:
+            coverage = party_coverage(question.liable_parties, answer.analysis, resolve) if answer is not None \
+                else PartyCoverage(missing=list(question.liable_parties))
+        if resolved:
+            gold_units[question.id] = resolved
+        ranked[question.id] = [h.unit_id for h in retrieved]
+        partial.append({
+            "question": question, "gold": gold, "resolved": resolved, "retrieved": retrieved,
+            "latency_ms": latency_ms, "timings_ms": dict(answer.timings_ms) if answer is not None else {},
+            "citations": citations, "coverage": coverage, "error": error,
+        })
+
+    qrels = retrieval.build_qrels(gold_units)
+    run = retrieval.build_run({qid: ids for qid, ids in ranked.items() if ids})
+    retrieval.write_qrels(out / QRELS_FILE, qrels)
+    retrieval.write_run(out / RUN_FILE, run)
+    # Score what is on disk: the published files and the numbers cannot drift apart.
+    qrels, run = retrieval.read_qrels(out / QRELS_FILE), retrieval.read_run(out / RUN_FILE)
+    per_question = retrieval.per_question_metrics(qrels, run)
+
+    results: list[QuestionResult] = []
+    for item in partial:
+        q: Question = item["question"]
+        first_rank: dict[str, int] = {}
+        for hit in item["retrieved"]:
+            first_rank.setdefault(hit.unit_id, hit.rank)
+        gold_ranks = {uid: first_rank.get(uid) for uid in item["resolved"]}
+        results.append(QuestionResult(
+            id=q.id,
+            question=q.question,
+            kind=q.kind,
+            gold=item["gold"],
+            retrieved=item["retrieved"],
+            gold_ranks=gold_ranks,
+            hits=[u for u, r in gold_ranks.items() if r is not None],
+            misses=[u for u, r in gold_ranks.items() if r is None],
+            unresolved_gold=[g["law"] + g["article"] for g in item["gold"] if g["unit_id"] is None],
+            metrics=per_question.get(q.id),
+            latency_ms=round(item["latency_ms"], 2),
+            timings_ms=item["timings_ms"],
+            citations=item["citations"].to_dict(),
+            party_coverage=item["coverage"].to_dict() if item["coverage"] is not None else None,
+            error=item["error"],
+        ))
+
+    kinds = sorted({r.kind or NO_KIND for r in results})
+    by_kind = {}
+    for kind in kinds:
+        ids = [r.id for r in results if (r.kind or NO_KIND) == kind]
+        evaluated = [i for i in ids if i in gold_units]
+        by_kind[kind] = {"questions": len(ids), "evaluated": len(evaluated),
+                         "metrics": retrieval.aggregate(qrels, run, evaluated)}
+    overall = retrieval.aggregate(qrels, run)
+    unresolved = [{"id": r.id, "ref": ref} for r in results for ref in r.unresolved_gold]
+    metrics: dict[str, Any] = {
+        "format_version": FORMAT_VERSION,
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "git_commit": git_commit(),
+        "config": {
+            "collection": getattr(pipeline, "collection", ""),
+            "mode": mode,
+            "k": k,
+            "limit": limit,
+            "questions_source": questions_source,
+            "score_key": score_key,
+        },
+        "pipeline": pipeline.fingerprint(),
+        "counts": {
+            "questions": len(results),
+            "evaluated": len(gold_units),
+            "without_resolved_gold": sorted(r.id for r in results if r.id not in gold_units),
+            "gold_articles": sum(len(r.gold) for r in results),
+            "gold_units": sum(len(v) for v in gold_units.values()),
+            "errors": sum(1 for r in results if r.error),
+        },
+        "retrieval": {name: overall.get(name) for name in retrieval.MEASURES},
+        "recall_curve": {str(kk): v for kk, v in retrieval.recall_curve(overall, max_k=k).items()},
+        "by_kind": {
+            kind: {**{key: v for key, v in info.items() if key != "metrics"},
+                   **{name: info["metrics"].get(name) for name in retrieval.MEASURES}}
+            for kind, info in by_kind.items()
+        },
+        "unresolved_gold": unresolved,
+        "citations": _summarise_citations(results),
+        "liable_parties": _summarise_parties(results),
+        "latency": latency_stats([r.latency_ms for r in results]),
+        "errors": [{"id": r.id, "error": r.error} for r in results if r.error],
+    }
+
+    with (out / PER_QUESTION_FILE).open("w", encoding="utf-8") as fh:
+        for r in results:
+            fh.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
+
+    from eval.report import write_reports  # matplotlib is imported only when reporting
+
+    files = [METRICS_FILE, PER_QUESTION_FILE, QRELS_FILE, RUN_FILE]
+    files += write_reports(out, metrics, results)
+    metrics["files"] = files
+    (out / METRICS_FILE).write_text(json.dumps(metrics, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return EvalResult(out_dir=out, metrics=metrics, questions=results)
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def format_eval(result: EvalResult) -> str:
+    """Short text summary for the terminal (the full report is in the files)."""
+    m = result.metrics
+    c, lat, cit, par = m["config"], m["latency"], m["citations"], m["liable_parties"]
+    lines = [
+        f"collection {c['collection']!r}, mode {c['mode']}, k={c['k']}: "
+        f"{m['counts']['questions']} questions, {m['counts']['evaluated']} with resolved gold",
+        "  ".join(f"{name} {_fmt(v)}" for name, v in m["retrieval"].items()),
+    ]
+    for kind, info in m["by_kind"].items():
+        lines.append(f"  [{kind}] n={info['evaluated']}  recall@10 {_fmt(info.get('recall@10'))}  "
+                     f"mrr@10 {_fmt(info.get('mrr@10'))}  ndcg@10 {_fmt(info.get('ndcg@10'))}")
+    lines.append(f"citation validity {_fmt(cit['validity'])} ({cit['valid']}/{cit['checked']}, "
+                 f"{cit['non_article']} non-article refs not checked)")
+    lines.append(f"liable-party coverage {_fmt(par['coverage'])} ({par['covered']}/{par['parties']} parties "
+                 f"in {par['questions']} questions)")
+    lines.append(f"latency p50 {_fmt(lat['p50_ms'], 1)} ms, p95 {_fmt(lat['p95_ms'], 1)} ms, "
+                 f"mean {_fmt(lat['mean_ms'], 1)} ms")
+    if m["unresolved_gold"]:
+        lines.append(f"unresolved gold articles: {len(m['unresolved_gold'])} (listed in metrics.json and report.md)")
+    if m["counts"]["errors"]:
+        lines.append(f"questions that failed: {m['counts']['errors']} (see metrics.json `errors`)")
+    lines.append(f"report: {result.out_dir / 'report.html'}")
+    return "\n".join(lines)
