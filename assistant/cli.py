@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+from corpus.records import IngestError
+
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
 
 
@@ -39,7 +41,7 @@ def _print_reports(reports, as_json: bool) -> None:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Parse files (a directory is walked) and report; with --collection, add them to it."""
-    from corpus.catalog import add_files, load_collection
+    from corpus.catalog import add_files
     from corpus.ingest import finalize, ingest_files, iter_files
 
     files = iter_files([Path(p) for p in args.paths])
@@ -49,14 +51,46 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     files = [p for p in files if p.exists()]
     result = ingest_files(files, ocr=not args.no_ocr, progress=_progress_enabled(args))
     finalize(result.documents)
-    if args.collection:
-        good = [Path(r.path) for r in result.reports if r.ok]
-        add_files(args.collection, good)
-        load_collection(args.collection, progress=_progress_enabled(args))
-        if not args.json:
-            print(f"added {len(good)} file(s) to collection {args.collection!r}")
     _print_reports(result.reports, args.json)
+    if args.collection:
+        good = [Path(r.path) for r in result.reports if r.ok]  # a failed file is never added
+        add_files(args.collection, good)
+        print(f"added {len(good)} file(s) to collection {args.collection!r}", file=sys.stderr if args.json else sys.stdout)
+        _refresh_index(args)
     return EXIT_FAILURES if (result.failed or missing) else EXIT_OK
+
+
+def _refresh_index(args: argparse.Namespace) -> None:
+    """Bring an existing index up to date with its collection.
+
+    The build re-tokenises (cheap) but takes every vector whose text is unchanged from
+    the embedding cache, so only new or changed text is embedded; the swap is atomic.
+    """
+    from assistant.pipeline import default_index_dir
+    from corpus.catalog import load_collection
+    from indexer.store import IndexConfig, build_index, read_manifest
+
+    index_dir = default_index_dir(args.collection)
+    if not (index_dir / "manifest.json").exists():
+        print(f"collection {args.collection!r} has no index yet; build it with `fagui index --collection {args.collection}`",
+              file=sys.stderr)
+        return
+    config = IndexConfig.from_dict(read_manifest(index_dir).get("config", {}))
+    documents = load_collection(args.collection, progress=_progress_enabled(args)).documents
+    report = build_index(documents, index_dir, config, progress=_progress_enabled(args))
+    print(f"index updated: embedded {report.embedded} new passage(s), {report.cached} from cache", file=sys.stderr)
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    """Remove a document (by its source path in the collection) and update the index."""
+    from corpus.catalog import remove_document
+
+    if not remove_document(args.collection, args.source_path):
+        print(f"error: no document {args.source_path!r} in collection {args.collection!r}", file=sys.stderr)
+        return EXIT_FAILURES
+    print(f"removed {args.source_path} from collection {args.collection!r}")
+    _refresh_index(args)
+    return EXIT_OK
 
 
 def cmd_collection(args: argparse.Namespace) -> int:
@@ -86,6 +120,147 @@ def cmd_collection(args: argparse.Namespace) -> int:
     return EXIT_FAILURES if result.failed else EXIT_OK
 
 
+def _index_config(args: argparse.Namespace):
+    from indexer.store import IndexConfig
+
+    return IndexConfig(
+        model_path=args.model or os.environ.get("FAGUI_MODEL") or None,
+        precision=args.precision,
+        faiss_kind=args.faiss,
+        dense=not args.bm25_only,
+    )
+
+
+def _print_build(report, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        return
+    secs = ", ".join(f"{k} {v:.1f}s" for k, v in report.seconds.items())
+    print(
+        f"index {report.index_dir}: {report.documents} documents, {report.units} units, {report.passages} passages; "
+        f"embedded {report.embedded}, from cache {report.cached}; faiss {report.faiss_kind or '-'}; "
+        f"model {report.model or '-'} ({report.precision or '-'}); {secs}"
+    )
+    for warning in report.warnings:
+        print(f"warning: {warning}")
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    """Parse the collection (cached) and build its index atomically; unchanged text is not re-embedded."""
+    from assistant.pipeline import default_index_dir
+    from corpus.catalog import load_collection
+    from indexer.store import build_index
+
+    progress = _progress_enabled(args)
+    result = load_collection(args.collection, progress=progress)
+    for report in result.failed:
+        print(f"FAILED  {report.path}: {report.error}", file=sys.stderr)
+    if not result.documents:
+        print(f"error: collection {args.collection!r} has no documents", file=sys.stderr)
+        return EXIT_FAILURES
+    index_dir = Path(args.index_dir) if args.index_dir else default_index_dir(args.collection)
+    report = build_index(result.documents, index_dir, _index_config(args), progress=progress)
+    _print_build(report, args.json)
+    return EXIT_OK
+
+
+def _format_answer(answer) -> str:
+    lines = [f"问题: {answer.question}", ""]
+    if answer.lookup and answer.lookup.get("messages"):
+        lines += [f"条文检索: {m}" for m in answer.lookup["messages"]] + [""]
+    lines.append("依据条文 (ranked evidence):")
+    for hit in answer.hits:
+        badge = "" if hit.status == "current" else f" [{hit.status} {hit.version_date}]"
+        where = f"{hit.source}" + (f" p.{hit.page}" if hit.page else "")
+        text = hit.text.replace("\n", " ")
+        lines.append(f"{hit.rank:>3}. 《{hit.law}》{hit.article}{badge} ({hit.doc_type}; {hit.origin}; {where})")
+        lines.append(f"     {text[:160]}{'…' if len(text) > 160 else ''}")
+    analysis = answer.analysis
+    lines += ["", "责任分析 (responsibility analysis):"]
+    scenario = analysis.scenario
+    lines.append(f"  情形: 主体 {'、'.join(scenario.get('actors', [])) or '—'}; 损害 {'、'.join(scenario.get('harms', [])) or '—'}")
+    for party in analysis.parties:
+        lines.append(f"  责任主体: {party.party} [{party.role}] {party.liability}: {party.consequence} — 依据 {'、'.join(party.basis)}")
+    for name, slots in (("外部责任", analysis.external), ("内部责任", analysis.internal), ("个人责任", analysis.individual), ("归责原则", analysis.fault_principle)):
+        if not slots:
+            lines.append(f"  {name}: 无依据")
+        for slot in slots:
+            label = f"[{slot.label}] " if slot.label else ""
+            lines.append(f"  {name}: {label}{slot.statement or '无依据'} — 依据 {'、'.join(slot.basis) or '无'}")
+    if not analysis.remedies:
+        lines.append("  救济途径: 无依据")
+    for remedy in analysis.remedies:
+        limit = f"（期限：{remedy.time_limit}）" if remedy.time_limit else ""
+        lines.append(f"  救济途径: {remedy.remedy}{limit} — 依据 {'、'.join(remedy.basis)}")
+    if analysis.removed_references:
+        lines.append(f"  已移除无法核实的引用: {'、'.join(analysis.removed_references)}")
+    lines.append("")
+    lines.append("timings (ms): " + ", ".join(f"{k} {v:.0f}" for k, v in answer.timings_ms.items()))
+    return "\n".join(lines)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    """Answer one question from a built index: cited evidence plus the responsibility analysis."""
+    pipeline = _open_pipeline(args)
+    if pipeline is None:
+        return EXIT_USAGE
+    filters = {"doc_type": args.doc_type, "region": args.region, "status": args.status, "title": args.title}
+    answer = pipeline.ask(args.question, mode=args.mode, k=args.k, filters=filters)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(_format_answer(answer))
+    return EXIT_OK
+
+
+def _open_pipeline(args: argparse.Namespace):
+    """The answer pipeline of a built index, or None after telling the user how to build it."""
+    from assistant.pipeline import Pipeline, default_index_dir
+    from indexer.store import IndexNotFoundError
+
+    index_dir = Path(args.index_dir) if args.index_dir else default_index_dir(args.collection)
+    try:
+        return Pipeline.open(args.collection, index_dir, model_path=args.model)
+    except IndexNotFoundError:
+        print(
+            f"error: no index for collection {args.collection!r} at {index_dir}; "
+            f"build it with `fagui index --collection {args.collection}`",
+            file=sys.stderr,
+        )
+        return None
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Run annotated questions through the real ask pipeline and write metrics and reports."""
+    from eval import format_eval, load_questions, run_eval
+
+    questions = load_questions(Path(args.questions))
+    pipeline = _open_pipeline(args)
+    if pipeline is None:
+        return EXIT_USAGE
+    out_dir = Path(args.out) if args.out else Path("eval-runs") / f"{Path(args.questions).stem}-{args.collection}-{args.mode}"
+    result = run_eval(
+        pipeline, questions, mode=args.mode, k=args.k, out_dir=out_dir, limit=args.limit,
+        progress=_progress_enabled(args), questions_source=str(args.questions),
+    )
+    print(format_eval(result))
+    return EXIT_OK
+
+
+def cmd_eval_compare(args: argparse.Namespace) -> int:
+    """Print metric deltas and the questions that changed between two evaluation runs."""
+    from eval import compare_runs, format_compare
+
+    print(format_compare(compare_runs(Path(args.dir_a), Path(args.dir_b)), max_questions=args.max_questions))
+    return EXIT_OK
+
+
+def _add_index_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--collection", default="default")
+    parser.add_argument("--index-dir", help="index directory (default: $FAGUI_HOME/indexes/COLLECTION)")
+    parser.add_argument("--model", help="sentence-transformers model folder (default: $FAGUI_MODEL or m3e-small)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fagui", description="法规检索助手 — statute retrieval for digital-government accountability")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -98,6 +273,12 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--quiet", action="store_true", help="no progress bars")
     ingest.set_defaults(func=cmd_ingest)
 
+    remove = sub.add_parser("remove", help="remove a document from a collection (and its index)")
+    remove.add_argument("source_path", help="source path as reported by `fagui collection NAME -v` (e.g. files/x.pdf)")
+    remove.add_argument("--collection", required=True)
+    remove.add_argument("--quiet", action="store_true")
+    remove.set_defaults(func=cmd_remove)
+
     coll = sub.add_parser("collection", help="parse a collection and print counts")
     coll.add_argument("collection", nargs="?", default="default")
     coll.add_argument("--json", action="store_true")
@@ -105,6 +286,44 @@ def build_parser() -> argparse.ArgumentParser:
     coll.add_argument("--no-cache", action="store_true", help="re-parse every file")
     coll.add_argument("--quiet", action="store_true")
     coll.set_defaults(func=cmd_collection)
+
+    index = sub.add_parser("index", help="build (or update) the index of a collection")
+    _add_index_options(index)
+    index.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "int8"],
+                       help="embedding precision: fp32 is the exact path; auto = bf16 where the CPU has it, else int8")
+    index.add_argument("--faiss", default="auto", choices=["auto", "flat", "hnsw", "ivf"])
+    index.add_argument("--bm25-only", action="store_true", help="no dense vectors (no model needed)")
+    index.add_argument("--json", action="store_true")
+    index.add_argument("--quiet", action="store_true")
+    index.set_defaults(func=cmd_index)
+
+    ask = sub.add_parser("ask", help="answer a question with cited articles and a responsibility analysis")
+    ask.add_argument("question")
+    _add_index_options(ask)
+    ask.add_argument("--mode", default="hybrid", choices=["bm25", "dense", "hybrid"])
+    ask.add_argument("--k", type=int, default=10, help="number of ranked search hits")
+    ask.add_argument("--doc-type", action="append", help="filter: 法律, 行政法规, … (repeatable)")
+    ask.add_argument("--region", help="filter: region contains this (e.g. 广东省)")
+    ask.add_argument("--status", action="append", choices=["current", "superseded"], help="filter by version status")
+    ask.add_argument("--title", help="filter: title contains this")
+    ask.add_argument("--json", action="store_true", help="stable machine-readable output")
+    ask.set_defaults(func=cmd_ask)
+
+    ev = sub.add_parser("eval", help="evaluate the ask pipeline on annotated questions (JSONL or CSV)")
+    ev.add_argument("questions", help="question file: JSONL as in ../shared/eval, or CSV id,question,gold")
+    _add_index_options(ev)
+    ev.add_argument("--mode", default="hybrid", choices=["bm25", "dense", "hybrid"])
+    ev.add_argument("--k", type=int, default=100, help="ranked hits per question")
+    ev.add_argument("--out", help="output directory (default: eval-runs/<questions>-<collection>-<mode>)")
+    ev.add_argument("--limit", type=int, help="only the first N questions")
+    ev.add_argument("--quiet", action="store_true")
+    ev.set_defaults(func=cmd_eval)
+
+    cmp = sub.add_parser("eval-compare", help="metric deltas and changed questions between two eval runs")
+    cmp.add_argument("dir_a")
+    cmp.add_argument("dir_b")
+    cmp.add_argument("--max-questions", type=int, default=50)
+    cmp.set_defaults(func=cmd_eval_compare)
     return parser
 
 
@@ -119,6 +338,16 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except IngestError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:  # noqa: BLE001 - only known user-facing errors become messages
+        from indexer.store import IndexStoreError
+
+        if isinstance(exc, IndexStoreError):
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        raise
 
 
 if __name__ == "__main__":  # pragma: no cover

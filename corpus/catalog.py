@@ -258,8 +258,8 @@ def add_files(name: str, paths: list[Path]) -> list[Path]:
 def remove_document(name: str, source_path: str) -> bool:
     """Remove a document from a collection: delete a user file, or mask a shipped one."""
     spec = load_spec(name)
-    candidate = spec.user_files_dir / Path(source_path).name
-    if source_path.startswith("files/") and candidate.exists():
+    candidate = spec.user_files_dir / sanitize_filename(Path(source_path).name)
+    if candidate.exists() and (source_path.startswith("files/") or "/" not in source_path):
         candidate.unlink()
         return True
     removed = _read_removed(spec)

@@ -1,0 +1,326 @@
+"""The `ask` pipeline: question → (lookup | hybrid search) → evidence → cited analysis.
+
+One object per collection holds the loaded index and the collection's documents, so
+the CLI, the app and the evaluation all answer through exactly the same code.
+Order of work for a question:
+1. direct article lookup when the question names articles (`数安法45条`) — a named
+   article is answered by lookup, never by similarity;
+2. retrieval (bm25 | dense | hybrid) over the current versions, de-duplicated by unit,
+   filtered (doc_type, region, status, title);
+3. expansion: cross-referenced articles and the liability articles that sanction a
+   retrieved duty (and the duties a retrieved liability article enforces);
+4. history: superseded versions of retrieved articles, listed after the current ones;
+5. the responsibility analysis over that evidence, verified against the index.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assistant.analysis import analyse, evidence_from_unit, unit_label
+from assistant.records import Answer, Evidence
+from assistant.refs import split_ref
+from corpus.numerals import canonical_article_label
+from corpus.records import Document, Unit
+from corpus.versions import law_key
+
+MODES = ("bm25", "dense", "hybrid")
+DEFAULT_DEPTH = 100  # candidates per retriever before fusion
+RRF_C = 60
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict hits by document metadata; empty fields do not filter."""
+
+    doc_type: tuple[str, ...] = ()
+    region: str = ""
+    status: tuple[str, ...] = ()
+    title: str = ""
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> "Filters":
+        data = data or {}
+
+        def as_tuple(value) -> tuple[str, ...]:
+            if not value:
+                return ()
+            return (value,) if isinstance(value, str) else tuple(value)
+
+        return cls(
+            doc_type=as_tuple(data.get("doc_type")),
+            region=data.get("region") or "",
+            status=as_tuple(data.get("status")),
+            title=data.get("title") or "",
+        )
+
+    def admits(self, doc: Document) -> bool:
+        if self.doc_type and doc.doc_type not in self.doc_type:
+            return False
+        if self.region and self.region not in doc.region:
+            return False
+        if self.status and doc.status not in self.status:
+            return False
+        if self.title and self.title not in doc.title:
+            return False
+        return True
+
+    @property
+    def active(self) -> bool:
+        return bool(self.doc_type or self.region or self.status or self.title)
+
+
+def fuse(rankings: dict[str, list], k: int, c: int = RRF_C, weights: dict[str, float] | None = None) -> list[tuple[str, float]]:
+    """Weighted reciprocal-rank fusion of unit rankings: Σ w / (c + rank).
+
+    Takes `{retriever: [Hit…]}` and returns `[(unit_id, fused score)]`, best first, ties
+    by unit id — deterministic, and needs no calibration between BM25 and cosine scores.
+    """
+    weights = weights or {}
+    scores: dict[str, float] = {}
+    for name, hits in rankings.items():
+        weight = weights.get(name, 1.0)
+        for hit in hits:
+            scores[hit.unit_id] = scores.get(hit.unit_id, 0.0) + weight / (c + hit.rank)
+    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:k]
+
+
+@dataclass
+class UnitTable:
+    """unit_id → (document, unit), plus (law title, article label) → current unit_id."""
+
+    documents: dict[str, Document] = field(default_factory=dict)
+    units: dict[str, tuple[Document, Unit]] = field(default_factory=dict)
+    current_article: dict[tuple[str, str], str] = field(default_factory=dict)
+    refs: dict[str, str] = field(default_factory=dict)  # "<title><label>" → unit_id (any unit)
+    versions: dict[str, list[Document]] = field(default_factory=dict)  # law_key → docs, newest first
+
+    @classmethod
+    def build(cls, documents: list[Document]) -> "UnitTable":
+        table = cls()
+        for doc in documents:
+            table.documents[doc.doc_id] = doc
+            for unit in doc.units:
+                table.units[unit.unit_id] = (doc, unit)
+            if doc.status == "duplicate":
+                continue
+            table.versions.setdefault(doc.law_key or law_key(doc.title), []).append(doc)
+            for unit in doc.units:
+                table.refs.setdefault(f"{doc.title}{unit_label(unit)}", unit.unit_id)
+            if doc.status == "current":
+                for unit in doc.units:
+                    if unit.kind == "article" and unit.number:
+                        table.current_article.setdefault((doc.title, unit.number), unit.unit_id)
+        for docs in table.versions.values():
+            docs.sort(key=lambda d: (d.status != "current", _neg_date(d.version_date), d.doc_id))
+        return table
+
+    def resolve(self, law: str, article: str) -> str | None:
+        label = canonical_article_label(article) or article
+        return self.current_article.get((law, label))
+
+    def history(self, doc: Document, unit: Unit) -> list[tuple[Document, Unit]]:
+        """The same article in superseded versions of the same law, newest first."""
+        if unit.kind != "article" or not unit.number:
+            return []
+        out = []
+        for other in self.versions.get(doc.law_key or law_key(doc.title), []):
+            if other.doc_id == doc.doc_id or other.status != "superseded":
+                continue
+            for candidate in other.units:
+                if candidate.kind == "article" and candidate.number == unit.number:
+                    out.append((other, candidate))
+                    break
+        return out
+
+
+def _neg_date(date: str) -> str:
+    """Sort key putting later ISO dates first (string complement of each digit)."""
+    return "".join(chr(ord("9") - ord(ch) + ord("0")) if ch.isdigit() else ch for ch in date)
+
+
+class Pipeline:
+    """Answers questions over one collection's built index (see module docstring)."""
+
+    def __init__(self, collection: str, index, documents: list[Document], *, lookup=None, xrefs=None):
+        self.collection = collection
+        self.index = index
+        self.table = UnitTable.build(documents)
+        self.lookup = lookup
+        self.xrefs = xrefs
+        self.paper = next((d for d in documents if d.doc_type == "学术文献" and d.status == "current"), None)
+
+    @classmethod
+    def open(cls, collection: str, index_dir: Path | None = None, model_path: str | None = None) -> "Pipeline":
+        """Load a built index (no re-embedding, no re-parsing) and its documents."""
+        from indexer.store import load_index
+
+        from assistant.lookup import LawCatalog
+        from assistant.xref import CrossRefIndex
+
+        index_dir = index_dir or default_index_dir(collection)
+        index = load_index(index_dir, model_path=model_path)
+        documents = index.documents()
+        return cls(collection, index, documents, lookup=LawCatalog(documents), xrefs=CrossRefIndex.build(documents))
+
+    # -- protocol -----------------------------------------------------------------------
+
+    def resolve(self, law: str, article: str) -> str | None:
+        return self.table.resolve(law, article)
+
+    def resolve_ref(self, ref: str) -> bool:
+        """True when a `<law><label>` string names a unit of this collection (any article
+        of a current version by title + `第X条`, or any unit by its exact citation label)."""
+        if ref in self.table.refs:
+            return True
+        parts = split_ref(ref)
+        return parts is not None and self.resolve(*parts) is not None
+
+    def fingerprint(self) -> dict:
+        manifest = self.index.manifest
+        return {
+            "collection": self.collection,
+            "collection_sha256": manifest.get("collection", {}).get("sha256", ""),
+            "model": manifest.get("model", {}).get("name", ""),
+            "model_sha256": manifest.get("model", {}).get("weights_sha256", ""),
+            "precision": manifest.get("model", {}).get("precision", ""),
+            "faiss": manifest.get("faiss", {}).get("kind", ""),
+            "index_created": manifest.get("created", ""),
+        }
+
+    # -- retrieval ----------------------------------------------------------------------
+
+    def retrieve(self, question: str, *, mode: str = "hybrid", k: int = 10, filters: Filters | None = None,
+                 timings: dict | None = None) -> list[tuple[str, dict[str, float]]]:
+        """Ranked `(unit_id, scores)` for a question; scores has bm25/dense/fused."""
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
+        filters = filters or Filters()
+        timings = timings if timings is not None else {}
+        depth = max(DEFAULT_DEPTH, k * 3) * (4 if filters.active else 1)
+        rankings: dict[str, list] = {}
+        if mode in ("bm25", "hybrid"):
+            started = time.perf_counter()
+            rankings["bm25"] = self.index.search_bm25(question, depth)
+            timings["bm25"] = _ms(started)
+        if mode in ("dense", "hybrid"):
+            started = time.perf_counter()
+            rankings["dense"] = self.index.search_dense(question, depth)
+            timings["dense"] = _ms(started)
+        started = time.perf_counter()
+        per_retriever = {name: {h.unit_id: h.score for h in hits} for name, hits in rankings.items()}
+        fused = fuse(rankings, k=depth * 2)
+        out = []
+        for unit_id, score in fused:
+            entry = self.table.units.get(unit_id)
+            if entry is None or not filters.admits(entry[0]):
+                continue
+            scores = {name: per_retriever[name].get(unit_id) for name in ("bm25", "dense") if name in per_retriever}
+            scores["fused"] = score
+            out.append((unit_id, scores))
+            if len(out) >= k:
+                break
+        timings["fusion"] = _ms(started)
+        return out
+
+    def evidence(self, unit_id: str, *, rank: int, origin: str, scores: dict | None = None) -> Evidence:
+        doc, unit = self.table.units[unit_id]
+        item = evidence_from_unit(doc, unit, rank=rank, origin=origin)
+        if scores:
+            object.__setattr__(item, "scores", dict(scores))
+        return item
+
+    def paired_liabilities(self, unit_id: str, explicit_limit: int = 3, general_limit: int = 2) -> list[str]:
+        """Liability articles that sanction a duty article, most specific first.
+
+        Explicit pairs (`违反本法第X条`) come first. Law-wide clauses (`违反本法规定`) can
+        be many, so they are ranked by how much of the duty's wording they share
+        (character bigrams: the same actor and object, e.g. 国家机关 … 数据安全保护义务).
+        """
+        links = self.xrefs.liability_for(unit_id)
+        explicit = [link.liability for link in links if link.kind == "explicit"][:explicit_limit]
+        general = [link.liability for link in links if link.kind != "explicit"]
+        if not general or unit_id not in self.table.units:
+            return explicit
+        duty_grams = _bigrams(self.table.units[unit_id][1].text)
+        ranked = sorted(
+            general,
+            key=lambda uid: (-len(duty_grams & _bigrams(self.table.units[uid][1].text)) if uid in self.table.units else 0, uid),
+        )
+        return explicit + ranked[:general_limit]
+
+    # -- answer -------------------------------------------------------------------------
+
+    def ask(self, question: str, *, mode: str = "hybrid", k: int = 10, filters: dict | None = None,
+            expand: bool = True) -> Answer:
+        question = (question or "").strip()
+        if not question:
+            raise ValueError("empty question")
+        timings: dict[str, float] = {}
+        started_all = time.perf_counter()
+        filt = Filters.from_dict(filters)
+        answer = Answer(question=question, collection=self.collection)
+        seen: set[str] = set()
+        hits: list[Evidence] = []
+
+        def add(unit_id: str, origin: str, scores: dict | None = None) -> None:
+            if unit_id in seen or unit_id not in self.table.units:
+                return
+            seen.add(unit_id)
+            hits.append(self.evidence(unit_id, rank=len(hits) + 1, origin=origin, scores=scores))
+
+        started = time.perf_counter()
+        pure_lookup = False
+        if self.lookup is not None:
+            from assistant.lookup import lookup as run_lookup
+
+            result = run_lookup(question, self.lookup)
+            answer.lookup = result.to_dict()
+            pure_lookup = result.is_lookup
+            for match in result.found:
+                add(match.unit.unit_id, "lookup")
+        timings["lookup"] = _ms(started)
+
+        # A question that only names articles is answered by lookup, never by similarity:
+        # if the named article does not exist, the answer says so instead of guessing.
+        if not pure_lookup:
+            for unit_id, scores in self.retrieve(question, mode=mode, k=k, filters=filt, timings=timings):
+                add(unit_id, "search", scores)
+
+        started = time.perf_counter()
+        if expand and self.xrefs is not None:
+            for item in list(hits[: min(len(hits), 10)]):
+                for linked in self.paired_liabilities(item.unit_id):
+                    add(linked, "liability-pair")
+                for link in self.xrefs.duties_for(item.unit_id)[:3]:
+                    add(link.duty, "duty-pair")
+        timings["xref"] = _ms(started)
+
+        for item in list(hits):
+            doc, unit = self.table.units[item.unit_id]
+            for old_doc, old_unit in self.table.history(doc, unit):
+                add(old_unit.unit_id, "history")
+
+        started = time.perf_counter()
+        current = [h for h in hits if h.origin != "history"]
+        answer.analysis = analyse(question, current, resolve=self.resolve_ref, scholarship=self.paper)
+        timings["analysis"] = _ms(started)
+        answer.hits = hits
+        timings["total"] = _ms(started_all)
+        answer.timings_ms = timings
+        return answer
+
+
+def _bigrams(text: str) -> set[str]:
+    return {text[i : i + 2] for i in range(len(text) - 1)}
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)
+
+
+def default_index_dir(collection: str) -> Path:
+    from corpus.catalog import check_name, fagui_home
+
+    return fagui_home() / "indexes" / check_name(collection)
