@@ -26,6 +26,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from corpus.classify import infer_doc_type
 from corpus.records import Document, IngestError, Line, Unit, make_doc_id, make_unit_id
 from corpus.structure import block_units, structure_law
 from corpus.versions import law_key
@@ -139,6 +140,10 @@ def read_lawrefbook(path: Path, root: Path | None = None) -> Document:
             warnings.append("no 第X条 articles; split into sections/paragraphs")
     if not units:
         warnings.append("no text after the header")
+    if not doc_type:
+        has_articles = any(u.kind == "article" for u in units)
+        preamble = " ".join(e.text for e in events)
+        doc_type = infer_doc_type(title, has_articles=has_articles, preamble=preamble)
     if not version_date and doc_type != "案例":
         warnings.append("version date unknown (no date in file name or header)")
 
@@ -240,9 +245,10 @@ def classify(rel: PurePosixPath, title: str) -> tuple[str, str]:
     * 法律 folders → 法律; 行政法规 / 司法解释 / 案例 → themselves;
     * 部门规章 → 部门规章, except notices/opinions (`…的通知`) → 规范性文件;
     * DLC/<X>地方法规/… → 地方性法规, region X as a province-level name (上海 → 上海市);
-    * 其他 and unknown folders → by title: court/procuratorate titles 司法解释, otherwise
-      normative-sounding titles (标准, 规定, 办法 …) 规范性文件, the rest (guides,
-      commentary) 学术文献.
+    * 其他 → by title: court/procuratorate titles 司法解释, otherwise normative-sounding
+      titles (标准, 规定, 办法 …) 规范性文件, the rest (guides, commentary) 学术文献;
+    * files outside the LawRefBook layout (uploads) → "" here; the reader then applies
+      corpus.classify.infer_doc_type to the title, header events and articles.
     """
     parts = rel.parts
     top = parts[0] if len(parts) > 1 else ""
@@ -259,6 +265,8 @@ def classify(rel: PurePosixPath, title: str) -> tuple[str, str]:
             name = m["name"] if m else parts[1]
             region = _REGION_NAMES.get(name, name if name.endswith(("省", "市", "自治区")) else name + "省")
         return "地方性法规", region
+    if top != "其他":
+        return "", ""  # outside the LawRefBook layout (an upload): decided from the content
     if title.startswith(_JUDICIAL_ISSUERS):
         return "司法解释", ""
     if _NORMATIVE_TITLE_RE.search(title):

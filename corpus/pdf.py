@@ -52,6 +52,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from corpus.normalize import join_texts, normalize_text, starts_structure, wrap_groups
+from corpus.classify import infer_doc_type
 from corpus.records import Document, IngestError, Line, Unit, make_doc_id, make_unit_id
 from corpus.versions import law_key
 
@@ -788,21 +789,8 @@ def guess_title(first_page: Sequence[_RawLine]) -> str:
 
 
 def guess_doc_type(title: str, preamble: str, has_articles: bool, issuer: str) -> str:
-    """Map title/preamble wording to a DOC_TYPES value (see the module docstring)."""
-    if has_articles and (
-        (title.startswith("中华人民共和国") and re.search(r"法(典)?$", title))
-        or re.search(r"全国人民代表大会.{0,30}通过", preamble)
-    ):
-        return "法律"
-    if re.match(r"^最高人民(法院|检察院)", title) and re.search(r"解释|规定|批复", title):
-        return "司法解释"
-    if has_articles and ("国务院令" in preamble or (issuer == "国务院" and title.endswith("条例"))):
-        return "行政法规"
-    if has_articles and re.search(r"(省|市|自治区|自治州|县)(第[一二三四五六七八九十]+届)?人民代表大会.{0,20}通过", preamble):
-        return "地方性法规"
-    if "规划" in title and not title.endswith("法"):
-        return "规划"
-    return "规范性文件"
+    """Map title/preamble wording to a DOC_TYPES value (shared rules in corpus.classify)."""
+    return infer_doc_type(title, has_articles=has_articles, preamble=preamble, issuer=issuer)
 
 
 def guess_issuer(title: str, preamble: str, lines: Sequence[_Joined]) -> str:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from corpus.normalize import normalize_text
 from corpus.numerals import chinese_to_int
+from corpus.classify import infer_doc_type as classify_title
 from corpus.records import DOC_TYPES, Document, IngestError, Line, Unit, make_doc_id, make_unit_id
 from corpus.structure import structure_law
 
@@ -204,20 +205,8 @@ def resolve_doc_type(declared: str, title: str, statute: bool) -> tuple[str, str
 
 
 def infer_doc_type(title: str, statute: bool) -> str:
-    """Best guess of the document type from the title (see module docstring for the rules)."""
-    t = re.sub(r"[（(][^）)]*[）)]$", "", title.strip())  # drop a trailing (2023-2025年) / (试行)
-    if not statute:
-        return "规划" if ("规划" in t or "纲要" in t) else "规范性文件"
-    if "解释" in t or t.startswith("最高人民法院") or t.startswith("最高人民检察院"):
-        return "司法解释"
-    if t.endswith("法") or t.endswith("宪法") or "法修正案" in t:
-        return "法律"
-    if t.endswith("条例"):
-        local = re.match(r"^.{2,12}?(省|自治区|市|自治州|县)", t)
-        return "地方性法规" if local else "行政法规"
-    if re.search(r"(规定|办法|细则|规则)$", t):
-        return "部门规章"
-    return "规范性文件"
+    """Best guess of the document type from the title (shared rules in corpus.classify)."""
+    return classify_title(title, has_articles=statute)
 
 
 def parse_date(value: str) -> str:

@@ -1,0 +1,37 @@
+"""The shared title/preamble → doc_type rules, on real titles from the corpus."""
+from pathlib import Path
+
+import pytest
+
+from corpus.classify import infer_doc_type
+from corpus.ingest import read_document
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize(
+    ("title", "has_articles", "preamble", "expected"),
+    [
+        ("中华人民共和国数据安全法", True, "", "法律"),
+        ("中华人民共和国国家发展规划法", True, "", "法律"),  # 规划 in a law's title is still a law
+        ("网络数据安全管理条例", True, "", "行政法规"),
+        ("上海市数据条例", True, "", "地方性法规"),
+        ("深圳经济特区数据条例", True, "", "地方性法规"),
+        ("最高人民法院关于审理行政赔偿案件若干问题的规定", True, "", "司法解释"),
+        ("互联网信息服务算法推荐管理规定", True, "", "部门规章"),
+        ("江苏省“十四五”数字政府建设规划", False, "", "规划"),
+        ("国务院关于深入实施“人工智能+”行动的意见", False, "", "规范性文件"),
+        ("某某条例", True, "2020年1月1日 国务院令第1号公布", "行政法规"),
+        ("某某办法", True, "2020年1月1日浙江省第十三届人民代表大会常务委员会第二次会议通过", "地方性法规"),
+    ],
+)
+def test_infer_doc_type(title, has_articles, preamble, expected):
+    assert infer_doc_type(title, has_articles=has_articles, preamble=preamble) == expected
+
+
+def test_markdown_outside_lawrefbook_layout_is_typed_by_content(tmp_path):
+    """An uploaded LawRefBook-style file has no folder to go by: its title decides."""
+    for rel, expected in [("行政法/数据安全法(2021-06-10).md", "法律"), ("行政法规/网络数据安全管理条例(2024-09-24).md", "行政法规")]:
+        target = tmp_path / Path(rel).name
+        target.write_bytes((REPO / "data/lawrefbook" / rel).read_bytes())
+        assert read_document(target).doc_type == expected
