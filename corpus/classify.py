@@ -32,7 +32,8 @@ def infer_doc_type(title: str, *, has_articles: bool, preamble: str = "", issuer
     if has_articles:
         if "解释" in core and not core.endswith("法"):
             return "司法解释"
-        if core.endswith(("法", "法典")) or "法修正案" in core or _NPC_ADOPTED.search(preamble):
+        is_law_title = core.endswith(("法", "法典")) and not core.endswith("办法")
+        if is_law_title or "法修正案" in core or _NPC_ADOPTED.search(preamble):
             return "法律"
         if _LOCAL_CONGRESS.search(preamble) or (core.endswith("条例") and _LOCAL_TITLE.match(core)):
             return "地方性法规"
