@@ -28,6 +28,7 @@ from corpus.versions import law_key
 MODES = ("bm25", "dense", "hybrid")
 DEFAULT_DEPTH = 100  # candidates per retriever before fusion
 RRF_C = 60
+ANALYSIS_DEPTH = 10  # search hits the responsibility analysis reads
 
 
 @dataclass(frozen=True)
@@ -231,6 +232,26 @@ class Pipeline:
             object.__setattr__(item, "scores", dict(scores))
         return item
 
+    @staticmethod
+    def analysis_evidence(hits: list[Evidence], depth: int = ANALYSIS_DEPTH) -> list[Evidence]:
+        """What the analysis reads: lookups, the top `depth` search hits and their pairs
+        (pairs are only made for the first hits, see `ask`).
+
+        The analysis must rest on what the user sees first, whatever `k` a caller asks
+        for (an evaluation at k=100 must not get a richer analysis than a user at k=10);
+        superseded history is never a basis.
+        """
+        out, searched = [], 0
+        for hit in hits:
+            if hit.origin == "history":
+                continue
+            if hit.origin == "search":
+                searched += 1
+                if searched > depth:
+                    continue
+            out.append(hit)
+        return out
+
     def paired_liabilities(self, unit_id: str, explicit_limit: int = 3, general_limit: int = 2) -> list[str]:
         """Liability articles that sanction a duty article, most specific first.
 
@@ -290,7 +311,7 @@ class Pipeline:
 
         started = time.perf_counter()
         if expand and self.xrefs is not None:
-            for item in list(hits[: min(len(hits), 10)]):
+            for item in list(hits[:ANALYSIS_DEPTH]):
                 for linked in self.paired_liabilities(item.unit_id):
                     add(linked, "liability-pair")
                 for link in self.xrefs.duties_for(item.unit_id)[:3]:
@@ -303,8 +324,7 @@ class Pipeline:
                 add(old_unit.unit_id, "history")
 
         started = time.perf_counter()
-        current = [h for h in hits if h.origin != "history"]
-        answer.analysis = analyse(question, current, resolve=self.resolve_ref, scholarship=self.paper)
+        answer.analysis = analyse(question, self.analysis_evidence(hits), resolve=self.resolve_ref, scholarship=self.paper)
         timings["analysis"] = _ms(started)
         answer.hits = hits
         timings["total"] = _ms(started_all)
