@@ -14,6 +14,7 @@ Order of work for a question:
 """
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from pathlib import Path
 from assistant.analysis import analyse, evidence_from_unit, unit_label
 from assistant.records import Answer, Evidence
 from assistant.refs import split_ref
+from assistant.vocabulary import expand_query
 from corpus.numerals import canonical_article_label
 from corpus.records import Document, Unit
 from corpus.versions import law_key
@@ -144,8 +146,11 @@ def _neg_date(date: str) -> str:
 class Pipeline:
     """Answers questions over one collection's built index (see module docstring)."""
 
-    def __init__(self, collection: str, index, documents: list[Document], *, lookup=None, xrefs=None):
+    def __init__(self, collection: str, index, documents: list[Document], *, lookup=None, xrefs=None,
+                 vocabulary: bool | None = None):
         self.collection = collection
+        # Lay → legal query vocabulary for BM25 (assistant/vocabulary.py); FAGUI_VOCABULARY=0 turns it off.
+        self.vocabulary = vocabulary if vocabulary is not None else os.environ.get("FAGUI_VOCABULARY", "1") != "0"
         self.index = index
         self.table = UnitTable.build(documents)
         self.lookup = lookup
@@ -188,6 +193,7 @@ class Pipeline:
             "precision": manifest.get("model", {}).get("precision", ""),
             "faiss": manifest.get("faiss", {}).get("kind", ""),
             "index_created": manifest.get("created", ""),
+            "query_vocabulary": self.vocabulary,
         }
 
     # -- retrieval ----------------------------------------------------------------------
@@ -203,7 +209,8 @@ class Pipeline:
         rankings: dict[str, list] = {}
         if mode in ("bm25", "hybrid"):
             started = time.perf_counter()
-            rankings["bm25"] = self.index.search_bm25(question, depth)
+            sparse_query = expand_query(question) if self.vocabulary else question
+            rankings["bm25"] = self.index.search_bm25(sparse_query, depth)
             timings["bm25"] = _ms(started)
         if mode in ("dense", "hybrid"):
             started = time.perf_counter()
