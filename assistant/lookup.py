@@ -940,13 +940,10 @@ def _history_doc(match: ArticleMatch, hit: VersionHit) -> Document:
 
 
 def unit_evidence(doc: Document, unit: Unit, *, origin: str, rank: int = 0) -> Evidence:
-    """A unit of a document as `Evidence` (the record the answer layer cites)."""
-    return Evidence(
-        unit_id=unit.unit_id, doc_id=doc.doc_id, law=doc.title, article=unit.number, text=unit.text,
-        doc_type=doc.doc_type, status=doc.status, version_date=doc.version_date,
-        chapter=" / ".join(unit.path), source=doc.source_path, page=unit.page, region=doc.region,
-        kind=unit.kind, rank=rank, origin=origin,
-    )
+    """A unit of a document as `Evidence` (one construction for the whole answer layer)."""
+    from assistant.analysis import evidence_from_unit
+
+    return evidence_from_unit(doc, unit, rank=rank, origin=origin)
 
 
 _ITEM_LINE_RE = re.compile(r"^\s*[（(][一二三四五六七八九十]+[）)]")
