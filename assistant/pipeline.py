@@ -15,6 +15,7 @@ Order of work for a question:
 from __future__ import annotations
 
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,14 +115,14 @@ class UnitTable:
             if doc.status == "current":
                 for unit in doc.units:
                     if unit.kind == "article" and unit.number:
-                        table.current_article.setdefault((doc.title, unit.number), unit.unit_id)
+                        table.current_article.setdefault((_title_key(doc.title), unit.number), unit.unit_id)
         for docs in table.versions.values():
             docs.sort(key=lambda d: (d.status != "current", _neg_date(d.version_date), d.doc_id))
         return table
 
     def resolve(self, law: str, article: str) -> str | None:
         label = canonical_article_label(article) or article
-        return self.current_article.get((law, label))
+        return self.current_article.get((_title_key(law), label))
 
     def history(self, doc: Document, unit: Unit) -> list[tuple[Document, Unit]]:
         """The same article in superseded versions of the same law, newest first."""
@@ -136,6 +137,11 @@ class UnitTable:
                     out.append((other, candidate))
                     break
         return out
+
+
+def _title_key(title: str) -> str:
+    """Titles compare without spaces and book-title marks (`最高人民法院 最高人民检察院…`)."""
+    return re.sub(r"[\s《》〈〉]", "", title)
 
 
 def _neg_date(date: str) -> str:

@@ -115,6 +115,8 @@ def test_modes_and_unknown_mode(pipeline):
 def test_resolve_and_fingerprint(pipeline):
     assert pipeline.resolve("中华人民共和国国家赔偿法", "第16条") is not None
     assert pipeline.resolve("中华人民共和国国家赔偿法", "第九百条") is None
+    # titles with spaces or book-title marks (as in 最高人民法院 最高人民检察院…) still resolve
+    assert pipeline.resolve("《中华人民共和国 国家赔偿法》", "第十六条") == pipeline.resolve("中华人民共和国国家赔偿法", "第16条")
     fp = pipeline.fingerprint()
     assert fp["model"] == "m3e-small" and len(fp["model_sha256"]) >= 12 and fp["collection_sha256"]
 
