@@ -1,0 +1,56 @@
+"""Passage scores → unit-level hits, and rank fusion of several hit lists.
+
+Every retriever scores passages (windows); users cite units. A unit's score is the
+best score of its windows. Ties are broken by unit id so rankings are deterministic.
+Fusion lives here as a separate small function (reciprocal rank fusion) so retrievers
+stay independent of each other.
+"""
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from indexer.records import Hit, Passage
+
+
+def unit_level_hits(
+    scores: np.ndarray, passages: Sequence[Passage], k: int, retriever: str, candidates: Iterable[int] | None = None
+) -> list[Hit]:
+    """Top-k units by their best window. `candidates` limits which passage indices
+    count (default: those with a positive score, i.e. BM25 matches)."""
+    indices = np.flatnonzero(scores > 0) if candidates is None else candidates
+    best: dict[str, tuple[float, int]] = {}
+    for index in indices:
+        score, unit_id = float(scores[index]), passages[index].unit_id
+        if unit_id not in best or score > best[unit_id][0]:
+            best[unit_id] = (score, int(index))
+    ranked = sorted(best.items(), key=lambda item: (-item[1][0], item[0]))[:k]
+    return [
+        Hit(
+            passage_id=passages[index].passage_id,
+            unit_id=unit_id,
+            doc_id=passages[index].doc_id,
+            score=score,
+            rank=rank,
+            retriever=retriever,
+        )
+        for rank, (unit_id, (score, index)) in enumerate(ranked, start=1)
+    ]
+
+
+def reciprocal_rank_fusion(hit_lists: Sequence[Sequence[Hit]], k: int = 10, c: int = 60, name: str = "rrf") -> list[Hit]:
+    """Fuse ranked lists by Σ 1/(c + rank) (Cormack et al. 2009): needs no score
+    calibration between BM25 and cosine. The best-ranked window represents the unit."""
+    fused: dict[str, float] = {}
+    representative: dict[str, tuple[int, Hit]] = {}
+    for hits in hit_lists:
+        for hit in hits:
+            fused[hit.unit_id] = fused.get(hit.unit_id, 0.0) + 1.0 / (c + hit.rank)
+            if hit.unit_id not in representative or hit.rank < representative[hit.unit_id][0]:
+                representative[hit.unit_id] = (hit.rank, hit)
+    ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
+    return [
+        Hit(representative[u][1].passage_id, u, representative[u][1].doc_id, score, rank, name)
+        for rank, (u, score) in enumerate(ranked, start=1)
+    ]

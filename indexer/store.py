@@ -1,0 +1,498 @@
+"""Index directories: build, update, load — atomically and without re-embedding.
+
+An index is a directory:
+
+    manifest.json     format_version, model (name, weights sha256, precision, window,
+                      dim), segmentation settings + dictionary hash, collection hash,
+                      FAISS kind, BM25 parameters, created time, config
+    passages.jsonl    one Passage per line, in index order
+    documents.jsonl   the indexed collection (Document.to_dict), so updates can rebuild
+    user_dict.json    the segmentation dictionary (queries use exactly this one)
+    bm25/             bm25s arrays (.npy, allow_pickle=False) + JSON vocab/params
+    faiss.index       FAISS index, row i = passage i
+    cache/            embedding cache chunks (see indexer.cache)
+
+Safety. A build writes into a sibling `.<name>.build-<id>/`, marks it COMPLETE and
+swaps it in with two renames (current → `.<name>.old-<id>`, build → current). If the
+process dies between the renames, the next `load_index`/`build_index` finishes the
+swap (or restores the old index), so readers always find a complete index. A killed
+build leaves its build directory behind; the next build adopts its cache chunks
+(resuming the embedding work) and then removes it.
+
+Incremental. Vectors are cached by sha256(model vector key + embedded text). A
+rebuild or `update_index` re-embeds only passages whose text is new; tokenising and
+the FAISS/BM25 structures are rebuilt (seconds, not minutes).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from indexer.bm25 import BM25Retriever
+from indexer.cache import EmbeddingCache, text_key
+from indexer.dense import ANN_THRESHOLD, DenseRetriever
+from indexer.hits import reciprocal_rank_fusion
+from indexer.passages import WindowSettings, make_passages
+from indexer.records import BuildReport, Hit, Passage
+from indexer.segment import Segmenter, SegmenterSettings, UserDictionary, build_user_dictionary
+
+FORMAT_VERSION = 1
+COMPLETE_MARKER = "COMPLETE"
+
+
+class IndexStoreError(Exception):
+    """Base for index problems; the message names the directory and what to do."""
+
+
+class IndexNotFoundError(IndexStoreError, FileNotFoundError):
+    pass
+
+
+class IndexFormatError(IndexStoreError):
+    """The directory was written by another format version."""
+
+
+class IndexMismatchError(IndexStoreError):
+    """The index was built with another model or another segmentation."""
+
+
+@dataclass
+class IndexConfig:
+    """Build settings; stored in the manifest so updates reuse them.
+
+    `model_path` None means FAGUI_MODEL or the packaged m3e-small. `dense=False`
+    builds a BM25-only index (no model needed). `statuses` selects which documents
+    are searched (superseded versions and duplicates are kept out by default).
+    """
+
+    model_path: str | None = None
+    precision: str = "auto"
+    max_seq_length: int = 512
+    overlap_chars: int = 64
+    batch_tokens: int = 2048
+    faiss_kind: str = "auto"
+    ann_threshold: int = ANN_THRESHOLD
+    segmentation_mode: str = "search"
+    statuses: tuple[str, ...] = ("current",)
+    dense: bool = True
+    threads: int | None = None
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["statuses"] = list(self.statuses)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "IndexConfig":
+        values = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        if "statuses" in values:
+            values["statuses"] = tuple(values["statuses"])
+        return cls(**values)
+
+    def window_settings(self) -> WindowSettings:
+        return WindowSettings(max_chars=self.max_seq_length - 2, overlap_chars=self.overlap_chars)
+
+
+def make_embedder(config: IndexConfig):
+    from indexer.embedder import Embedder
+
+    return Embedder(
+        model_path=config.model_path,
+        precision=config.precision,
+        max_seq_length=config.max_seq_length,
+        batch_tokens=config.batch_tokens,
+        threads=config.threads,
+    )
+
+
+# ---------------------------------------------------------------- directory safety
+
+
+def _siblings(index_dir: Path, tag: str) -> list[Path]:
+    parent = index_dir.parent
+    if not parent.is_dir():
+        return []
+    return sorted(parent.glob(f".{index_dir.name}.{tag}-*"), key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def recover_interrupted_swap(index_dir: Path) -> None:
+    """If a swap died between its two renames, finish it (or put the old index back)."""
+    index_dir = Path(index_dir)
+    if (index_dir / "manifest.json").exists():
+        return
+    if index_dir.exists() and any(index_dir.iterdir()):
+        return  # something else is there; load will report it
+    for candidate in _siblings(index_dir, "build") + _siblings(index_dir, "old"):
+        is_build = ".build-" in candidate.name
+        if (candidate / "manifest.json").exists() and (not is_build or (candidate / COMPLETE_MARKER).exists()):
+            if index_dir.exists():
+                index_dir.rmdir()
+            os.rename(candidate, index_dir)
+            return
+
+
+def _swap_into_place(build_dir: Path, index_dir: Path) -> None:
+    """Two renames; between them `recover_interrupted_swap` can always repair."""
+    old = index_dir.with_name(f".{index_dir.name}.old-{secrets.token_hex(4)}")
+    if index_dir.exists():
+        os.rename(index_dir, old)
+    os.rename(build_dir, index_dir)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _fsync_dir_tree(directory: Path) -> None:
+    for path in directory.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+
+
+# ---------------------------------------------------------------- manifest
+
+
+def collection_hash(documents: Sequence) -> str:
+    """Changes iff the set of indexed documents or any of their searchable content does."""
+    digest = hashlib.sha256()
+    for doc in sorted(documents, key=lambda d: d.doc_id):
+        digest.update(f"{doc.doc_id}\x1f{doc.title}\x1f{doc.part}\x1f{doc.content_hash}\x1e".encode("utf-8"))
+    return digest.hexdigest()
+
+
+def read_manifest(index_dir: Path) -> dict:
+    """The manifest, after checking the format version."""
+    path = Path(index_dir) / "manifest.json"
+    if not path.exists():
+        raise IndexNotFoundError(f"{index_dir}: no index here (manifest.json missing); build one with `fagui index`")
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        raise IndexFormatError(
+            f"{index_dir}: index format version {version} cannot be read by this fagui (reads version "
+            f"{FORMAT_VERSION}); rebuild the index with `fagui index`"
+        )
+    return manifest
+
+
+# ---------------------------------------------------------------- build
+
+
+def _write_jsonl(path: Path, rows: Iterable[dict]) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def _check_unique_ids(documents: Sequence) -> None:
+    seen: set[str] = set()
+    for doc in documents:
+        if doc.doc_id in seen:
+            raise ValueError(f"document id {doc.doc_id} ({doc.source_path}) occurs twice in the collection")
+        seen.add(doc.doc_id)
+
+
+def _build_into(
+    build_dir: Path,
+    documents: Sequence,
+    config: IndexConfig,
+    progress: bool,
+    embedder,
+    seed_caches: Sequence[Path],
+    report: BuildReport,
+) -> None:
+    """Write a complete index into `build_dir` (everything but the swap)."""
+    timings = report.seconds
+    start = time.perf_counter()
+    searched = [d for d in documents if d.status in config.statuses]
+    passages = make_passages(searched, config.window_settings())
+    dictionary = build_user_dictionary(searched)
+    segmenter = Segmenter(dictionary, SegmenterSettings(mode=config.segmentation_mode))
+    timings["passages"] = round(time.perf_counter() - start, 3)
+
+    start = time.perf_counter()
+    bm25 = BM25Retriever(segmenter)
+    bm25.index(passages, progress=progress)
+    bm25.save(build_dir / "bm25")
+    timings["bm25"] = round(time.perf_counter() - start, 3)
+
+    model_info: dict = {}
+    faiss_kind = ""
+    if config.dense:
+        start = time.perf_counter()
+        cache = EmbeddingCache(build_dir / "cache")
+        for seed in seed_caches:
+            cache.adopt_chunks_from(seed)
+        cache.load()
+        dense = DenseRetriever(embedder, faiss_kind=config.faiss_kind, ann_threshold=config.ann_threshold)
+        vectors = dense.embed_passages(passages, cache=cache, progress=progress)
+        report.embedded, report.cached = dense.embedded, dense.cached
+        timings["embedding"] = round(time.perf_counter() - start, 3)
+        start = time.perf_counter()
+        dense.index_vectors(passages, vectors, progress=progress)
+        dense.save(build_dir / "faiss.index")
+        cache.compact(text_key(embedder.vector_key, p.indexed_text) for p in passages)
+        faiss_kind = dense.index_kind
+        model_info = {
+            "name": embedder.name,
+            "path": str(getattr(embedder, "model_path", "")),
+            "weights_sha256": embedder.fingerprint,
+            "precision": embedder.precision,
+            "max_seq_length": embedder.max_seq_length,
+            "vector_key": embedder.vector_key,
+            "dim": int(vectors.shape[1]) if len(vectors) else None,
+        }
+        timings["faiss"] = round(time.perf_counter() - start, 3)
+
+    _write_jsonl(build_dir / "passages.jsonl", (p.to_dict() for p in passages))
+    _write_jsonl(build_dir / "documents.jsonl", (d.to_dict() for d in documents))
+    (build_dir / "user_dict.json").write_text(json.dumps(dictionary.to_dict(), ensure_ascii=False), encoding="utf-8")
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "model": model_info,
+        "segmentation": segmenter.fingerprint,
+        "collection": {
+            "sha256": collection_hash(searched),
+            "documents": len(documents),
+            "searched_documents": len(searched),
+            "units": len({p.unit_id for p in passages}),
+            "passages": len(passages),
+        },
+        "faiss": {"kind": faiss_kind},
+        "bm25": bm25.params,
+        "config": config.to_dict(),
+    }
+    (build_dir / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    _fsync_dir_tree(build_dir)
+    (build_dir / COMPLETE_MARKER).write_text(manifest["created"], encoding="utf-8")
+    report.documents = len(searched)
+    report.units = manifest["collection"]["units"]
+    report.passages = len(passages)
+    report.faiss_kind = faiss_kind
+    report.model = model_info.get("name", "")
+    report.precision = model_info.get("precision", "")
+
+
+def build_index(
+    documents: Iterable,
+    index_dir: str | os.PathLike,
+    config: IndexConfig | None = None,
+    progress: bool = True,
+    embedder=None,
+    _report: BuildReport | None = None,
+) -> BuildReport:
+    """Build (or rebuild) the index at `index_dir` from `documents`, atomically.
+
+    Vectors already in the current index's cache (or left by an interrupted build)
+    are reused; only new text is embedded. `embedder` overrides the one made from
+    `config` (tests pass fakes; the CLI passes nothing).
+    """
+    index_dir = Path(index_dir).resolve()
+    config = config or IndexConfig()
+    documents = list(documents)
+    _check_unique_ids(documents)
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    recover_interrupted_swap(index_dir)
+    if index_dir.exists() and not (index_dir / "manifest.json").exists() and any(index_dir.iterdir()):
+        raise IndexStoreError(f"{index_dir}: exists and is not a fagui index; refusing to replace it")
+    if config.dense and embedder is None:
+        embedder = make_embedder(config)
+    leftovers = _siblings(index_dir, "build")
+    build_dir = index_dir.with_name(f".{index_dir.name}.build-{os.getpid()}-{secrets.token_hex(3)}")
+    build_dir.mkdir()
+    report = _report or BuildReport(index_dir=str(index_dir))
+    started = time.perf_counter()
+    _build_into(
+        build_dir,
+        documents,
+        config,
+        progress,
+        embedder,
+        seed_caches=[index_dir / "cache"] + [d / "cache" for d in leftovers],
+        report=report,
+    )
+    _swap_into_place(build_dir, index_dir)
+    for leftover in leftovers + _siblings(index_dir, "old"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    report.seconds["total"] = round(time.perf_counter() - started, 3)
+    return report
+
+
+def update_index(
+    index_dir: str | os.PathLike,
+    add: Iterable = (),
+    remove: Iterable[str] = (),
+    config: IndexConfig | None = None,
+    progress: bool = True,
+    embedder=None,
+) -> BuildReport:
+    """Add documents, replace documents (same doc_id) and remove doc_ids, atomically.
+
+    Uses the stored collection and config (unless `config` is given); only text that
+    was not embedded before is sent through the model (see BuildReport.embedded).
+    """
+    index_dir = Path(index_dir).resolve()
+    recover_interrupted_swap(index_dir)
+    from corpus.records import Document
+
+    report = BuildReport(index_dir=str(index_dir))
+    if (index_dir / "manifest.json").exists():
+        manifest = read_manifest(index_dir)
+        stored = [Document.from_dict(row) for row in _read_jsonl(index_dir / "documents.jsonl")]
+        config = config or IndexConfig.from_dict(manifest.get("config", {}))
+    else:
+        stored = []
+        config = config or IndexConfig()
+    by_id = {d.doc_id: d for d in stored}
+    for doc_id in remove:
+        if by_id.pop(doc_id, None) is None:
+            report.warnings.append(f"remove: no document {doc_id} in the index")
+        else:
+            report.removed_documents += 1
+    for doc in add:
+        if doc.doc_id in by_id:
+            report.replaced_documents += 1
+        else:
+            report.added_documents += 1
+        by_id[doc.doc_id] = doc
+    return build_index(list(by_id.values()), index_dir, config, progress=progress, embedder=embedder, _report=report)
+
+
+# ---------------------------------------------------------------- load
+
+
+class _LazyQueryEmbedder:
+    """Creates the model on the first query only, and refuses a model whose weights
+    differ from the ones the index was built with."""
+
+    def __init__(self, manifest: dict, index_dir: Path, model_path: str | None):
+        self.manifest_model = manifest["model"]
+        self.index_dir = index_dir
+        self.model_path = model_path
+        self._embedder = None
+
+    def _get(self):
+        if self._embedder is None:
+            config = IndexConfig.from_dict(self.manifest_model_config())
+            embedder = make_embedder(config)
+            check_model(embedder, self.manifest_model, self.index_dir)
+            self._embedder = embedder
+        return self._embedder
+
+    def manifest_model_config(self) -> dict:
+        built_with = self.manifest_model.get("path")
+        model_path = self.model_path
+        if not model_path and not os.environ.get("FAGUI_MODEL") and built_with and Path(built_with).is_dir():
+            model_path = built_with
+        return {
+            "model_path": model_path,
+            "precision": self.manifest_model.get("precision", "auto"),
+            "max_seq_length": self.manifest_model.get("max_seq_length", 512),
+        }
+
+    def encode_query(self, query: str):
+        return self._get().encode_query(query)
+
+
+def check_model(embedder, manifest_model: dict, index_dir: Path) -> None:
+    """Refuse to mix vectors of two models (different weights)."""
+    expected = manifest_model.get("weights_sha256")
+    actual = embedder.fingerprint
+    if expected and actual != expected:
+        raise IndexMismatchError(
+            f"{index_dir}: the index was built with model {manifest_model.get('name')!r} "
+            f"(weights sha256 {expected[:12]}…) but the model given is {embedder.name!r} "
+            f"(weights sha256 {actual[:12]}…); use the same model (FAGUI_MODEL / --model) "
+            "or rebuild the index with `fagui index`"
+        )
+
+
+class Index:
+    """A loaded index: passages, BM25 and (if built) dense retrieval.
+
+    Nothing is tokenised or embedded on load; the dense retriever needs the model
+    only to embed queries.
+    """
+
+    def __init__(self, directory: Path, manifest: dict, passages: list[Passage], bm25: BM25Retriever, dense: DenseRetriever | None):
+        self.directory = directory
+        self.manifest = manifest
+        self.passages = passages
+        self.bm25 = bm25
+        self.dense = dense
+        self._by_passage = {p.passage_id: p for p in passages}
+
+    @property
+    def segmenter(self) -> Segmenter:
+        return self.bm25.segmenter
+
+    def passage(self, passage_id: str) -> Passage:
+        return self._by_passage[passage_id]
+
+    def documents(self) -> list:
+        """The stored collection (read on demand; it can be large)."""
+        from corpus.records import Document
+
+        return [Document.from_dict(row) for row in _read_jsonl(self.directory / "documents.jsonl")]
+
+    def search_bm25(self, query: str, k: int = 10) -> list[Hit]:
+        return self.bm25.search(query, k)
+
+    def search_dense(self, query: str, k: int = 10) -> list[Hit]:
+        if self.dense is None:
+            raise IndexStoreError(f"{self.directory}: this index was built without dense vectors (BM25 only)")
+        return self.dense.search(query, k)
+
+    def search(self, query: str, k: int = 10, depth: int = 50) -> list[Hit]:
+        """Hybrid: reciprocal rank fusion of BM25 and dense (BM25 alone without vectors)."""
+        lists = [self.search_bm25(query, depth)]
+        if self.dense is not None:
+            lists.append(self.search_dense(query, depth))
+        return reciprocal_rank_fusion(lists, k=k)
+
+
+def load_index(index_dir: str | os.PathLike, model_path: str | None = None, embedder=None) -> Index:
+    """Open an index directory for searching.
+
+    Checks the format version and the segmentation (dictionary, stopwords, settings);
+    checks the model fingerprint now if `embedder` is given, otherwise on the first
+    dense query (`model_path`, else FAGUI_MODEL, else the default model).
+    """
+    index_dir = Path(index_dir).resolve()
+    recover_interrupted_swap(index_dir)
+    manifest = read_manifest(index_dir)
+    dictionary = UserDictionary.from_dict(json.loads((index_dir / "user_dict.json").read_text(encoding="utf-8")))
+    seg_manifest = manifest["segmentation"]
+    segmenter = Segmenter(dictionary, SegmenterSettings.from_dict(seg_manifest))
+    current = segmenter.fingerprint
+    for key in ("version", "dictionary_sha256", "stopwords_sha256"):
+        if seg_manifest.get(key) != current.get(key):
+            raise IndexMismatchError(
+                f"{index_dir}: the index was tokenised with different segmentation ({key} differs); "
+                "rebuild it with `fagui index`"
+            )
+    passages = [Passage.from_dict(row) for row in _read_jsonl(index_dir / "passages.jsonl")]
+    bm25 = BM25Retriever(segmenter, **manifest.get("bm25", {}))
+    bm25.load(index_dir / "bm25", passages)
+    dense = None
+    if manifest.get("model"):
+        if embedder is not None:
+            check_model(embedder, manifest["model"], index_dir)
+            query_embedder = embedder
+        else:
+            query_embedder = _LazyQueryEmbedder(manifest, index_dir, model_path)
+        dense = DenseRetriever(query_embedder)
+        dense.load(index_dir / "faiss.index", passages, manifest["faiss"]["kind"])
+    return Index(index_dir, manifest, passages, bm25, dense)

@@ -1,0 +1,119 @@
+"""The real embedding model: m3e-small on a few dozen units, precisions, windows,
+and refusal of an index built with another model (a tiny random BERT folder)."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from corpus.markdown import read_lawrefbook
+from indexer import IndexConfig, IndexMismatchError, build_index, load_index
+from indexer.embedder import Embedder, default_model_path, weights_fingerprint
+from indexer.passages import make_passages
+from test_indexer import make_law
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+LAWREFBOOK = SHARED / "corpus" / "lawrefbook"
+PIPL = LAWREFBOOK / "行政法" / "个人信息保护法(2021-08-20).md"
+
+
+@pytest.fixture(scope="module")
+def pipl_subset():
+    """The first 30 articles of the Personal Information Protection Law."""
+    doc = read_lawrefbook(PIPL, LAWREFBOOK)
+    return doc.with_units(doc.articles()[:30])
+
+
+@pytest.fixture(scope="module")
+def fp32() -> Embedder:
+    return Embedder(precision="fp32")
+
+
+@pytest.fixture(scope="module")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    """A 1-layer random BERT saved as a plain transformers folder, which
+    sentence-transformers wraps with mean pooling — a different model than m3e-small."""
+    from transformers import BertConfig, BertModel
+
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    config = BertConfig(vocab_size=21128, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64)
+    BertModel(config).save_pretrained(folder)
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        shutil.copy(default_model_path() / name, folder / name)
+    return folder
+
+
+def test_default_model_is_the_packaged_m3e_small_loaded_offline(fp32):
+    assert fp32.model_path == default_model_path()
+    assert fp32.model_path.name == "m3e-small" and fp32.model_path.parent.name == "embedding"
+    vectors = fp32.encode(["个人信息处理者应当履行告知义务", "国家赔偿"])
+    assert os.environ.get("HF_HUB_OFFLINE") == "1"
+    assert vectors.shape == (2, 512) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
+
+
+def test_batched_path_equals_plain_sentence_transformers(fp32, pipl_subset):
+    texts = [p.indexed_text for p in make_passages([pipl_subset])]
+    ours = fp32.encode(texts)
+    plain = fp32.model.encode(texts, batch_size=32, normalize_embeddings=True)
+    assert float((ours * plain).sum(axis=1).min()) > 0.99999
+
+
+@pytest.mark.parametrize("precision, min_cosine", [("bf16", 0.999), ("int8", 0.95)])
+def test_fast_precisions_stay_close_to_fp32(fp32, pipl_subset, precision, min_cosine):
+    texts = [p.indexed_text for p in make_passages([pipl_subset])]
+    fast = Embedder(precision=precision)
+    assert fast.precision == precision and fast.vector_key != fp32.vector_key
+    cosines = (fast.encode(texts) * fp32.encode(texts)).sum(axis=1)
+    assert float(cosines.mean()) > min_cosine
+
+
+def test_dense_index_finds_the_article_and_reloads_without_embedding(tmp_path, pipl_subset, fp32):
+    index_dir = tmp_path / "idx"
+    report = build_index([pipl_subset], index_dir, IndexConfig(precision="fp32", faiss_kind="flat"), progress=False, embedder=fp32)
+    assert report.embedded == 30 and report.model == "m3e-small"
+    index = load_index(index_dir)  # lazy model: built again only for the query
+    hits = index.search_dense("处理敏感个人信息需要取得个人的单独同意吗", k=5)
+    numbers = [index.passage(h.passage_id).number for h in hits]
+    assert "第二十九条" in numbers or "第十四条" in numbers
+
+
+def test_long_unit_windows_score_as_their_best_window(tmp_path, fp32):
+    long_text = (
+        "国家机关为履行法定职责处理个人信息，应当依照法律、行政法规规定的权限、程序进行，不得超出履行法定职责所必需的范围和限度。" * 6
+        + "数据处理者委托第三方建设维护电子政务系统的，受托方应当履行数据安全保护义务，不得擅自留存、使用、泄露或者向他人提供政务数据。" * 6
+    )
+    doc = make_law("测试法", [long_text, "本法自公布之日起施行。"])
+    config = IndexConfig(precision="fp32", faiss_kind="flat", max_seq_length=256, overlap_chars=32)
+    build_index([doc], tmp_path / "idx", config, progress=False, embedder=Embedder(precision="fp32", max_seq_length=256))
+    index = load_index(tmp_path / "idx", embedder=Embedder(precision="fp32", max_seq_length=256))
+    windows = [p for p in index.passages if p.unit_id == doc.units[0].unit_id]
+    assert len(windows) >= 3 and all(len(p.indexed_text) <= 254 for p in windows)
+    query = "受托方留存泄露政务数据"
+    best = index.search_dense(query, k=2)[0]
+    assert best.unit_id == doc.units[0].unit_id
+    embedder = Embedder(precision="fp32", max_seq_length=256)
+    window_scores = embedder.encode([p.indexed_text for p in windows]) @ embedder.encode_query(query)
+    assert best.score == pytest.approx(float(window_scores.max()), abs=1e-4)
+    assert best.passage_id == windows[int(window_scores.argmax())].passage_id
+
+
+def test_other_model_folder_by_path_or_env_and_refusal_of_mixing(tmp_path, monkeypatch, pipl_subset, fp32, tiny_model_dir):
+    tiny = Embedder(model_path=tiny_model_dir, precision="fp32")
+    assert tiny.encode(["测试"]).shape == (1, 32)
+    assert tiny.fingerprint == weights_fingerprint(tiny_model_dir) != fp32.fingerprint
+    monkeypatch.setenv("FAGUI_MODEL", str(tiny_model_dir))
+    assert Embedder(precision="fp32").model_path == tiny_model_dir
+    monkeypatch.delenv("FAGUI_MODEL")
+
+    index_dir = tmp_path / "idx"
+    build_index([pipl_subset], index_dir, IndexConfig(precision="fp32", faiss_kind="flat"), progress=False, embedder=fp32)
+    with pytest.raises(IndexMismatchError, match="built with model 'm3e-small'"):
+        load_index(index_dir, embedder=tiny)
+    lazy = load_index(index_dir, model_path=str(tiny_model_dir))
+    assert lazy.search_bm25("敏感个人信息", k=1)  # BM25 works without the model
+    with pytest.raises(IndexMismatchError, match="rebuild the index"):
+        lazy.search_dense("敏感个人信息")
