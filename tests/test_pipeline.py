@@ -153,3 +153,26 @@ def test_adding_a_pdf_embeds_only_its_text(home, capsys):
     assert manifest["collection"]["searched_documents"] == 5  # 4 current laws + the PDF
     answer = Pipeline.open("mini").ask("国家发展规划法第一条")
     assert answer.hits and answer.hits[0].source.endswith(".pdf") and answer.hits[0].page == 1
+
+
+def test_eval_runs_the_real_pipeline_on_a_slice(home, tmp_path, capsys):
+    """Issue 6 in CI: the eval command over real questions and the real ask pipeline."""
+    out = tmp_path / "run"
+    code = main(["eval", str(SHARED / "eval/domain/domain_dev.jsonl"), "--collection", "mini",
+                 "--mode", "hybrid", "--k", "20", "--out", str(out), "--quiet"])
+    assert code == 0
+    metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    assert 0.0 < metrics["retrieval"]["recall@10"] <= 1.0
+    assert metrics["citations"]["invalid"] == 0 and metrics["citations"]["checked"] > 0
+    # gold articles of laws outside the five-law collection are reported, not dropped
+    assert metrics["unresolved_gold"]
+    per_question = [json.loads(l) for l in (out / "per_question.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(per_question) == 20
+    for name in ("qrels.txt", "run.txt", "report.md", "report.html", "recall_at_k.png"):
+        assert (out / name).stat().st_size > 0, name
+    second = tmp_path / "run2"
+    assert main(["eval", str(SHARED / "eval/domain/domain_dev.jsonl"), "--collection", "mini", "--mode", "bm25",
+                 "--k", "20", "--out", str(second), "--limit", "10", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["eval-compare", str(out), str(second)]) == 0
+    assert "recall@10" in capsys.readouterr().out
