@@ -61,23 +61,14 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def _refresh_index(args: argparse.Namespace) -> None:
-    """Bring an existing index up to date with its collection.
+    """Bring an existing index up to date with its collection (see assistant.manage)."""
+    from assistant.manage import refresh_index
 
-    The build re-tokenises (cheap) but takes every vector whose text is unchanged from
-    the embedding cache, so only new or changed text is embedded; the swap is atomic.
-    """
-    from assistant.pipeline import default_index_dir
-    from corpus.catalog import load_collection
-    from indexer.store import IndexConfig, build_index, read_manifest
-
-    index_dir = default_index_dir(args.collection)
-    if not (index_dir / "manifest.json").exists():
+    report = refresh_index(args.collection, progress=_progress_enabled(args))
+    if report is None:
         print(f"collection {args.collection!r} has no index yet; build it with `fagui index --collection {args.collection}`",
               file=sys.stderr)
         return
-    config = IndexConfig.from_dict(read_manifest(index_dir).get("config", {}))
-    documents = load_collection(args.collection, progress=_progress_enabled(args)).documents
-    report = build_index(documents, index_dir, config, progress=_progress_enabled(args))
     print(f"index updated: embedded {report.embedded} new passage(s), {report.cached} from cache", file=sys.stderr)
 
 
@@ -255,6 +246,34 @@ def cmd_eval_compare(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the web app; builds the collection's index first on a fresh machine."""
+    from assistant.app import serve
+
+    serve(args.collection, host=args.host, port=args.port, auth=args.auth,
+          max_upload_mb=args.max_upload_mb, progress=_progress_enabled(args))
+    return EXIT_OK
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Fine-tune the embedding model on annotated questions (see indexer/train.py, TRAIN.md)."""
+    from indexer.train import DEFAULT_QUESTIONS, default_output_dir, train_model
+
+    report = train_model(
+        Path(args.out) if args.out else default_output_dir(), args.questions or DEFAULT_QUESTIONS,
+        epochs=args.epochs, batch_size=args.batch_size, holdout=args.holdout, seed=args.seed,
+        progress=_progress_enabled(args), base_model=args.model,
+    )
+    if args.json:
+        json.dump(report.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(f"trained on {report.train_questions} questions ({report.pairs} pairs, {report.steps} steps, "
+              f"{report.seconds['training']:.0f} s) → {report.out_dir}\n"
+              f"use it: fagui index --model {report.out_dir}   (or FAGUI_MODEL={report.out_dir})")
+    return EXIT_OK
+
+
 def _add_index_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--collection", default="default")
     parser.add_argument("--index-dir", help="index directory (default: $FAGUI_HOME/indexes/COLLECTION)")
@@ -324,6 +343,27 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("dir_b")
     cmp.add_argument("--max-questions", type=int, default=50)
     cmp.set_defaults(func=cmd_eval_compare)
+
+    srv = sub.add_parser("serve", help="web app: ask, look up, browse sources, manage documents, evaluate")
+    srv.add_argument("--collection", default="default")
+    srv.add_argument("--host", default="127.0.0.1", help="bind address (other than localhost requires --auth)")
+    srv.add_argument("--port", type=int, default=7860)
+    srv.add_argument("--auth", help="user:password required from every visitor (default: $FAGUI_AUTH)")
+    srv.add_argument("--max-upload-mb", type=float, default=50.0, help="size limit per uploaded file")
+    srv.add_argument("--quiet", action="store_true", help="no progress bars in the terminal")
+    srv.set_defaults(func=cmd_serve)
+
+    tr = sub.add_parser("train", help="fine-tune the embedding model on annotated questions (default: STARD train)")
+    tr.add_argument("--questions", help="JSONL/CSV with gold articles (default: ../shared/eval/stard/stard_train.jsonl)")
+    tr.add_argument("--out", help="model folder to write (default: $FAGUI_HOME/models/m3e-small-stard)")
+    tr.add_argument("--model", help="base model folder (default: $FAGUI_MODEL or m3e-small)")
+    tr.add_argument("--epochs", type=int, default=1)
+    tr.add_argument("--batch-size", type=int, default=32)
+    tr.add_argument("--holdout", type=float, default=0.0, help="share of questions (by id hash) kept out of training")
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--json", action="store_true")
+    tr.add_argument("--quiet", action="store_true")
+    tr.set_defaults(func=cmd_train)
     return parser
 
 

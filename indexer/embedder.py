@@ -32,6 +32,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+_LOAD_LOCK = threading.Lock()
 DEFAULT_MODEL_NAME = "m3e-small"
 MODEL_ENV = "FAGUI_MODEL"
 PRECISIONS = ("fp32", "bf16", "int8", "auto")
@@ -155,7 +156,6 @@ class Embedder:
         self.threads = threads
         self.pad_multiple = pad_multiple
         self._model = None
-        self._lock = threading.Lock()
 
     @property
     def name(self) -> str:
@@ -174,7 +174,10 @@ class Embedder:
     @property
     def model(self):
         if self._model is None:
-            with self._lock:
+            # One process-wide lock, not one per Embedder: transformers switches torch's
+            # global default dtype while loading a bf16 model, so two embedders loading at
+            # once (a query model and a build in another thread) corrupt each other.
+            with _LOAD_LOCK:
                 if self._model is None:
                     self._model = self._load()
         return self._model

@@ -4,6 +4,11 @@
 # because its own requirements pull unrelated heavy packages).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Browser tests drive Debian's Chromium with Playwright (never `playwright install`, which
+# downloads a browser); a CJK font makes the screenshots readable.
+if [ ! -x /usr/bin/chromium ] || ! dpkg -s fonts-wqy-zenhei >/dev/null 2>&1; then
+    apt-get update -q && apt-get install -y -q chromium chromium-driver fonts-wqy-zenhei
+fi
 python3 -m pip install --upgrade --quiet pip
 python3 -m pip install --quiet torch==2.13.0
 python3 -m pip install --quiet -e '.[test]'

@@ -1,0 +1,212 @@
+"""The app's handlers and routes on a small real index (real model), without a browser:
+ask, lookup with cross-reference links, retrieval details, source routes, uploads
+(refused and accepted), removal, evaluation, export, and answering from the last
+complete index while an upload is indexed."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from assistant import manage
+from assistant.app import AppConfig, FaguiApp, create_app
+from assistant.cli import main
+from assistant.manage import Library
+from corpus import catalog
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+LAWS = ["行政法/数据安全法(2021-06-10).md", "行政法/个人信息保护法(2021-08-20).md"]
+UPLOADS = "uploads"  # a second collection the mutating tests write into
+
+
+def policy_text(title: str, body: str) -> str:
+    return f"---\ntitle: {title}\n---\n第一条 {body}\n第二条 违反本办法第一条规定的，依法给予处分。\n"
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    home = tmp_path_factory.mktemp("home")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("FAGUI_HOME", str(home))
+    mp.setenv("CI", "true")
+    catalog.add_files("mini", [REPO / "data/lawrefbook" / rel for rel in LAWS])
+    assert main(["index", "--collection", "mini", "--quiet"]) == 0
+    catalog.add_files(UPLOADS, [REPO / "data/lawrefbook" / LAWS[0]])
+    assert main(["index", "--collection", UPLOADS, "--quiet"]) == 0
+    yield FaguiApp(AppConfig(collection="mini", progress=False, max_upload_mb=1))
+    mp.undo()
+
+
+def test_ask_renders_analysis_and_ranked_evidence(app):
+    analysis, evidence, answer = app.ask("国家机关委托企业维护电子政务系统，企业泄露了政务数据，谁负责？", "mini")
+    assert answer is not None and answer.hits
+    assert "责任主体" in analysis and 'class="cite"' in analysis
+    assert "《中华人民共和国数据安全法》第四十条" in evidence and "<mark>" in evidence
+    assert "现行有效" in evidence and "有约束力（法律）" in evidence
+
+
+def test_ask_without_index_says_how_to_get_one(app):
+    analysis, evidence, answer = app.ask("任何问题", "empty-collection")
+    assert answer is None and "还没有索引" in analysis
+    assert "invalid collection name" in app.status_html("no spaces allowed")
+
+
+def test_lookup_shows_article_and_cross_reference_links(app):
+    html = app.lookup("数据安全法第四十五条", "mini")
+    pipeline = app.library.pipeline("mini")
+    target = pipeline.resolve("中华人民共和国数据安全法", "第二十七条")
+    assert "开展数据处理活动的组织、个人不履行本法第二十七条" not in html  # the reference is a link now
+    assert f'data-unit="{target}"' in html and "罚则" in html and "所罚义务" in html
+    assert "没有" in app.lookup("数据安全法第九十九条", "mini") or "55" in app.lookup("数据安全法第九十九条", "mini")
+
+
+def test_retrieval_details_show_both_retrievers(app):
+    pipeline = app.library.pipeline("mini")
+    rows, terms = app.details_rows(pipeline, "个人信息处理者委托处理个人信息", k=5)
+    assert "个人信息" in terms
+    assert rows[0]["fused_rank"] == 1
+    assert any(r["bm25_rank"] and r["dense_rank"] for r in rows)
+    assert all(r["matched"] for r in rows if r["bm25_rank"])  # a BM25 hit shares a term
+    html = app.details("个人信息处理者委托处理个人信息", "mini")
+    assert "BM25 名次" in html and "向量名次" in html
+
+
+def test_source_routes(app):
+    from fastapi.testclient import TestClient
+
+    client = TestClient(create_app(app.config, library=app.library))
+    unit = app.library.pipeline("mini").resolve("中华人民共和国数据安全法", "第四十条")
+    response = client.get("/fagui/source", params={"c": "mini", "u": unit, "q": "政务数据"})
+    assert response.status_code == 200
+    assert "script-src" not in response.headers["content-security-policy"]  # default-src 'none' forbids scripts
+    assert f'class="unit target" id="u-{unit}"' in response.text and "<mark>政务数据</mark>" in response.text
+    assert client.get("/fagui/source", params={"c": "mini", "u": "nope"}).status_code == 404
+    assert client.get("/fagui/source", params={"c": "../etc", "u": unit}).status_code == 400
+    assert client.get("/fagui/page", params={"c": "mini", "u": unit, "p": 1}).status_code == 404  # not a PDF
+
+
+def test_refused_uploads_say_why_and_change_nothing(app, tmp_path):
+    fake = tmp_path / "report.pdf"
+    fake.write_text("<html>not a pdf</html>", encoding="utf-8")
+    big = tmp_path / "big.txt"
+    big.write_text("第一条 " + "很长" * 600_000, encoding="utf-8")
+    before = set(p.name for p in catalog.user_files(catalog.load_spec(UPLOADS)))
+    report, note = app.upload([str(fake), str(big)], UPLOADS, progress=False)
+    assert report.count("已拒绝") == 2 and "not a PDF" in report and "too large" in report
+    assert "索引未改变" in note
+    assert set(p.name for p in catalog.user_files(catalog.load_spec(UPLOADS))) == before
+
+
+def test_upload_is_searchable_at_once_and_removable(app, tmp_path):
+    path = tmp_path / "平台运维安全办法.txt"
+    path.write_text(policy_text("平台运维安全办法", "平台运维单位应当建立日志审计制度。"), encoding="utf-8")
+    report, note = app.upload([str(path)], UPLOADS, progress=False)
+    assert "已接收" in report and "2 个条文单元" in report, report
+    assert "现在即可检索" in note
+    assert "平台运维单位应当建立日志审计制度" in app.lookup("平台运维安全办法第一条", UPLOADS)
+    source = next(c for c in app.document_choices(UPLOADS) if "平台运维安全办法" in c[0])[1]
+    assert source.startswith("files/")
+    assert "已移除" in app.remove(source, UPLOADS, progress=False)
+    assert all("平台运维安全办法" not in c[0] for c in app.document_choices(UPLOADS))
+
+
+def test_queries_answer_from_the_last_index_while_an_upload_is_indexed(app, tmp_path, monkeypatch):
+    """The build is held open; meanwhile questions are answered from the old pipeline."""
+    release, entered = threading.Event(), threading.Event()
+    real_refresh = manage.refresh_index
+
+    def slow_refresh(collection, *, progress=False):
+        entered.set()
+        assert release.wait(60)
+        return real_refresh(collection, progress=progress)
+
+    monkeypatch.setattr(manage, "refresh_index", slow_refresh)
+    before = app.library.pipeline(UPLOADS)
+    path = tmp_path / "数据出境评估办法.txt"
+    path.write_text(policy_text("数据出境评估办法", "数据处理者向境外提供数据应当申报安全评估。"), encoding="utf-8")
+    worker = threading.Thread(target=app.upload, args=([str(path)], UPLOADS), kwargs={"progress": False})
+    worker.start()
+    try:
+        assert entered.wait(60)
+        started = time.perf_counter()
+        _, evidence, answer = app.ask("国家机关委托他人维护电子政务系统", UPLOADS)
+        assert answer is not None and answer.hits and time.perf_counter() - started < 10
+        assert app.library.pipeline(UPLOADS) is before  # still the last complete index
+        assert "数据出境评估办法" not in evidence
+    finally:
+        release.set()
+        worker.join(120)
+    assert app.library.pipeline(UPLOADS) is not before
+    assert "申报安全评估" in app.lookup("数据出境评估办法第一条", UPLOADS)
+
+
+def test_concurrent_uploads_are_serialised_and_both_land(app, tmp_path, monkeypatch):
+    active, peak = [0], [0]
+    real_refresh = manage.refresh_index
+    guard = threading.Lock()
+
+    def counting_refresh(collection, *, progress=False):
+        with guard:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        try:
+            return real_refresh(collection, progress=progress)
+        finally:
+            with guard:
+                active[0] -= 1
+
+    monkeypatch.setattr(manage, "refresh_index", counting_refresh)
+    other = FaguiApp(app.config, app.library)  # a second session of the same server
+    files = []
+    for name, body in (("甲办法", "甲单位应当报告安全事件。"), ("乙办法", "乙单位应当备份政务数据。")):
+        path = tmp_path / f"{name}.txt"
+        path.write_text(policy_text(name, body), encoding="utf-8")
+        files.append(path)
+    threads = [threading.Thread(target=a.upload, args=([str(f)], UPLOADS), kwargs={"progress": False})
+               for a, f in zip((app, other), files)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(180)
+    assert peak[0] == 1
+    assert "报告安全事件" in app.lookup("甲办法第一条", UPLOADS)
+    assert "备份政务数据" in app.lookup("乙办法第一条", UPLOADS)
+
+
+def test_evaluation_tab_runs_a_question_file(app, tmp_path):
+    questions = tmp_path / "q.jsonl"
+    rows = [
+        {"id": "q1", "question": "国家机关委托他人维护电子政务系统应当履行什么程序？", "kind": "lookup",
+         "gold": [{"law": "中华人民共和国数据安全法", "article": "第四十条"}]},
+        {"id": "q2", "question": "个人信息处理者委托处理个人信息应当约定什么？", "kind": "lookup",
+         "gold": [{"law": "中华人民共和国个人信息保护法", "article": "第二十一条"}]},
+    ]
+    questions.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    html, plots = app.evaluate(str(questions), "mini", "hybrid", 10, 20)
+    assert "recall@10" in html and "2 个问题" in html
+    assert plots and all(Path(p).exists() and p.endswith(".png") for p in plots)
+
+
+def test_export_handler_writes_markdown_and_docx(app):
+    _, _, answer = app.ask("受托方泄露政务数据", "mini")
+    md, docx = app.export(answer)
+    assert Path(md).read_text(encoding="utf-8").startswith("# 法规检索助手")
+    assert Path(docx).stat().st_size > 5000
+    assert app.export(None) == []
+
+
+def test_library_first_build_reports_progress(tmp_path, monkeypatch):
+    """`fagui serve` on a fresh machine: the build runs in the background and the status
+    says so; afterwards the pipeline is live."""
+    monkeypatch.setenv("FAGUI_HOME", str(tmp_path))
+    catalog.add_files("fresh", [REPO / "data/lawrefbook" / LAWS[0]])
+    library = Library()
+    thread = library.start_first_build("fresh")
+    assert library.status.phase == "building" and "首次构建索引" in library.status.describe()
+    thread.join(180)
+    assert library.status.phase == "ready", library.status.message
+    assert library.pipeline("fresh").resolve("中华人民共和国数据安全法", "第一条")
