@@ -1,0 +1,549 @@
+"""Fine-tune the embedding model on annotated questions: `fagui train` / `python -m indexer.train`.
+
+What it does. Every annotated question (default: the STARD training questions,
+`../shared/eval/stard/stard_train.jsonl`) is paired with the indexed text of each of its
+gold articles, formatted exactly like an indexed passage (`Passage.indexed_text`:
+context line + article text), optionally with one hard negative: the best BM25 hit for
+the question that is not one of its gold articles. The model (default m3e-small) is
+trained with MultipleNegativesRankingLoss (InfoNCE with in-batch negatives) through
+sentence-transformers' `old_fit` loop and saved as an ordinary sentence-transformers
+folder, usable with `fagui index --model PATH` or FAGUI_MODEL=PATH.
+
+Why `old_fit` and not `SentenceTransformerTrainer`: the trainer (and the new `fit`,
+which wraps it) needs the `datasets` and `accelerate` packages; `old_fit` needs only
+torch, runs offline and is the same library's loop. `DistinctTextBatches` keeps a
+text from appearing twice in a batch, so two questions citing the same article never
+serve as each other's false negatives.
+
+Honesty. `split_questions` splits by a hash of the question id (stable across runs,
+machines and seeds). With `holdout > 0` only the training part is used for training;
+`python -m indexer.train --holdout 0.2 --evaluate` then measures the base and the
+tuned model on the held-out part over the full national collection, with the same
+recall function as indexer/speed.py, and writes indexer/TRAIN.md. `fagui train`
+(holdout 0) trains on every question: numbers on those questions are in-sample.
+
+Runs on CPU in fp32 (bf16 training is not reliable on CPU), `threads` torch threads;
+HF_HUB_OFFLINE=1 so nothing is ever downloaded.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import platform
+import random
+import secrets
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Sequence
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_QUESTIONS = REPO.parent / "shared" / "eval" / "stard" / "stard_train.jsonl"
+DEFAULT_REPORT = Path(__file__).resolve().parent / "TRAIN.md"
+#: Written into the model folder: how it was made (the fingerprint ignores it).
+TRAIN_INFO_FILE = "fagui_train.json"
+#: How many BM25 hits are searched for a hard negative.
+HARD_NEGATIVE_DEPTH = 20
+
+
+@dataclass(frozen=True)
+class TrainingPair:
+    """One training example: a question and one gold article's indexed text
+    (and, optionally, the indexed text of a non-gold article BM25 ranks high)."""
+
+    question_id: str
+    question: str
+    positive: str
+    negative: str | None = None
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Everything that determines the trained weights (recorded in the model folder)."""
+
+    epochs: int = 1
+    batch_size: int = 32
+    holdout: float = 0.0
+    seed: int = 0
+    learning_rate: float = 5e-5
+    warmup_fraction: float = 0.1
+    max_seq_length: int = 128
+    hard_negatives: bool = True
+    threads: int = 2
+
+
+@dataclass
+class TrainReport:
+    """What `train_model` did: data used, settings, time, machine load, result."""
+
+    out_dir: str
+    base_model: str
+    base_fingerprint: str
+    fingerprint: str
+    questions_path: str
+    questions: int
+    train_questions: int
+    heldout_questions: int
+    questions_without_gold_passage: int
+    pairs: int
+    pairs_with_hard_negative: int
+    steps: int
+    settings: dict
+    seconds: dict[str, float] = field(default_factory=dict)
+    load_average: dict[str, float] = field(default_factory=dict)
+    missing_gold: list[str] = field(default_factory=list)
+    created: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# ---------------------------------------------------------------- data
+
+
+def heldout_bucket(question_id: str) -> float:
+    """A number in [0, 1) fixed by the id alone: the split never depends on the seed,
+    the file order or the machine, so held-out questions stay held out across runs."""
+    digest = hashlib.sha256(question_id.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def split_questions(questions: Sequence, holdout: float) -> tuple[list, list]:
+    """(train, held-out): a question is held out iff its id's bucket is below `holdout`."""
+    if not 0.0 <= holdout < 1.0:
+        raise ValueError(f"holdout must be in [0, 1), got {holdout}")
+    train, heldout = [], []
+    for question in questions:
+        (heldout if heldout_bucket(question.id) < holdout else train).append(question)
+    return train, heldout
+
+
+def gold_passages(passages: Sequence) -> dict[tuple[str, str], object]:
+    """(law title, article label) → the unit's first window: what a gold article
+    looks like in the index. The first document with that title wins (passage order)."""
+    by_name: dict[tuple[str, str], object] = {}
+    for passage in passages:
+        if passage.window == 0 and passage.number:
+            by_name.setdefault((passage.title, passage.number), passage)
+    return by_name
+
+
+def make_pairs(questions: Sequence, passages: Sequence, bm25=None) -> tuple[list[TrainingPair], list[str]]:
+    """One pair per (question, gold article found in the passages); with `bm25`, each
+    pair gets the best-ranked BM25 hit that is not a gold article of that question.
+    Returns the pairs and the labels of gold articles missing from the collection."""
+    by_name = gold_passages(passages)
+    by_id = {p.passage_id: p for p in passages}
+    pairs: list[TrainingPair] = []
+    missing: list[str] = []
+    for question in questions:
+        gold = {(g.law, g.article) for g in question.gold}
+        negative = None
+        if bm25 is not None:
+            for hit in bm25.search(question.question, HARD_NEGATIVE_DEPTH):
+                passage = by_id[hit.passage_id]
+                if (passage.title, passage.number) not in gold:
+                    negative = passage.indexed_text
+                    break
+        for g in question.gold:
+            passage = by_name.get((g.law, g.article))
+            if passage is None:
+                missing.append(f"{question.id}: {g.ref}")
+                continue
+            pairs.append(TrainingPair(question.id, question.question, passage.indexed_text, negative))
+    return pairs, missing
+
+
+def hard_negative_retriever(documents: Sequence, passages: Sequence, progress: bool = False):
+    """An in-memory BM25 over the passages, tokenised as the index tokenises them."""
+    from indexer.bm25 import BM25Retriever
+    from indexer.segment import Segmenter, build_user_dictionary
+
+    retriever = BM25Retriever(Segmenter(build_user_dictionary(documents)))
+    retriever.index(passages, progress=progress)
+    return retriever
+
+
+def national_documents() -> list:
+    """Searchable (current) documents of the shipped national collection (from data/)."""
+    from corpus.catalog import load_collection
+
+    return [d for d in load_collection("national").documents if d.status == "current"]
+
+
+# ---------------------------------------------------------------- training
+
+
+def default_output_dir() -> Path:
+    from corpus.catalog import fagui_home
+
+    return fagui_home() / "models" / "m3e-small-stard"
+
+
+def _seed_everything(seed: int) -> None:
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _prepare_out_dir(out_dir: Path) -> None:
+    """Refuse to overwrite anything but an earlier training output."""
+    if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / TRAIN_INFO_FILE).exists():
+        raise FileExistsError(f"{out_dir}: exists and is not a `fagui train` output; choose another --out")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+
+
+class DistinctTextBatches:
+    """Batch sampler for in-batch-negative training: no text (question, positive or
+    negative) occurs twice in a batch, so an article cited by two questions is never
+    scored as the other's negative. Each epoch reshuffles (seeded) and uses every
+    example once; an example that collides waits for a later batch.
+
+    Replaces sentence-transformers' NoDuplicatesDataLoader, which loops forever when
+    the remaining examples cannot fill a batch without a duplicate (measured: it hangs
+    on a dozen STARD questions where one article is the gold of nine).
+    """
+
+    def __init__(self, texts: Sequence[Sequence[str]], batch_size: int, seed: int):
+        self.keys = [frozenset(t.strip().lower() for t in example) for example in texts]
+        self.batch_size = batch_size
+        self.rng = random.Random(seed)
+        self._next = self._plan()
+
+    def _plan(self) -> list[list[int]]:
+        pending = list(range(len(self.keys)))
+        self.rng.shuffle(pending)
+        batches: list[list[int]] = []
+        while pending:
+            batch, seen, rest = [], set(), []
+            for i in pending:
+                if len(batch) < self.batch_size and not self.keys[i] & seen:
+                    batch.append(i)
+                    seen |= self.keys[i]
+                else:
+                    rest.append(i)
+            if len(batch) >= 2:  # a lone example has no in-batch negative
+                batches.append(batch)
+            pending = rest
+        return batches
+
+    def __len__(self) -> int:
+        return len(self._next)
+
+    def __iter__(self):
+        plan, self._next = self._next, self._plan()
+        return iter(plan)
+
+
+def fit(model, pairs: Sequence[TrainingPair], settings: TrainSettings, progress: bool) -> int:
+    """MultipleNegativesRankingLoss over (question, positive[, negative]) with in-batch
+    negatives; linear warm-up then decay. Returns the number of optimiser steps."""
+    from sentence_transformers import InputExample
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+    from torch.utils.data import DataLoader
+
+    if settings.hard_negatives:
+        # every example needs the same number of texts: the rare pair without a
+        # non-gold BM25 hit is dropped rather than padded with an arbitrary text
+        examples = [InputExample(texts=[p.question, p.positive, p.negative]) for p in pairs if p.negative]
+    else:
+        examples = [InputExample(texts=[p.question, p.positive]) for p in pairs]
+    sampler = DistinctTextBatches([e.texts for e in examples], settings.batch_size, settings.seed)
+    if len(sampler) == 0:
+        raise ValueError(f"{len(examples)} training example(s): not enough distinct pairs for one batch")
+    loader = DataLoader(examples, batch_sampler=sampler)  # old_fit sets collate_fn
+    steps = len(loader) * settings.epochs
+    model.old_fit(
+        train_objectives=[(loader, MultipleNegativesRankingLoss(model))],
+        epochs=settings.epochs,
+        warmup_steps=math.ceil(settings.warmup_fraction * steps),
+        optimizer_params={"lr": settings.learning_rate},
+        show_progress_bar=progress,
+    )
+    return steps
+
+
+def train_model(
+    out_dir: str | os.PathLike,
+    questions_path: str | os.PathLike = DEFAULT_QUESTIONS,
+    *,
+    epochs: int = 1,
+    batch_size: int = 32,
+    holdout: float = 0.0,
+    seed: int = 0,
+    progress: bool = True,
+    base_model: str | os.PathLike | None = None,
+    learning_rate: float = 5e-5,
+    max_seq_length: int = 128,
+    hard_negatives: bool = True,
+    threads: int = 2,
+    documents: Sequence | None = None,
+) -> TrainReport:
+    """Fine-tune `base_model` (default: FAGUI_MODEL or m3e-small) on the questions in
+    `questions_path` (JSONL/CSV as `fagui eval` reads them) minus the held-out share,
+    against `documents` (default: the shipped national collection), and save it in
+    `out_dir` as a sentence-transformers folder with `fagui_train.json` beside it."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see indexer.embedder
+    from eval.questions import load_questions
+    from indexer.embedder import resolve_model_path, weights_fingerprint
+    from indexer.passages import make_passages
+
+    settings = TrainSettings(epochs, batch_size, holdout, seed, learning_rate, 0.1, max_seq_length, hard_negatives, threads)
+    if epochs < 1 or batch_size < 2:
+        raise ValueError(f"epochs must be >= 1 and batch_size >= 2 (got {epochs}, {batch_size})")
+    out_dir = Path(out_dir).expanduser().resolve()
+    _prepare_out_dir(out_dir)
+    base_path = resolve_model_path(base_model)
+    seconds: dict[str, float] = {}
+    load = {"start": os.getloadavg()[0]}
+
+    start = time.perf_counter()
+    questions = load_questions(questions_path)
+    train_questions, heldout = split_questions(questions, holdout)
+    documents = list(documents) if documents is not None else national_documents()
+    passages = make_passages(documents)
+    bm25 = hard_negative_retriever(documents, passages, progress) if hard_negatives else None
+    pairs, missing = make_pairs(train_questions, passages, bm25)
+    seconds["data"] = round(time.perf_counter() - start, 1)
+
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    torch.set_num_threads(threads)
+    _seed_everything(seed)
+    model = SentenceTransformer(str(base_path), device="cpu", local_files_only=True)
+    window = model.max_seq_length
+    model.max_seq_length = max_seq_length
+    start = time.perf_counter()
+    steps = fit(model, pairs, settings, progress)
+    seconds["training"] = round(time.perf_counter() - start, 1)
+    load["end"] = os.getloadavg()[0]
+    model.max_seq_length = window  # the folder keeps the base model's window
+
+    staging = out_dir.with_name(f".{out_dir.name}.train-{secrets.token_hex(3)}")
+    model.save(str(staging))
+    report = TrainReport(
+        out_dir=str(out_dir),
+        base_model=str(base_path),
+        base_fingerprint=weights_fingerprint(base_path),
+        fingerprint=weights_fingerprint(staging),
+        questions_path=str(Path(questions_path).resolve()),
+        questions=len(questions),
+        train_questions=len(train_questions),
+        heldout_questions=len(heldout),
+        questions_without_gold_passage=len({m.split(":")[0] for m in missing}),
+        pairs=len(pairs),
+        pairs_with_hard_negative=sum(1 for p in pairs if p.negative),
+        steps=steps,
+        settings=asdict(settings),
+        seconds=seconds,
+        load_average=load,
+        missing_gold=missing,
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
+    (staging / TRAIN_INFO_FILE).write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    os.rename(staging, out_dir)
+    return report
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+def dense_recall_at(index, questions: list[dict], embedder, k: int) -> float:
+    """Dense-only Recall@k (k may exceed speed.recall_at_k's search depth of 50)."""
+    names = {p.unit_id: (p.title, p.number) for p in index.passages}
+    vectors = embedder.encode([q["question"] for q in questions])
+    total = 0.0
+    for question, vector in zip(questions, vectors):
+        gold = {(g["law"], g["article"]) for g in question["gold"]}
+        total += len(gold & {names[h.unit_id] for h in index.dense.search_vector(vector, k)}) / len(gold)
+    return total / len(questions)
+
+
+def evaluate_model(label: str, model_path: str | None, documents: Sequence, questions: list[dict], subsets: dict[str, list[dict]], work: Path, progress: bool) -> dict:
+    """Index the collection with the model (bf16, exact search; vectors cached per
+    model fingerprint under `work`) and measure Recall@10 (dense, BM25, RRF — the
+    indexer/speed.py function) and dense Recall@100 on `questions` and its `subsets`."""
+    from indexer.embedder import resolve_model_path, weights_fingerprint
+    from indexer.speed import recall_at_k
+    from indexer.store import IndexConfig, build_index, load_index, make_embedder
+
+    config = IndexConfig(model_path=model_path, precision="bf16", faiss_kind="flat", threads=2)
+    fingerprint = weights_fingerprint(resolve_model_path(model_path))
+    index_dir = work / f"national-{fingerprint[:12]}-bf16"
+    build = build_index(documents, index_dir, config, progress=progress)
+    index = load_index(index_dir)
+    embedder = make_embedder(config)
+    recalls = recall_at_k(index, questions, embedder, k=10)
+    row = {
+        "label": label,
+        "model": str(resolve_model_path(model_path)),
+        "fingerprint": fingerprint,
+        "dense_r10": recalls["dense"],
+        "bm25_r10": recalls["bm25"],
+        "hybrid_r10": recalls["hybrid"],
+        "dense_r100": dense_recall_at(index, questions, embedder, 100),
+        "embedded": build.embedded,
+        "cached": build.cached,
+        "embedding_s": build.seconds.get("embedding", 0.0),
+        "subsets": {name: recall_at_k(index, qs, embedder, k=10) for name, qs in subsets.items() if qs},
+    }
+    return row
+
+
+def article_overlap_subsets(train_rows: list[dict], heldout_rows: list[dict]) -> dict[str, list[dict]]:
+    """Held-out questions whose gold articles all / not all occur as gold of a training
+    question: the first kind can profit from memorised articles, the second cannot."""
+    seen = {(g["law"], g["article"]) for q in train_rows for g in q["gold"]}
+    all_seen = [q for q in heldout_rows if all((g["law"], g["article"]) in seen for g in q["gold"])]
+    some_unseen = [q for q in heldout_rows if not all((g["law"], g["article"]) in seen for g in q["gold"])]
+    return {"gold all seen in training": all_seen, "some gold unseen in training": some_unseen}
+
+
+# ---------------------------------------------------------------- report
+
+
+def write_report(out: Path, results: dict) -> None:
+    """TRAIN.md from the accumulated results (never typed by hand)."""
+    lines = [
+        "# Fine-tuning m3e-small on STARD (generated by `python -m indexer.train`)",
+        "",
+        f"Generated {results.get('generated', '')} on {results.get('machine', '')}. Do not edit by hand; rerun the script.",
+        "",
+        "Method: MultipleNegativesRankingLoss (in-batch negatives + one BM25-mined hard negative per pair) on "
+        "(question, gold article as indexed: context line + text) pairs, sentence-transformers `old_fit`, fp32 on CPU. "
+        "Split: a question is held out iff sha256(id) / 2^64 < holdout (independent of seed and file order).",
+        "",
+    ]
+    for key, title in (("heldout", "Held-out run"), ("final", "Final model (all questions)")):
+        run = results.get(key)
+        if not run:
+            continue
+        t = run["train"]
+        s = t["settings"]
+        lines += [
+            f"## {title}",
+            "",
+            f"Command: `{run['command']}`",
+            "",
+            f"Trained on {t['train_questions']} of {t['questions']} questions ({t['heldout_questions']} held out), "
+            f"{t['pairs']} pairs ({t['pairs_with_hard_negative']} with a hard negative), "
+            f"{t['questions_without_gold_passage']} training question(s) with a gold article missing from the collection. "
+            f"{s['epochs']} epoch(s), batch {s['batch_size']}, lr {s['learning_rate']}, max_seq_length {s['max_seq_length']}, "
+            f"seed {s['seed']}, {s['threads']} torch threads: {t['steps']} steps in {t['seconds']['training']:.0f} s "
+            f"(data preparation incl. BM25 mining {t['seconds']['data']:.0f} s); load average "
+            f"{t['load_average'].get('start', 0):.1f} at start, {t['load_average'].get('end', 0):.1f} at end. "
+            f"Model folder `{t['out_dir']}` (weights sha256 {t['fingerprint'][:12]}…).",
+            "",
+        ]
+        evaluation = run.get("evaluation")
+        if not evaluation and not t["heldout_questions"]:
+            lines += ["Not evaluated here: every question was trained on, so any number on them would be in-sample; "
+                      "the held-out run above (same settings) is the estimate of what training gains.", ""]
+        if evaluation:
+            lines += [
+                f"### {evaluation['what']}",
+                "",
+                f"{evaluation['questions']} questions; full national collection ({evaluation['passages']} passages), "
+                "bf16 vectors, exact search; gold = (law title, article). Recall@10 columns are "
+                "`indexer.speed.recall_at_k` (RRF of the BM25 and dense top-50); dense Recall@100 searches the top 100.",
+                "",
+                "| model | dense R@10 | dense R@100 | BM25 R@10 | hybrid (RRF) R@10 | passages embedded / from cache (s) |",
+                "| --- | ---: | ---: | ---: | ---: | ---: |",
+            ]
+            for row in evaluation["rows"]:
+                lines.append(
+                    f"| {row['label']} | {row['dense_r10']:.4f} | {row['dense_r100']:.4f} | {row['bm25_r10']:.4f} "
+                    f"| {row['hybrid_r10']:.4f} | {row['embedded']} / {row['cached']} ({row['embedding_s']:.0f}) |"
+                )
+            names = list(evaluation["rows"][0]["subsets"])
+            if names:
+                lines += ["", "By whether the question's gold articles were gold of some training question (the first "
+                          "subset can profit from articles memorised in training, the second measures generalisation "
+                          "to articles never seen as gold):", "",
+                          "| model | subset | questions | dense R@10 | hybrid R@10 |", "| --- | --- | ---: | ---: | ---: |"]
+                for row in evaluation["rows"]:
+                    for name in names:
+                        sub = row["subsets"][name]
+                        lines.append(f"| {row['label']} | {name} | {evaluation['subset_sizes'][name]} "
+                                     f"| {sub['dense']:.4f} | {sub['hybrid']:.4f} |")
+            lines.append("")
+    out.write_text("\n".join(lines), encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True, help="model folder to write")
+    parser.add_argument("--questions", default=str(DEFAULT_QUESTIONS))
+    parser.add_argument("--holdout", type=float, default=0.2)
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--max-seq-length", type=int, default=128, help="training window in tokens (the saved model keeps the base window)")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--lr", type=float, default=5e-5)
+    parser.add_argument("--no-hard-negatives", action="store_true")
+    parser.add_argument("--evaluate", action="store_true", help="measure base vs tuned (held-out questions, or in-sample with --holdout 0)")
+    parser.add_argument("--work", default="/tmp/fagui-train", help="evaluation indexes + embedding caches")
+    parser.add_argument("--report", default=str(DEFAULT_REPORT))
+    args = parser.parse_args(argv)
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+    from eval.questions import load_questions
+    from indexer.speed import load_stard
+
+    report_path = Path(args.report)
+    results_path = report_path.with_suffix(".json")
+    documents = national_documents()
+    report = train_model(
+        args.out, args.questions, epochs=args.epochs, batch_size=args.batch_size, holdout=args.holdout,
+        seed=args.seed, learning_rate=args.lr, max_seq_length=args.max_seq_length, hard_negatives=not args.no_hard_negatives, documents=documents,
+    )
+    print(f"trained {report.steps} steps in {report.seconds['training']:.0f} s → {report.out_dir}", flush=True)
+    key = "heldout" if args.holdout > 0 else "final"
+    run = {"command": "python -m indexer.train " + " ".join(argv if argv is not None else sys.argv[1:]), "train": report.to_dict()}
+    if args.evaluate:
+        train_part, heldout_part = split_questions(load_questions(args.questions), args.holdout)
+        rows = {q["id"]: q for q in load_stard(Path(args.questions))}
+        evaluated = [rows[q.id] for q in (heldout_part if heldout_part else train_part)]
+        subsets = article_overlap_subsets([rows[q.id] for q in train_part], evaluated) if heldout_part else {}
+        work = Path(args.work)
+        evaluation_rows = []
+        for label, path in (("m3e-small (base)", report.base_model), ("fine-tuned", report.out_dir)):
+            row = evaluate_model(label, path, documents, evaluated, subsets, work, progress=True)
+            evaluation_rows.append(row)
+            print(f"{label}: dense R@10 {row['dense_r10']:.4f}, R@100 {row['dense_r100']:.4f}, hybrid R@10 {row['hybrid_r10']:.4f}", flush=True)
+        from indexer.passages import make_passages
+
+        run["evaluation"] = {
+            "what": "Held-out questions (never trained on)" if heldout_part else "IN-SAMPLE: the questions the model was trained on",
+            "questions": len(evaluated),
+            "passages": len(make_passages(documents)),
+            "rows": evaluation_rows,
+            "subset_sizes": {name: len(qs) for name, qs in subsets.items()},
+        }
+    # read just before writing: a held-out and a final run may finish in either order
+    results = json.loads(results_path.read_text(encoding="utf-8")) if results_path.exists() else {}
+    results["machine"] = f"{platform.machine()}, {os.cpu_count()} CPUs"
+    results[key] = run
+    results["generated"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    results_path.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
+    write_report(report_path, results)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
