@@ -274,6 +274,19 @@ def cmd_train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Measure latency, cold start, index size (and optionally serve throughput, FAISS at scale); see eval/bench.py."""
+    from eval.bench import DEFAULT_QUESTIONS, run_bench
+
+    run_bench(
+        args.collection or ["default"], args.queries or DEFAULT_QUESTIONS, Path(args.out), n=args.n, repeat=args.repeat,
+        index_dir=Path(args.index_dir) if args.index_dir else None, cold=not args.no_cold,
+        serve_seconds=args.serve_seconds, faiss_n=args.faiss_scale, progress=_progress_enabled(args),
+    )
+    print(f"wrote {Path(args.out) / 'bench.json'} and {Path(args.out) / 'bench.md'}")
+    return EXIT_OK
+
+
 def _add_index_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--collection", default="default")
     parser.add_argument("--index-dir", help="index directory (default: $FAGUI_HOME/indexes/COLLECTION)")
@@ -364,6 +377,20 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--json", action="store_true")
     tr.add_argument("--quiet", action="store_true")
     tr.set_defaults(func=cmd_train)
+
+    bench = sub.add_parser("bench", help="measure warm latency, cold start, index size (see eval/bench.py)")
+    bench.add_argument("--collection", action="append", help="collection to measure (repeatable; default: default)")
+    bench.add_argument("--index-dir", help="index directory (only with one --collection)")
+    bench.add_argument("--queries", help="question file (default: ../shared/eval/stard/stard_train.jsonl)")
+    bench.add_argument("--out", default="bench-runs/latest", help="output directory for bench.json and bench.md")
+    bench.add_argument("--n", type=int, default=200, help="first N questions")
+    bench.add_argument("--repeat", type=int, default=3, help="passes; the median of the passes is reported")
+    bench.add_argument("--no-cold", action="store_true", help="skip the cold-start subprocess")
+    bench.add_argument("--serve-seconds", type=float, default=0.0,
+                       help="also load-test `fagui serve` on 127.0.0.1 for this many seconds per concurrency level")
+    bench.add_argument("--faiss-scale", type=int, default=0, metavar="N", help="also compare FAISS kinds on N synthetic 512-d vectors")
+    bench.add_argument("--quiet", action="store_true")
+    bench.set_defaults(func=cmd_bench)
     return parser
 
 

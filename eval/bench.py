@@ -1,0 +1,509 @@
+"""`fagui bench`: measure the real ask pipeline — warm latency, cold start, index size,
+throughput of `fagui serve`, and (optionally) FAISS index kinds at scale (issue 7).
+
+WHY a separate module from `eval/`: evaluation asks "is the answer right?", this asks
+"how fast and how big?" on the same real pipeline, so numbers in README/BENCH.md are
+produced by one command instead of ad-hoc timing. Everything is written to
+`OUT/bench.json` first; `OUT/bench.md` is generated from that JSON only, so the table
+can never disagree with the data.
+
+API:
+
+* `run_bench(collections, questions_path, out_dir, *, n, repeat, ...)` → result dict
+  (also written as `bench.json` + `bench.md`);
+* `render_markdown(result)` → the Markdown report;
+* building blocks: `warm_latency`, `cold_start`, `index_size`, `serve_throughput`,
+  `faiss_scale`, `summarize`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shlex
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+STAGES = ("lookup", "bm25", "dense", "fusion", "xref", "analysis", "total")
+PERCENTILES = (50, 95, 99)
+DEFAULT_QUESTIONS = Path(__file__).resolve().parents[2] / "shared" / "eval" / "stard" / "stard_train.jsonl"
+COLD_QUESTION = "受托企业泄露政务数据，委托的行政机关要承担什么责任？"
+LOOPBACK = "127.0.0.1"  # the load test never targets anything else
+
+
+# ------------------------------------------------------------------ statistics
+
+
+def summarize(values: list[float]) -> dict:
+    """p50/p95/p99 and mean of a sample (linear interpolation, as numpy.percentile).
+
+    Empty samples give an empty dict rather than zeros: a stage that never ran (e.g.
+    `dense` on a BM25-only index) must not look infinitely fast.
+    """
+    import numpy as np
+
+    if not values:
+        return {}
+    arr = np.asarray(values, dtype=float)
+    out = {f"p{p}": round(float(np.percentile(arr, p)), 3) for p in PERCENTILES}
+    out["mean"] = round(float(arr.mean()), 3)
+    out["n"] = int(arr.size)
+    return out
+
+
+def median_of_passes(passes: list[dict]) -> dict:
+    """Per statistic, the median over repeated passes — robust to one disturbed pass on a
+    shared 2-core machine, and still one honest measured number per statistic."""
+    keys = sorted({key for p in passes for key in p if key != "n"})
+    out = {key: round(statistics.median(p[key] for p in passes if key in p), 3) for key in keys}
+    if passes:
+        out["n"] = passes[0].get("n", 0)
+    return out
+
+
+# ------------------------------------------------------------------ questions
+
+
+def load_bench_questions(path: str | Path, n: int) -> list[str]:
+    """The first `n` question texts of a question file (deterministic: file order)."""
+    from eval.questions import load_questions
+
+    questions = [q.question for q in load_questions(Path(path))][:n]
+    if not questions:
+        raise ValueError(f"{path}: no questions")
+    return questions
+
+
+# ------------------------------------------------------------------ warm latency
+
+
+def warm_latency(pipeline, questions: list[str], *, repeat: int = 3, mode: str = "hybrid",
+                 progress: bool = False) -> dict:
+    """Per-stage and end-to-end latency (ms) of `pipeline.ask` over `questions`, `repeat`
+    passes; each pass is summarised, then the median of the passes is reported.
+
+    One unmeasured ask first, so model loading and lazy caches are not in the numbers
+    (that is what `cold_start` measures).
+    """
+    from tqdm import tqdm
+
+    pipeline.ask(questions[0], mode=mode)
+    passes: dict[str, list[dict]] = {stage: [] for stage in (*STAGES, "end_to_end")}
+    for _ in range(repeat):
+        samples: dict[str, list[float]] = {stage: [] for stage in passes}
+        for question in tqdm(questions, desc="warm asks", disable=not progress, leave=False):
+            started = time.perf_counter()
+            answer = pipeline.ask(question, mode=mode)
+            samples["end_to_end"].append((time.perf_counter() - started) * 1000)
+            for stage in STAGES:
+                if stage in answer.timings_ms:
+                    samples[stage].append(answer.timings_ms[stage])
+        for stage, values in samples.items():
+            if values:
+                passes[stage].append(summarize(values))
+    return {"mode": mode, "questions": len(questions), "repeat": repeat,
+            "stages_ms": {stage: median_of_passes(p) for stage, p in passes.items() if p}}
+
+
+# ------------------------------------------------------------------ cold start
+
+
+def fagui_command() -> list[str]:
+    """The installed `fagui` entry point, or the same CLI through this interpreter."""
+    exe = shutil.which("fagui")
+    return [exe] if exe else [sys.executable, "-m", "assistant.cli"]
+
+
+# Runs the measured command and reports its wall time and peak RSS on stderr (last line).
+# WHY a launcher: Linux keeps the RSS high-water mark of the forking process in the child's
+# ru_maxrss across exec, so a child forked from this (by then large) bench process would
+# report at least our own RSS. The launcher is a bare interpreter of a few MB.
+_LAUNCHER = """
+import json, os, subprocess, sys, threading, time
+timeout, cmd = float(sys.argv[1]), sys.argv[2:]
+started = time.perf_counter()
+proc = subprocess.Popen(cmd)
+timer = threading.Timer(timeout, proc.kill)  # self-stopping: a hung child is killed
+timer.start()
+_, status, usage = os.wait4(proc.pid, 0)
+wall = time.perf_counter() - started
+timer.cancel()
+sys.stderr.write("\\n" + json.dumps({"wall_s": wall, "maxrss_kb": usage.ru_maxrss,
+                             "returncode": os.waitstatus_to_exitcode(status)}) + "\\n")
+"""
+
+
+def cold_start(collection: str, question: str = COLD_QUESTION, *, index_dir: Path | None = None,
+               timeout: float = 600.0) -> dict:
+    """`fagui ask QUESTION --collection NAME --json` in a fresh process: wall time from
+    spawn to exit and that process's peak RSS (os.wait4 of exactly that child, in a small
+    launcher process — see _LAUNCHER)."""
+    cmd = [*fagui_command(), "ask", question, "--collection", collection, "--json"]
+    if index_dir is not None:
+        cmd += ["--index-dir", str(index_dir)]
+    done = subprocess.run([sys.executable, "-c", _LAUNCHER, str(timeout), *cmd], capture_output=True)
+    try:
+        measured = json.loads(done.stderr.decode("utf-8", "replace").strip().splitlines()[-1])
+    except (IndexError, ValueError) as exc:
+        raise RuntimeError(f"cold start of {cmd!r} failed: {done.stderr[-500:]!r}") from exc
+    ok = measured["returncode"] == 0
+    hits = len(json.loads(done.stdout).get("hits", [])) if ok else 0
+    return {"command": shlex.join(["fagui", *cmd[len(fagui_command()):]]), "returncode": measured["returncode"],
+            "wall_s": round(measured["wall_s"], 3), "peak_rss_mb": round(measured["maxrss_kb"] / 1024, 1), "hits": hits}
+
+
+def in_process_open(collection: str, index_dir: Path | None, question: str = COLD_QUESTION):
+    """(pipeline, timings): `Pipeline.open` time and first-ask time in this process."""
+    from assistant.pipeline import Pipeline
+
+    started = time.perf_counter()
+    pipeline = Pipeline.open(collection, index_dir)
+    opened = time.perf_counter() - started
+    started = time.perf_counter()
+    pipeline.ask(question)
+    first = time.perf_counter() - started
+    return pipeline, {"open_s": round(opened, 3), "first_ask_s": round(first, 3)}
+
+
+# ------------------------------------------------------------------ index size
+
+
+def index_size(index_dir: Path) -> dict:
+    """Bytes on disk per top-level entry of an index directory (a subdirectory counts as
+    one entry with its file count: the embedding cache alone has thousands of files)."""
+    index_dir = Path(index_dir)
+    entries = {}
+    for entry in sorted(index_dir.iterdir()):
+        files = [entry] if entry.is_file() else [p for p in entry.rglob("*") if p.is_file()]
+        entries[entry.name + ("/" if entry.is_dir() else "")] = {
+            "bytes": sum(p.stat().st_size for p in files), "files": len(files)}
+    total = sum(e["bytes"] for e in entries.values())
+    return {"path": str(index_dir), "total_bytes": total, "entries": entries}
+
+
+# ------------------------------------------------------------------ serve throughput
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((LOOPBACK, 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"fagui serve exited early with code {proc.returncode}")
+        try:
+            with socket.create_connection((LOOPBACK, port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError(f"fagui serve did not listen on {LOOPBACK}:{port} within {timeout:.0f} s")
+
+
+def serve_throughput(collection: str, questions: list[str], *, concurrency: tuple[int, ...] = (1, 2, 4),
+                     seconds: float = 20.0, start_timeout: float = 300.0) -> dict:
+    """Answers per second of `fagui serve` on loopback with 1, 2, 4 … client threads.
+
+    Starts its own `fagui serve --host 127.0.0.1` on a free port, drives the page's ask
+    endpoint (`/do_ask`, the same handler as the 提问 button) with gradio_client, each
+    level a bounded loop that stops after `seconds`, then stops the server it started.
+    """
+    from gradio_client import Client
+
+    port = _free_port()
+    cmd = [*fagui_command(), "serve", "--collection", collection, "--host", LOOPBACK, "--port", str(port), "--quiet"]
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
+    server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    levels = []
+    try:
+        _wait_for_port(port, server, start_timeout)
+        url = f"http://{LOOPBACK}:{port}/"
+
+        def ask(client, question):
+            return client.predict(question, collection, "hybrid", 10, [], "", [], api_name="/do_ask")
+
+        warm = Client(url, verbose=False)
+        ask(warm, questions[0])  # model load happens on the first question, not in the numbers
+        for threads in concurrency:
+            clients = [Client(url, verbose=False) for _ in range(threads)]
+            latencies: list[float] = []
+            errors = [0]
+            lock = threading.Lock()
+            deadline = time.perf_counter() + seconds
+
+            def worker(index: int, client) -> None:
+                i = index
+                while time.perf_counter() < deadline:
+                    started = time.perf_counter()
+                    try:
+                        ask(client, questions[i % len(questions)])
+                    except Exception:  # noqa: BLE001 - counted and reported, never hidden
+                        with lock:
+                            errors[0] += 1
+                        continue
+                    finally:
+                        i += threads
+                    with lock:
+                        latencies.append((time.perf_counter() - started) * 1000)
+
+            started = time.perf_counter()
+            workers = [threading.Thread(target=worker, args=(i, c), daemon=True) for i, c in enumerate(clients)]
+            for w in workers:
+                w.start()
+            for w in workers:
+                w.join(timeout=seconds + 120)
+            elapsed = time.perf_counter() - started
+            levels.append({"threads": threads, "seconds": round(elapsed, 2), "answers": len(latencies),
+                           "errors": errors[0], "answers_per_s": round(len(latencies) / elapsed, 2),
+                           "latency_ms": summarize(latencies)})
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    return {"endpoint": "/do_ask (gradio_client)", "mode": "hybrid", "k": 10, "levels": levels}
+
+
+# ------------------------------------------------------------------ FAISS at scale
+
+
+def synthetic_vectors(n: int, dim: int, *, clusters: int = 1024, seed: int = 0):
+    """Unit vectors drawn around random cluster centres: closer to real embeddings (which
+    cluster by topic) than uniform noise, on which every ANN index looks bad."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((clusters, dim), dtype=np.float32)
+    out = np.empty((n, dim), dtype=np.float32)
+    step = 100_000
+    for start in range(0, n, step):
+        size = min(step, n - start)
+        out[start:start + size] = centres[rng.integers(0, clusters, size)] + 0.8 * rng.standard_normal((size, dim), dtype=np.float32)
+    out /= np.linalg.norm(out, axis=1, keepdims=True)
+    return out
+
+
+def _search_timing(index, queries, k: int) -> tuple[list[float], object]:
+    import numpy as np
+
+    times, ids = [], []
+    for q in queries:
+        started = time.perf_counter()
+        _, found = index.search(q[None, :], k)
+        times.append((time.perf_counter() - started) * 1000)
+        ids.append(found[0])
+    return times, np.stack(ids)
+
+
+def _recall(found, truth) -> float:
+    k = truth.shape[1]
+    return round(sum(len(set(f) & set(t)) for f, t in zip(found, truth)) / (k * len(truth)), 4)
+
+
+def faiss_scale(n: int, dim: int = 512, *, queries: int = 100, k: int = 10, seed: int = 0,
+                progress: bool = False) -> dict:
+    """Flat vs HNSW vs IVF-Flat vs IVF-PQ on `n` synthetic `dim`-d vectors: build time,
+    vector bytes vs serialized index bytes, p95 of one-query-at-a-time search, recall@k
+    against flat. Queries are drawn from the same distribution but are not in the base."""
+    import faiss
+    import numpy as np
+
+    base = synthetic_vectors(n + queries, dim, seed=seed)
+    query_vecs, base = base[:queries].copy(), base[queries:]
+    nlist = max(16, int(4 * np.sqrt(n)))
+    train = base[np.random.default_rng(seed).choice(n, size=min(n, 50 * nlist), replace=False)]
+    pq_m = 64 if dim % 64 == 0 else 32
+
+    def flat():
+        return faiss.IndexFlatIP(dim)
+
+    def hnsw():
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 40
+        index.hnsw.efSearch = 128
+        return index
+
+    def ivf():
+        quantizer = faiss.IndexFlatIP(dim)
+        index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        index.nprobe = 16
+        return index
+
+    def ivfpq():
+        quantizer = faiss.IndexFlatIP(dim)
+        index = faiss.IndexIVFPQ(quantizer, dim, nlist, pq_m, 8, faiss.METRIC_INNER_PRODUCT)
+        index.nprobe = 16
+        return index
+
+    kinds = {"flat": (flat, "exact"), "hnsw": (hnsw, "M=32, efConstruction=40, efSearch=128"),
+             "ivf": (ivf, f"IVFFlat nlist={nlist}, nprobe=16"),
+             "ivfpq": (ivfpq, f"IVFPQ nlist={nlist}, m={pq_m}x8 bit, nprobe=16")}
+    truth = None
+    rows = []
+    for name, (make, params) in kinds.items():
+        if progress:
+            print(f"faiss-scale: building {name} on {n} vectors", file=sys.stderr)
+        index = make()
+        started = time.perf_counter()
+        if not index.is_trained:
+            index.train(train)
+        index.add(base)
+        build = time.perf_counter() - started
+        index_bytes = int(faiss.serialize_index(index).nbytes)
+        faiss.omp_set_num_threads(1)  # one query at a time, one thread: a server's view
+        times, found = _search_timing(index, query_vecs, k)
+        faiss.omp_set_num_threads(os.cpu_count() or 1)
+        if truth is None:
+            truth = found
+        rows.append({"kind": name, "params": params, "build_s": round(build, 2), "index_bytes": index_bytes,
+                     "search_ms": summarize(times), f"recall@{k}_vs_flat": _recall(found, truth)})
+        del index
+    return {"vectors": n, "dim": dim, "queries": queries, "k": k, "vector_bytes": int(base.nbytes),
+            "data": "synthetic: unit vectors around 1024 random centres (seed 0)", "indexes": rows}
+
+
+# ------------------------------------------------------------------ one run
+
+
+def machine() -> dict:
+    return {"platform": platform.platform(), "machine": platform.machine(), "cpus": os.cpu_count(),
+            "python": platform.python_version()}
+
+
+def bench_collection(collection: str, questions: list[str], *, repeat: int, index_dir: Path | None = None,
+                     cold: bool = True, serve_seconds: float = 0.0, progress: bool = False) -> dict:
+    """Every measurement of one collection; cold subprocess first, while nothing is warm
+    in this process (the OS page cache stays warm either way — stated in the report)."""
+    from assistant.pipeline import default_index_dir
+
+    given = Path(index_dir) if index_dir else None
+    index_dir = given or default_index_dir(collection)
+    out: dict = {"collection": collection, "index_size": index_size(index_dir)}
+    if cold:
+        out["cold_start_subprocess"] = cold_start(collection, index_dir=given)
+    pipeline, opened = in_process_open(collection, index_dir)
+    out["cold_start_in_process"] = opened
+    out["index"] = pipeline.fingerprint()
+    out["warm"] = warm_latency(pipeline, questions, repeat=repeat, progress=progress)
+    del pipeline
+    if serve_seconds > 0:
+        out["serve"] = serve_throughput(collection, questions, seconds=serve_seconds)
+    return out
+
+
+def run_bench(collections: list[str], questions_path: str | Path, out_dir: str | Path, *, n: int = 200,
+              repeat: int = 3, index_dir: Path | None = None, cold: bool = True, serve_seconds: float = 0.0,
+              faiss_n: int = 0, progress: bool = False) -> dict:
+    """Measure, write `out_dir/bench.json` and `out_dir/bench.md`, return the result."""
+    if n < 1 or repeat < 1:
+        raise ValueError("--n and --repeat must be at least 1")
+    if index_dir is not None and len(collections) != 1:
+        raise ValueError("--index-dir needs exactly one --collection")
+    questions = load_bench_questions(questions_path, n)
+    result = {
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "questions": {"path": str(questions_path), "n": len(questions)},
+        "parameters": {"collections": list(collections), "n": n, "repeat": repeat, "cold": cold,
+                       "serve_seconds": serve_seconds, "faiss_scale": faiss_n},
+        "collections": {},
+    }
+    for collection in collections:
+        result["collections"][collection] = bench_collection(
+            collection, questions, repeat=repeat, index_dir=index_dir, cold=cold,
+            serve_seconds=serve_seconds, progress=progress)
+    if faiss_n:
+        result["faiss_scale"] = faiss_scale(faiss_n, progress=progress)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "bench.json").write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    (out_dir / "bench.md").write_text(render_markdown(result), encoding="utf-8")
+    return result
+
+
+# ------------------------------------------------------------------ report
+
+
+def _mb(value: float) -> str:
+    return f"{value / 1e6:.1f} MB"
+
+
+def _ms(stats: dict, key: str) -> str:
+    return f"{stats[key]:.1f}" if key in stats else "—"
+
+
+def render_markdown(result: dict) -> str:
+    """The Markdown report, generated from the bench JSON only."""
+    lines = [
+        "# fagui benchmark (generated by `fagui bench`)", "",
+        f"Generated {result['created']} on {result['machine']['machine']}, {result['machine']['cpus']} CPUs, "
+        f"Python {result['machine']['python']}. Do not edit by hand; rerun the command. "
+        f"Questions: the first {result['questions']['n']} of `{Path(result['questions']['path']).name}`.", "",
+    ]
+    params = result.get("parameters")
+    if params:
+        args = [f"--collection {c}" for c in params["collections"]] + [f"--n {params['n']}", f"--repeat {params['repeat']}"]
+        args += [] if params["cold"] else ["--no-cold"]
+        args += [f"--serve-seconds {params['serve_seconds']:g}"] if params["serve_seconds"] else []
+        args += [f"--faiss-scale {params['faiss_scale']}"] if params["faiss_scale"] else []
+        lines += [f"Command: `fagui bench {' '.join(args)}` (FAGUI_HOME holding the built indexes).", ""]
+    for name, coll in result["collections"].items():
+        warm = coll["warm"]
+        lines += [f"## Collection `{name}`", "",
+                  f"Index: faiss {coll['index'].get('faiss') or '-'}, model {coll['index'].get('model') or '-'} "
+                  f"({coll['index'].get('precision') or '-'}), built {coll['index'].get('index_created') or '-'}.", "",
+                  f"### Warm latency (mode {warm['mode']}, {warm['questions']} questions, median of {warm['repeat']} passes)", "",
+                  "| stage | p50 ms | p95 ms | p99 ms | mean ms |", "| --- | ---: | ---: | ---: | ---: |"]
+        for stage, stats in warm["stages_ms"].items():
+            lines.append(f"| {stage} | {_ms(stats, 'p50')} | {_ms(stats, 'p95')} | {_ms(stats, 'p99')} | {_ms(stats, 'mean')} |")
+        lines += ["", "`end_to_end` is wall time around `Pipeline.ask`; the stages are its own `timings_ms`.", "",
+                  "### Cold start", "", "| measurement | value |", "| --- | ---: |"]
+        sub = coll.get("cold_start_subprocess")
+        if sub:
+            lines += [f"| `{sub['command']}`: process start → exit | {sub['wall_s']:.1f} s (exit {sub['returncode']}) |",
+                      f"| … peak RSS of that process | {sub['peak_rss_mb']:.0f} MB |"]
+        ip = coll["cold_start_in_process"]
+        lines += [f"| `Pipeline.open` in process | {ip['open_s']:.1f} s |",
+                  f"| first `ask` in process (loads the model) | {ip['first_ask_s']:.1f} s |", "",
+                  "The OS page cache was warm (index files read before); a truly cold disk would add read time. "
+                  "In process, only the first collection measured pays for importing torch and loading the model; "
+                  "later collections reuse them (the subprocess numbers are always a fresh process).", "",
+                  f"### Index size on disk: {_mb(coll['index_size']['total_bytes'])}", "",
+                  "| entry | files | size |", "| --- | ---: | ---: |"]
+        for entry, info in coll["index_size"]["entries"].items():
+            lines.append(f"| `{entry}` | {info['files']} | {_mb(info['bytes'])} |")
+        lines.append("")
+        serve = coll.get("serve")
+        if serve:
+            lines += [f"### Throughput of `fagui serve` on loopback ({serve['endpoint']}, mode {serve['mode']}, k {serve['k']})", "",
+                      "| client threads | seconds | answers | errors | answers/s | p50 ms | p95 ms |",
+                      "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+            for lv in serve["levels"]:
+                lines.append(f"| {lv['threads']} | {lv['seconds']:.1f} | {lv['answers']} | {lv['errors']} | {lv['answers_per_s']:.2f} "
+                             f"| {_ms(lv['latency_ms'], 'p50')} | {_ms(lv['latency_ms'], 'p95')} |")
+            lines.append("")
+    scale = result.get("faiss_scale")
+    if scale:
+        k = scale["k"]
+        lines += [f"## FAISS at scale: {scale['vectors']:,} × {scale['dim']}-d vectors", "",
+                  f"{scale['data']}; {scale['queries']} queries one at a time on one thread; raw vectors "
+                  f"{_mb(scale['vector_bytes'])}.", "",
+                  f"| index | parameters | build s | index size | p50 ms | p95 ms | recall@{k} vs flat |",
+                  "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+        for row in scale["indexes"]:
+            lines.append(f"| {row['kind']} | {row['params']} | {row['build_s']:.1f} | {_mb(row['index_bytes'])} | "
+                         f"{_ms(row['search_ms'], 'p50')} | {_ms(row['search_ms'], 'p95')} | {row[f'recall@{k}_vs_flat']:.3f} |")
+        lines.append("")
+    return "\n".join(lines)
