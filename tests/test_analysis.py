@@ -14,7 +14,6 @@ import pytest
 from assistant.analysis import analyse, evidence_from_unit, recognise_scenario, verify
 from assistant.provisions import ROLE_FIRM, ROLE_GOV, ROLE_STAFF, is_liability_source
 from assistant.records import Analysis, Party, Slot
-from corpus.catalog import load_collection
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 DOMAIN = SHARED / "eval/domain/domain_dev.jsonl"
@@ -22,11 +21,8 @@ SEED = 20240601
 
 
 @pytest.fixture(scope="module")
-def collection(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("FAGUI_HOME", str(tmp_path_factory.mktemp("home")))
-        documents = load_collection("default").documents
-    current = [d for d in documents if d.status == "current"]
+def collection(default_documents):
+    current = [d for d in default_documents if d.status == "current"]
     articles = {(d.title, u.number): (d, u) for d in current for u in d.articles()}
     paper = next(d for d in current if d.doc_type == "学术文献")
     return articles, paper

@@ -13,7 +13,6 @@ import pytest
 
 from assistant import manage
 from assistant.app import AppConfig, FaguiApp, create_app
-from assistant.cli import main
 from assistant.manage import Library
 from corpus import catalog
 
@@ -28,17 +27,10 @@ def policy_text(title: str, body: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    home = tmp_path_factory.mktemp("home")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("FAGUI_HOME", str(home))
-    mp.setenv("CI", "true")
-    catalog.add_files("mini", [REPO / "data/lawrefbook" / rel for rel in LAWS])
-    assert main(["index", "--collection", "mini", "--quiet"]) == 0
-    catalog.add_files(UPLOADS, [REPO / "data/lawrefbook" / LAWS[0]])
-    assert main(["index", "--collection", UPLOADS, "--quiet"]) == 0
-    yield FaguiApp(AppConfig(collection="mini", progress=False, max_upload_mb=1))
-    mp.undo()
+def app(indexed_home):
+    indexed_home("mini", LAWS)
+    indexed_home(UPLOADS, LAWS[:1])
+    return FaguiApp(AppConfig(collection="mini", progress=False, max_upload_mb=1))
 
 
 def test_ask_renders_analysis_and_ranked_evidence(app):

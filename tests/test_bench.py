@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from assistant.cli import main
-from corpus import catalog
 from eval.bench import STAGES, median_of_passes, render_markdown, summarize
 
 REPO = Path(__file__).resolve().parents[1]
@@ -16,15 +15,8 @@ LAWS = ["行政法/数据安全法(2021-06-10).md", "宪法相关法/国家赔�
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory):
-    home = tmp_path_factory.mktemp("home")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("FAGUI_HOME", str(home))
-    mp.setenv("CI", "true")
-    catalog.add_files("tiny", [REPO / "data/lawrefbook" / rel for rel in LAWS])
-    assert main(["index", "--collection", "tiny", "--quiet"]) == 0
-    yield home
-    mp.undo()
+def home(indexed_home):
+    return indexed_home("tiny", LAWS)
 
 
 @pytest.fixture(scope="module")

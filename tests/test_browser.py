@@ -39,22 +39,14 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(indexed_home):
     from assistant.app import AppConfig, ServerThread, create_app
-    from assistant.cli import main
-    from corpus import catalog
 
-    home = tmp_path_factory.mktemp("home")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("FAGUI_HOME", str(home))
-    mp.setenv("CI", "true")
-    catalog.add_files("mini", [REPO / "data/lawrefbook" / rel for rel in LAWS])
-    assert main(["index", "--collection", "mini", "--quiet"]) == 0
+    indexed_home("mini", LAWS)
     app = create_app(AppConfig(collection="mini", progress=False))
     running = ServerThread(app, port=free_port()).start()
     yield running.url
     running.stop()
-    mp.undo()
 
 
 @pytest.fixture(scope="module")

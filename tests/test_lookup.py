@@ -20,7 +20,6 @@ from assistant.lookup import (
     normalize_name,
     parse_article_refs,
 )
-from corpus.catalog import load_collection
 from corpus.records import Document, Unit
 
 REPO = Path(__file__).resolve().parents[1]
@@ -29,15 +28,6 @@ DSL = "中华人民共和国数据安全法"
 PIPL = "中华人民共和国个人信息保护法"
 CSL = "中华人民共和国网络安全法"
 ALL = "中华人民共和国行政诉讼法"
-
-
-@pytest.fixture(scope="session")
-def default_documents(tmp_path_factory) -> list[Document]:
-    """The parsed `default` collection, once per session (parse cache in a session tmp dir)."""
-    home = tmp_path_factory.getbasetemp() / "fagui-home-default"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("FAGUI_HOME", str(home))
-        return load_collection("default").documents
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ import pytest
 
 from assistant.cli import main
 from assistant.pipeline import Filters, Pipeline, default_index_dir, fuse
-from corpus import catalog
 from indexer.records import Hit
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,16 +27,9 @@ LAWS = [
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory):
-    home = tmp_path_factory.mktemp("home")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("FAGUI_HOME", str(home))
-    mp.setenv("CI", "true")
+def home(indexed_home):
     # Five real laws copied as a user would upload them (no LawRefBook folders around them).
-    catalog.add_files("mini", [REPO / "data/lawrefbook" / rel for rel in LAWS])
-    assert main(["index", "--collection", "mini", "--quiet"]) == 0
-    yield home
-    mp.undo()
+    return indexed_home("mini", LAWS)
 
 
 @pytest.fixture(scope="module")

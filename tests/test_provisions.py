@@ -15,7 +15,6 @@ from assistant.provisions import (
     is_liability_source,
     role_of,
 )
-from corpus.catalog import load_collection
 
 DSL = "中华人民共和国数据安全法"
 PIPL = "中华人民共和国个人信息保护法"
@@ -24,14 +23,11 @@ CIVIL = "中华人民共和国民法典"
 
 
 @pytest.fixture(scope="module")
-def articles(tmp_path_factory):
-    """(title, article number) → (title, text) of current documents, parsed once per module."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("FAGUI_HOME", str(tmp_path_factory.mktemp("home")))
-        documents = load_collection("default").documents
+def articles(default_documents):
+    """(title, article number) → (title, text) of current documents of `default`."""
     return {
         (d.title, u.number): (d.title, u.text)
-        for d in documents
+        for d in default_documents
         if d.status == "current"
         for u in d.articles()
     }

@@ -12,20 +12,10 @@ import pytest
 from assistant.lookup import LawCatalog
 from assistant.xref import CrossRefIndex, _is_violation, is_liability_article
 from corpus.catalog import load_collection
-from corpus.records import Document
 
 DSL = "中华人民共和国数据安全法"
 PIPL = "中华人民共和国个人信息保护法"
 CSL = "中华人民共和国网络安全法"
-
-
-@pytest.fixture(scope="session")
-def default_documents(tmp_path_factory) -> list[Document]:
-    """The parsed `default` collection, once per session (same cache folder as test_lookup)."""
-    home = tmp_path_factory.getbasetemp() / "fagui-home-default"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("FAGUI_HOME", str(home))
-        return load_collection("default").documents
 
 
 @pytest.fixture(scope="module")
