@@ -222,12 +222,18 @@ class Pipeline:
         if mode in ("bm25", "hybrid"):
             started = time.perf_counter()
             sparse_query = expand_query(question) if self.vocabulary else question
-            rankings["bm25"] = self.index.search_bm25(sparse_query, depth)
+            tokens = self.index.segmenter.tokenize(sparse_query)
+            timings["segment"] = _ms(started)
+            started = time.perf_counter()
+            rankings["bm25"] = self.index.search_bm25_tokens(tokens, depth)
             timings["bm25"] = _ms(started)
         if mode in ("dense", "hybrid"):
             started = time.perf_counter()
-            rankings["dense"] = self.index.search_dense(question, depth)
-            timings["dense"] = _ms(started)
+            query_vector = self.index.embed_query(question)
+            timings["embed"] = _ms(started)
+            started = time.perf_counter()
+            rankings["dense"] = self.index.search_dense_vector(query_vector, depth)
+            timings["faiss"] = _ms(started)
         started = time.perf_counter()
         per_retriever = {name: {h.unit_id: h.score for h in hits} for name, hits in rankings.items()}
         fused = fuse(rankings, k=depth * 2, c=RRF_C)

@@ -55,17 +55,25 @@ class BM25Retriever:
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every passage for `query` (zeros when no query token is known)."""
+        return self.scores_for_tokens(self.segmenter.tokenize(query))
+
+    def scores_for_tokens(self, tokens: Sequence[str]) -> np.ndarray:
+        """BM25 score of every passage for an already segmented query (the pipeline
+        times segmentation and scoring separately)."""
         if self._bm25 is None:
             raise RuntimeError("BM25Retriever.search called before index() or load()")
         if not self.passages:
             return np.zeros(0, dtype=np.float32)
-        known = [t for t in self.segmenter.tokenize(query) if t in self._bm25.vocab_dict and t]
+        known = [t for t in tokens if t and t in self._bm25.vocab_dict]
         if not known:
             return np.zeros(len(self.passages), dtype=np.float32)
         return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
 
     def search(self, query: str, k: int = 10) -> list[Hit]:
-        return unit_level_hits(self.scores(query), self.passages, k, self.name)
+        return self.search_tokens(self.segmenter.tokenize(query), k)
+
+    def search_tokens(self, tokens: Sequence[str], k: int = 10) -> list[Hit]:
+        return unit_level_hits(self.scores_for_tokens(tokens), self.passages, k, self.name)
 
     def save(self, directory: Path) -> None:
         """bm25s arrays (.npy, allow_pickle=False) + JSON vocab/params into `directory`."""

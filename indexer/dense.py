@@ -154,8 +154,11 @@ class DenseRetriever:
     def search(self, query: str, k: int = 10) -> list[Hit]:
         if not self.passages or self._faiss is None:
             return []
-        query_vector = np.asarray(self.embedder.encode_query(query), dtype=np.float32).reshape(1, -1)
-        return self.search_vector(query_vector, k)
+        return self.search_vector(self.embed_query(query), k)
+
+    def embed_query(self, query: str) -> np.ndarray:
+        """The query's normalised vector, shape (1, dim) (loads the model on first use)."""
+        return np.asarray(self.embedder.encode_query(query), dtype=np.float32).reshape(1, -1)
 
     def search_vector(self, query_vector: np.ndarray, k: int = 10) -> list[Hit]:
         """Search with an already-embedded (normalised) query vector."""
