@@ -276,12 +276,14 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """Measure latency, cold start, index size (and optionally serve throughput, FAISS at scale); see eval/bench.py."""
-    from eval.bench import DEFAULT_QUESTIONS, run_bench
+    from eval.bench import DEFAULT_QUESTIONS, BuildSpec, parse_clients, run_bench
 
+    clients = parse_clients(args.clients)
     run_bench(
         args.collection or ["default"], args.queries or DEFAULT_QUESTIONS, Path(args.out), n=args.n, repeat=args.repeat,
         index_dir=Path(args.index_dir) if args.index_dir else None, cold=not args.no_cold,
-        serve_seconds=args.serve_seconds, faiss_n=args.faiss_scale, progress=_progress_enabled(args),
+        serve_seconds=args.serve_seconds, clients=clients, builds=tuple(BuildSpec.parse(b) for b in args.build or []),
+        faiss_n=args.faiss_scale, progress=_progress_enabled(args),
     )
     print(f"wrote {Path(args.out) / 'bench.json'} and {Path(args.out) / 'bench.md'}")
     return EXIT_OK
@@ -388,6 +390,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--no-cold", action="store_true", help="skip the cold-start subprocess")
     bench.add_argument("--serve-seconds", type=float, default=0.0,
                        help="also load-test `fagui serve` on 127.0.0.1 for this many seconds per concurrency level")
+    bench.add_argument("--clients", default="1,4,16", help="client threads per serve load level (comma-separated)")
+    bench.add_argument("--build", action="append", metavar="PRECISION[:MAX_UNITS]",
+                       help="also time a from-scratch index build per stage (repeatable: --build fp32:8000 --build auto)")
     bench.add_argument("--faiss-scale", type=int, default=0, metavar="N", help="also compare FAISS kinds on N synthetic 512-d vectors")
     bench.add_argument("--quiet", action="store_true")
     bench.set_defaults(func=cmd_bench)

@@ -8,7 +8,17 @@ from pathlib import Path
 import pytest
 
 from assistant.cli import main
-from eval.bench import STAGES, median_of_passes, render_markdown, summarize
+from eval.bench import (
+    BUILD_STAGES,
+    STAGES,
+    BuildSpec,
+    goal_rows,
+    median_of_passes,
+    parse_clients,
+    render_markdown,
+    sample_documents,
+    summarize,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 LAWS = ["行政法/数据安全法(2021-06-10).md", "宪法相关法/国家赔偿法(2012-10-26).md"]
@@ -35,7 +45,7 @@ def questions(tmp_path_factory):
 def bench(home, questions, tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
     assert main(["bench", "--collection", "tiny", "--queries", str(questions), "--out", str(out),
-                 "--n", "5", "--repeat", "1", "--quiet"]) == 0
+                 "--n", "5", "--repeat", "1", "--build", "fp32", "--build", "auto:40", "--quiet"]) == 0
     return out
 
 
@@ -43,16 +53,19 @@ def test_bench_json_has_every_measurement(bench, home):
     result = json.loads((bench / "bench.json").read_text(encoding="utf-8"))
     assert result["questions"]["n"] == 5  # first N, not the whole file
     assert result["parameters"] == {"collections": ["tiny"], "n": 5, "repeat": 1, "cold": True,
-                                    "serve_seconds": 0.0, "faiss_scale": 0}
+                                    "serve_seconds": 0.0, "clients": [1, 4, 16], "builds": ["fp32", "auto:40"],
+                                    "faiss_scale": 0}
     coll = result["collections"]["tiny"]
     warm = coll["warm"]
     assert warm["mode"] == "hybrid" and warm["repeat"] == 1 and warm["questions"] == 5
-    for stage in (*STAGES, "end_to_end"):
+    for stage in (*STAGES, "retrieval", "end_to_end"):
         stats = warm["stages_ms"][stage]
         assert set(stats) >= {"p50", "p95", "p99", "mean", "n"}, stage
         assert 0 <= stats["p50"] <= stats["p95"] <= stats["p99"], stage
-    # bm25/dense/fusion do not run for the pure lookup question (数安法第45条).
-    assert warm["stages_ms"]["total"]["n"] == 5 and warm["stages_ms"]["dense"]["n"] == 4
+    # retrieval stages do not run for the pure lookup question (数安法第45条).
+    stages = warm["stages_ms"]
+    assert stages["total"]["n"] == 5
+    assert all(stages[s]["n"] == 4 for s in ("segment", "bm25", "embed", "faiss", "fusion", "retrieval"))
     cold = coll["cold_start_subprocess"]
     assert cold["returncode"] == 0 and cold["hits"] > 0
     assert cold["wall_s"] > 0 and cold["peak_rss_mb"] > 0
@@ -97,3 +110,63 @@ def test_faiss_scale_small():
     markdown = render_markdown({"created": "2026-01-01", "machine": {"machine": "x", "cpus": 1, "python": "3"},
                                 "questions": {"path": "q.jsonl", "n": 0}, "collections": {}, "faiss_scale": result})
     assert "## FAISS at scale: 2,000 × 64-d vectors" in markdown and "| ivfpq |" in markdown
+
+
+def test_build_benchmark_times_every_stage_without_touching_the_index(bench, home):
+    result = json.loads((bench / "bench.json").read_text(encoding="utf-8"))
+    build = result["collections"]["tiny"]["build"]
+    parsed = build["parsed"]
+    assert parsed["files"] == len(LAWS) and parsed["documents"] == 2 and parsed["bytes"] > 0
+    full, sample = build["builds"]
+    assert full["precision"] == "fp32" and not full["sampled"] and full["units"] == full["embedded"] > 40
+    # auto:40 builds only the first document of a fixed order: fewer units, at least 40.
+    assert sample["requested"] == "auto" and sample["sampled"] and 40 <= sample["units"] < full["units"]
+    assert sample["documents"] == 1 and sample["embedded"] == sample["passages"]
+    for row in (full, sample):
+        assert list(row["stages"]) == list(BUILD_STAGES)
+        for stage, st in row["stages"].items():
+            assert st["seconds"] >= 0, stage
+            expected_units = parsed["units"] if stage in ("read", "clean") else row["units"]
+            assert st["units"] == expected_units, stage
+        assert row["stages"]["embedding"]["seconds"] > 0
+    # The user's index is untouched (builds go to a temporary directory).
+    manifest = json.loads((home / "indexes" / "tiny" / "manifest.json").read_text(encoding="utf-8"))
+    assert result["collections"]["tiny"]["index"]["index_created"] == manifest["created"]
+    markdown = (bench / "bench.md").read_text(encoding="utf-8")
+    assert "### Index build from scratch, per stage (2 files, 2 documents" in markdown
+    assert "| embedding |" in markdown and "fp32 s | units/s |" in markdown and "(sample) s" in markdown
+
+
+def test_goals_are_checked_against_the_data(bench):
+    result = json.loads((bench / "bench.json").read_text(encoding="utf-8"))
+    rows = {row["goal"]: row for row in goal_rows(result)}
+    warm = result["collections"]["tiny"]["warm"]["stages_ms"]
+    assert rows["hybrid retrieval p95"]["value"] == warm["retrieval"]["p95"]
+    assert rows["full answer p95"]["met"] == (warm["end_to_end"]["p95"] <= 300)
+    assert rows["peak RSS serving one collection"]["limit"] == 1500
+    assert "## Goals (issue 7)" in render_markdown(result)
+
+
+def test_build_spec_and_clients_parsing():
+    assert BuildSpec.parse("fp32") == BuildSpec("fp32", 0)
+    assert BuildSpec.parse("bf16:8000") == BuildSpec("bf16", 8000)
+    for bad in ("fp64", "fp32:many", "fp32:-1"):
+        with pytest.raises(ValueError, match="--build"):
+            BuildSpec.parse(bad)
+    assert parse_clients("1,4,16") == (1, 4, 16)
+    for bad in ("", "0,4", "one"):
+        with pytest.raises(ValueError, match="--clients"):
+            parse_clients(bad)
+
+
+class _Doc:
+    def __init__(self, doc_id: str, units: int):
+        self.doc_id, self.units = doc_id, [None] * units
+
+
+def test_sample_documents_is_deterministic_and_stops_at_the_cap():
+    docs = [_Doc(f"d{i}", 10) for i in range(20)]
+    assert sample_documents(docs, 0) == docs and sample_documents(docs, 500) == docs
+    chosen = sample_documents(docs, 35)
+    assert len(chosen) == 4  # 10 + 10 + 10 < 35 ≤ 40
+    assert [d.doc_id for d in chosen] == [d.doc_id for d in sample_documents(list(reversed(docs)), 35)]
