@@ -180,7 +180,8 @@ class Pipeline:
         index_dir = index_dir or default_index_dir(collection)
         index = load_index(index_dir, model_path=model_path)
         documents = index.documents()
-        return cls(collection, index, documents, lookup=LawCatalog(documents), xrefs=CrossRefIndex.build(documents))
+        xrefs = CrossRefIndex.build(documents, cache=xref_cache_path(index_dir))
+        return cls(collection, index, documents, lookup=LawCatalog(documents), xrefs=xrefs)
 
     # -- protocol -----------------------------------------------------------------------
 
@@ -363,6 +364,17 @@ def _bigrams(text: str) -> set[str]:
 
 def _ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 2)
+
+
+def xref_cache_path(index_dir: Path) -> Path:
+    """Where the parsed cross-references of this index live: keyed by the stored
+    documents' bytes and the parsing code, so any change to either misses the cache."""
+    from corpus.catalog import fagui_home, file_sha256
+
+    from assistant.xref import parsing_fingerprint
+
+    documents_sha = file_sha256(Path(index_dir) / "documents.jsonl")
+    return fagui_home() / "cache" / "xref" / f"{documents_sha[:24]}-{parsing_fingerprint()}.json"
 
 
 def default_index_dir(collection: str) -> Path:

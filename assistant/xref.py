@@ -37,6 +37,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterable
 
 from assistant.lookup import ArticleRef, LawCatalog, article_paragraphs, parse_article_refs, unit_evidence
@@ -112,6 +113,10 @@ class Reference:
             "paragraphs": list(self.paragraphs),
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Reference":
+        return cls(**{**data, "span": tuple(data["span"]), "paragraphs": tuple(data.get("paragraphs", ()))})
+
 
 @dataclass(frozen=True)
 class LiabilityLink:
@@ -139,6 +144,7 @@ class CrossRefStats:
     general_liability_articles: int = 0
     general_pairs: int = 0
     build_seconds: float = 0.0
+    from_cache: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -232,11 +238,19 @@ class CrossRefIndex:
 
     # ------------------------------------------------------------------ build
     @classmethod
-    def build(cls, documents: Iterable[Document], catalog: LawCatalog | None = None) -> "CrossRefIndex":
-        """Read every article of every non-duplicate document; deterministic."""
+    def build(cls, documents: Iterable[Document], catalog: LawCatalog | None = None,
+              cache: Path | None = None) -> "CrossRefIndex":
+        """Read every article of every non-duplicate document; deterministic.
+
+        Parsing the references is the slow part (~3 s for the national collection, on
+        every start of the app). With `cache` (a JSON file; the caller puts the
+        collection's and this code's fingerprint in its name) the parsed references are
+        read from there when it exists and written there when it does not; everything
+        else is recomputed, so the result is the same either way."""
         started = time.perf_counter()
         documents = [d for d in documents if d.status != "duplicate"]
         index = cls(catalog or LawCatalog(documents))
+        cached = _read_reference_cache(cache) if cache is not None else None
         for doc in documents:  # first every unit, so references can look at their targets
             for position, unit in enumerate(doc.articles()):
                 index._units[unit.unit_id] = unit
@@ -244,13 +258,18 @@ class CrossRefIndex:
                 index._order[unit.unit_id] = (doc.doc_id, position)
         for doc in documents:
             for unit in doc.articles():
-                index._add_article(doc, unit)
+                refs = None if cached is None else [Reference.from_dict(r) for r in cached.get(unit.unit_id, ())]
+                index._add_article(doc, unit, refs)
         index._sort_links()
         index._pair_general()
+        if cache is not None and cached is None:
+            _write_reference_cache(cache, index._outgoing)
+        index.stats.from_cache = cached is not None
         index.stats.build_seconds = round(time.perf_counter() - started, 3)
         return index
 
-    def _add_article(self, doc: Document, unit: Unit) -> None:
+    def _add_article(self, doc: Document, unit: Unit, refs: list[Reference] | None = None) -> None:
+        """Record one article; `refs` are its parsed references when they come from the cache."""
         self.stats.articles += 1
         liable = is_liability_article(unit)
         if liable:
@@ -262,8 +281,9 @@ class CrossRefIndex:
                 self.stats.general_liability_articles += 1
         if is_duty_article(unit):
             self._duty_units.add(unit.unit_id)
-        refs = self._article_refs(doc, unit) + _paragraph_refs(unit) + self._law_refs(doc, unit)
-        refs.sort(key=lambda r: r.span[0])  # stable: a list keeps its written order
+        if refs is None:
+            refs = self._article_refs(doc, unit) + _paragraph_refs(unit) + self._law_refs(doc, unit)
+            refs.sort(key=lambda r: r.span[0])  # stable: a list keeps its written order
         self._outgoing[unit.unit_id] = refs
         for ref in refs:
             self.stats.references += 1
@@ -415,3 +435,50 @@ class CrossRefIndex:
     def evidence(self, unit_id: str, *, origin: str, rank: int = 0) -> Evidence:
         """A unit of the index as `Evidence` (origin `xref` or `liability-pair`)."""
         return unit_evidence(self._doc_of[unit_id], self._units[unit_id], origin=origin, rank=rank)
+
+
+# ------------------------------------------------------------------ reference cache
+
+CACHE_FORMAT = 1
+#: Source files whose code decides what references are parsed and how they resolve.
+_PARSING_MODULES = ("assistant/xref.py", "assistant/lookup.py", "corpus/numerals.py")
+
+
+def parsing_fingerprint() -> str:
+    """sha256 over the code that parses references: a code change invalidates the cache."""
+    import hashlib
+
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256(f"format {CACHE_FORMAT}".encode())
+    for name in _PARSING_MODULES:
+        digest.update((root / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _read_reference_cache(path: Path) -> dict[str, list[dict]] | None:
+    """The cached references per unit id, or None when absent or unreadable (then the
+    build parses and rewrites it — a damaged cache costs time, never correctness)."""
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT or not isinstance(data.get("refs"), dict):
+        return None
+    return data["refs"]
+
+
+def _write_reference_cache(path: Path, outgoing: dict[str, list[Reference]]) -> None:
+    """Atomic write (temp file + rename); failure to write only loses the speed-up."""
+    import json
+    import os
+
+    rows = {unit_id: [r.to_dict() for r in refs] for unit_id, refs in outgoing.items() if refs}
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps({"format": CACHE_FORMAT, "refs": rows}, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)

@@ -451,7 +451,7 @@ def run_bench(collections: list[str], questions_path: str | Path, out_dir: str |
 
 # ------------------------------------------------------------------ index build
 
-BUILD_STAGES = ("read", "clean", "passages", "segment", "bm25", "embedding", "faiss", "write")
+BUILD_STAGES = ("read", "clean", "passages", "segment", "bm25", "embedding", "faiss", "query_model", "write")
 
 
 @dataclass(frozen=True)

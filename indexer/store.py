@@ -30,6 +30,7 @@ import json
 import os
 import secrets
 import shutil
+import threading
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -77,13 +78,14 @@ class IndexConfig:
     precision: str = "auto"
     max_seq_length: int = 512
     overlap_chars: int = 64
-    batch_tokens: int = 2048
+    batch_tokens: int | None = None  # None: the embedder's default for its precision
     faiss_kind: str = "auto"
     ann_threshold: int = ANN_THRESHOLD
     segmentation_mode: str = "search"
     statuses: tuple[str, ...] = ("current",)
     dense: bool = True
     threads: int | None = None
+    query_onnx: bool = True  # also write query.onnx (torch-free query embedding)
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -211,6 +213,7 @@ def _build_into(
     embedder,
     seed_caches: Sequence[Path],
     report: BuildReport,
+    index_dir: Path,
 ) -> None:
     """Write a complete index into `build_dir` (everything but the swap).
 
@@ -258,6 +261,9 @@ def _build_into(
         dense.save(build_dir / "faiss.index")
         cache.compact(text_key(embedder.vector_key, p.indexed_text) for p in passages)
         write_seconds += time.perf_counter() - start
+        start = time.perf_counter()
+        query_model = _query_model(build_dir, index_dir, embedder, passages) if config.query_onnx else {}
+        timings["query_model"] = round(time.perf_counter() - start, 3)
         faiss_kind = dense.index_kind
         model_info = {
             "name": embedder.name,
@@ -267,6 +273,7 @@ def _build_into(
             "max_seq_length": embedder.max_seq_length,
             "vector_key": embedder.vector_key,
             "dim": int(vectors.shape[1]) if len(vectors) else None,
+            "query_model": query_model,
         }
 
     start = time.perf_counter()
@@ -299,6 +306,27 @@ def _build_into(
     report.faiss_kind = faiss_kind
     report.model = model_info.get("name", "")
     report.precision = model_info.get("precision", "")
+
+
+def _query_model(build_dir: Path, index_dir: Path, embedder, passages: Sequence[Passage]) -> dict:
+    """`query.onnx` for torch-free query embedding (indexer.onnx_query): copied from the
+    current index when that one was exported for the same vectors (same weights,
+    precision, window) and is intact, else exported anew (~5-10 s)."""
+    from indexer.onnx_query import QUERY_MODEL_FILE, file_sha256
+
+    out = build_dir / QUERY_MODEL_FILE
+    try:
+        old = read_manifest(index_dir).get("model") or {}
+    except (IndexStoreError, OSError, ValueError):
+        old = {}
+    entry = old.get("query_model") or {}
+    old_file = index_dir / QUERY_MODEL_FILE
+    if (entry.get("sha256") and old.get("vector_key") == embedder.vector_key and old_file.is_file()
+            and file_sha256(old_file) == entry["sha256"]):
+        shutil.copyfile(old_file, out)
+        return entry
+    probes = [p.indexed_text for p in passages[:: max(1, len(passages) // 16)]]
+    return embedder.export_query_model(out, probes)
 
 
 def build_index(
@@ -338,6 +366,7 @@ def build_index(
         embedder,
         seed_caches=[index_dir / "cache"] + [d / "cache" for d in leftovers],
         report=report,
+        index_dir=index_dir,
     )
     _swap_into_place(build_dir, index_dir)
     for leftover in leftovers + _siblings(index_dir, "old"):
@@ -398,14 +427,24 @@ class _LazyQueryEmbedder:
         self.index_dir = index_dir
         self.model_path = model_path
         self._embedder = None
+        self._lock = threading.Lock()  # `fagui serve` answers concurrent first queries
 
     def _get(self):
-        if self._embedder is None:
-            config = IndexConfig.from_dict(self.manifest_model_config())
-            embedder = make_embedder(config)
-            check_model(embedder, self.manifest_model, self.index_dir)
-            self._embedder = embedder
-        return self._embedder
+        """The model folder's identity is checked either way; with `query.onnx` in the
+        index (and FAGUI_QUERY_BACKEND not `torch`) queries then run on ONNX Runtime."""
+        with self._lock:
+            if self._embedder is None:
+                from indexer.onnx_query import QUERY_MODEL_FILE, OnnxQueryEmbedder, query_backend
+
+                config = IndexConfig.from_dict(self.manifest_model_config())
+                embedder = make_embedder(config)
+                check_model(embedder, self.manifest_model, self.index_dir)
+                onnx_file = self.index_dir / QUERY_MODEL_FILE
+                exported = (self.manifest_model.get("query_model") or {}).get("file")
+                if exported and onnx_file.is_file() and query_backend() == "onnx":
+                    embedder = OnnxQueryEmbedder(onnx_file, embedder.model_path, embedder.max_seq_length)
+                self._embedder = embedder
+            return self._embedder
 
     def manifest_model_config(self) -> dict:
         built_with = self.manifest_model.get("path")

@@ -78,6 +78,9 @@ class HashEmbedder:
             raise RuntimeError("this embedder must not be called")
         return self._vector(query)
 
+    def export_query_model(self, out, probes) -> dict:
+        return {"skipped": "hash embedder has no model to export"}
+
 
 def make_law(title: str, articles: list[str], doc_id: str | None = None) -> Document:
     doc_id = doc_id or hashlib.sha1(title.encode()).hexdigest()[:10]

@@ -144,6 +144,27 @@ def test_build_is_deterministic(default_documents, index):
     assert index.stats.articles > 5000 and index.stats.explicit_pairs > 100
 
 
+def test_reference_cache_gives_the_same_index(default_documents, index, tmp_path):
+    """Cold start reads parsed references from a cache file; the result must be identical
+    to parsing, and a damaged cache must only cost time."""
+    cache = tmp_path / "xref" / "refs.json"
+
+    def snapshot(x: CrossRefIndex) -> tuple:
+        stats = {k: v for k, v in x.stats.to_dict().items() if k not in ("build_seconds", "from_cache")}
+        return (x._outgoing, x._incoming, x._explicit_liability, x._explicit_duties, x._general_by_doc,
+                x._duty_units, x._liability, stats)
+
+    written = CrossRefIndex.build(default_documents, cache=cache)
+    assert cache.is_file() and not written.stats.from_cache
+    read = CrossRefIndex.build(default_documents, cache=cache)
+    assert read.stats.from_cache
+    assert snapshot(read) == snapshot(written) == snapshot(index)
+    cache.write_text('{"format": 1, "refs": ', encoding="utf-8")  # truncated by a crash
+    repaired = CrossRefIndex.build(default_documents, cache=cache)
+    assert not repaired.stats.from_cache and snapshot(repaired) == snapshot(index)
+    assert CrossRefIndex.build(default_documents, cache=cache).stats.from_cache  # rewritten
+
+
 def test_evidence_records(index):
     unit = article(index, DSL, "第四十五条")
     evidence = index.evidence(unit.unit_id, origin="liability-pair")
@@ -164,3 +185,15 @@ def test_national_build_time(tmp_path_factory):
     assert index.stats.articles > 60000
     assert index.stats.resolved > 10 * index.stats.unresolved
     assert elapsed < 30
+
+
+def test_reference_cache_is_keyed_by_the_stored_documents(tmp_path, monkeypatch):
+    from assistant.pipeline import xref_cache_path
+
+    monkeypatch.setenv("FAGUI_HOME", str(tmp_path / "home"))
+    a, b, c = (tmp_path / n for n in "abc")
+    for folder, text in ((a, '{"doc_id": "x"}\n'), (b, '{"doc_id": "x"}\n'), (c, '{"doc_id": "y"}\n')):
+        folder.mkdir()
+        (folder / "documents.jsonl").write_text(text, encoding="utf-8")
+    assert xref_cache_path(a) == xref_cache_path(b) != xref_cache_path(c)
+    assert xref_cache_path(a).parent == tmp_path / "home" / "cache" / "xref"
