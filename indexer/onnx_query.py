@@ -10,8 +10,9 @@ ONNX Runtime and the model's own `tokenizer.json` (the Rust `tokenizers` library
 Safety: the export is verified before it is kept — ONNX Runtime and sentence-
 transformers must give the same vectors (cosine ≥ `MIN_COSINE`) on probe texts from
 the collection itself. A model that cannot be exported, or fails the check, simply
-gets no `query.onnx`, and queries go through sentence-transformers as before (also
-forced with FAGUI_QUERY_BACKEND=torch). Query vectors are exact fp32 either way; the
+gets no `query.onnx`, and queries go through the index's own embedder (sentence-
+transformers, or OpenVINO for `ov-bf16` indexes; also forced with
+FAGUI_QUERY_BACKEND=embedder). Query vectors from `query.onnx` are exact fp32; the
 passages keep the precision the index was built with.
 """
 from __future__ import annotations
@@ -34,10 +35,10 @@ INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 
 
 def query_backend() -> str:
-    """`onnx` (default: use query.onnx when the index has one) or `torch`."""
+    """`onnx` (default: use query.onnx when the index has one) or `embedder` (the index's own)."""
     backend = os.environ.get(QUERY_BACKEND_ENV, "onnx").strip().lower() or "onnx"
-    if backend not in ("onnx", "torch"):
-        raise ValueError(f"{QUERY_BACKEND_ENV}={backend!r}: use 'onnx' or 'torch'")
+    if backend not in ("onnx", "embedder"):
+        raise ValueError(f"{QUERY_BACKEND_ENV}={backend!r}: use 'onnx' or 'embedder'")
     return backend
 
 
@@ -50,7 +51,9 @@ def export_query_model(model_path: Path, max_seq_length: int, out: Path, probes:
     import torch
     from sentence_transformers import SentenceTransformer
 
-    _quiet_transformers()
+    from indexer.embedder import quiet_transformers
+
+    quiet_transformers()
     model = SentenceTransformer(str(model_path), device="cpu", local_files_only=True)
     model.max_seq_length = max_seq_length
     model.eval()
@@ -89,6 +92,51 @@ def export_query_model(model_path: Path, max_seq_length: int, out: Path, probes:
     return {"file": out.name, "sha256": file_sha256(out), "min_cosine": round(min_cosine, 7), "inputs": names}
 
 
+#: Probe texts the export is verified on: short and long (truncated at the window),
+#: article-like and question-like.
+PROBES = (
+    "中华人民共和国数据安全法 第六章 法律责任 第四十五条\n开展数据处理活动的组织、个人不履行本法第二十七条规定的数据安全保护义务的，由有关主管部门责令改正。",
+    "受托企业泄露政务数据，委托的行政机关要承担什么责任？",
+    "健康码误判",
+    "国家机关及其工作人员在行使职权时侵犯公民合法权益造成损害的，受害人有依照本法取得国家赔偿的权利。" * 12,
+)
+
+
+def _export_code_fingerprint() -> str:
+    """This module's source: a change to how the model is exported invalidates the cache."""
+    import hashlib
+
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+
+
+def cached_export(model_path: Path, max_seq_length: int) -> tuple[Path | None, dict]:
+    """The verified fp32 ONNX export of a model folder, made once per (weights, window,
+    export code) under $FAGUI_HOME/cache/onnx/ and reused by every later build and by
+    the OpenVINO embedder. Returns (path, manifest entry), or (None, {"skipped": why})."""
+    import json
+
+    from corpus.catalog import fagui_home
+    from indexer.embedder import weights_fingerprint
+
+    key = f"{weights_fingerprint(model_path)[:24]}-{max_seq_length}-{_export_code_fingerprint()}"
+    path = fagui_home() / "cache" / "onnx" / f"{key}.onnx"
+    meta = path.with_suffix(".json")
+    try:
+        entry = json.loads(meta.read_text(encoding="utf-8"))
+        if path.is_file() and entry.get("sha256") == file_sha256(path):
+            return path, entry
+    except (OSError, ValueError):
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    entry = export_query_model(model_path, max_seq_length, path, PROBES)
+    if "skipped" in entry:
+        return None, entry
+    tmp = meta.with_name(f".{meta.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(entry), encoding="utf-8")
+    os.replace(tmp, meta)
+    return path, entry
+
+
 class OnnxQueryEmbedder:
     """`encode_query(text)` → unit vector with ONNX Runtime; imports neither torch nor
     transformers when the model folder has a `tokenizer.json`."""
@@ -99,6 +147,8 @@ class OnnxQueryEmbedder:
         self.max_seq_length = max_seq_length
         self._session = None
         self._tokenize = None
+        self._pad_id = 0
+        self._inputs: list[str] = []
 
     def _load(self) -> None:
         import onnxruntime as ort
@@ -110,15 +160,15 @@ class OnnxQueryEmbedder:
         options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         session = ort.InferenceSession(str(self.onnx_path), options, providers=["CPUExecutionProvider"])
-        wanted = [i.name for i in session.get_inputs()]
-        self._tokenize = _tokenizer(self.model_path, self.max_seq_length, wanted)
+        self._inputs = [i.name for i in session.get_inputs()]
+        self._tokenize, self._pad_id = token_ids(self.model_path, self.max_seq_length)
         self._session = session
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors for a few texts, shape (len(texts), dim), L2-normalised float32."""
         if self._session is None:
             self._load()
-        feeds = self._tokenize(list(texts))
+        feeds = pad_batch(self._tokenize(list(texts)), self._pad_id, self._inputs)
         vectors = np.asarray(self._session.run(None, feeds)[0], dtype=np.float32)
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
@@ -126,44 +176,34 @@ class OnnxQueryEmbedder:
         return self.encode([query])[0]
 
 
-def _tokenizer(model_path: Path, max_seq_length: int, wanted: list[str]):
-    """A function texts → {input name: int64 array} padded to the longest text.
-
-    Prefers the folder's `tokenizer.json` through `tokenizers` (fast to import); a
-    folder with only `vocab.txt` falls back to transformers' AutoTokenizer."""
+def token_ids(model_path: Path, max_seq_length: int):
+    """(texts → token id lists, truncated at the window; pad id), with the tokenizer the
+    exported model is fed by. Tokenising a whole build at once and padding per batch in
+    numpy keeps the tokenizer's own threads out of the way of the inference threads."""
     tokenizer_file = model_path / "tokenizer.json"
     if tokenizer_file.is_file():
         from tokenizers import Tokenizer
 
         tokenizer = Tokenizer.from_file(str(tokenizer_file))
+        tokenizer.no_padding()
         tokenizer.enable_truncation(max_length=max_seq_length)
-        tokenizer.enable_padding()
-
-        def encode(texts: list[str]) -> dict[str, np.ndarray]:
-            encodings = tokenizer.encode_batch(texts)
-            arrays = {
-                "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-                "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
-                "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
-            }
-            return {name: arrays[name] for name in wanted}
-
-        return encode
-
+        pad = tokenizer.token_to_id("[PAD]")
+        return (lambda texts: [e.ids for e in tokenizer.encode_batch(list(texts))]), (pad if pad is not None else 0)
     from transformers import AutoTokenizer
 
     auto = AutoTokenizer.from_pretrained(str(model_path), local_files_only=True)
-
-    def encode_auto(texts: list[str]) -> dict[str, np.ndarray]:
-        batch = auto(texts, padding=True, truncation=True, max_length=max_seq_length, return_tensors="np")
-        return {name: np.asarray(batch[name], dtype=np.int64) for name in wanted}
-
-    return encode_auto
+    return (lambda texts: auto(list(texts), truncation=True, max_length=max_seq_length)["input_ids"]), auto.pad_token_id or 0
 
 
-def _quiet_transformers() -> None:
-    """No "Loading weights" bar from transformers: our own bars (tqdm, off with --quiet
-    and in CI) are the only progress output."""
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()
+def pad_batch(id_lists: Sequence[Sequence[int]], pad_id: int, wanted: Sequence[str], multiple: int = 1) -> dict[str, np.ndarray]:
+    """Model inputs for one batch: ids right-padded to the longest (rounded up to
+    `multiple`), attention mask, zero token types; only the inputs the model takes."""
+    width = max(len(ids) for ids in id_lists)
+    width = -(-width // multiple) * multiple
+    input_ids = np.full((len(id_lists), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(id_lists), width), dtype=np.int64)
+    for row, ids in enumerate(id_lists):
+        input_ids[row, : len(ids)] = ids
+        mask[row, : len(ids)] = 1
+    arrays = {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": np.zeros_like(mask)}
+    return {name: arrays[name] for name in wanted}

@@ -104,9 +104,13 @@ class IndexConfig:
 
 
 def make_embedder(config: IndexConfig):
-    from indexer.embedder import Embedder
+    """The embedder for a build config: OpenVINO for `ov-bf16` (what `auto` picks on
+    CPUs with native bf16 when OpenVINO is installed), sentence-transformers otherwise."""
+    from indexer.embedder import Embedder, resolve_precision
+    from indexer.openvino_embedder import OpenVINOEmbedder
 
-    return Embedder(
+    cls = OpenVINOEmbedder if resolve_precision(config.precision) == "ov-bf16" else Embedder
+    return cls(
         model_path=config.model_path,
         precision=config.precision,
         max_seq_length=config.max_seq_length,
@@ -262,7 +266,7 @@ def _build_into(
         cache.compact(text_key(embedder.vector_key, p.indexed_text) for p in passages)
         write_seconds += time.perf_counter() - start
         start = time.perf_counter()
-        query_model = _query_model(build_dir, index_dir, embedder, passages) if config.query_onnx else {}
+        query_model = _query_model(build_dir, index_dir, embedder) if config.query_onnx else {}
         timings["query_model"] = round(time.perf_counter() - start, 3)
         faiss_kind = dense.index_kind
         model_info = {
@@ -308,10 +312,10 @@ def _build_into(
     report.precision = model_info.get("precision", "")
 
 
-def _query_model(build_dir: Path, index_dir: Path, embedder, passages: Sequence[Passage]) -> dict:
+def _query_model(build_dir: Path, index_dir: Path, embedder) -> dict:
     """`query.onnx` for torch-free query embedding (indexer.onnx_query): copied from the
     current index when that one was exported for the same vectors (same weights,
-    precision, window) and is intact, else exported anew (~5-10 s)."""
+    precision, window) and is intact, else from the export cache (exported on first use)."""
     from indexer.onnx_query import QUERY_MODEL_FILE, file_sha256
 
     out = build_dir / QUERY_MODEL_FILE
@@ -325,8 +329,25 @@ def _query_model(build_dir: Path, index_dir: Path, embedder, passages: Sequence[
             and file_sha256(old_file) == entry["sha256"]):
         shutil.copyfile(old_file, out)
         return entry
-    probes = [p.indexed_text for p in passages[:: max(1, len(passages) // 16)]]
-    return embedder.export_query_model(out, probes)
+    return embedder.export_query_model(out)
+
+
+def _runnable(embedder, config: IndexConfig, report: BuildReport):
+    """`auto` chose OpenVINO but it cannot run this model (no openvino, or the model does
+    not export to ONNX): embed with torch bf16 instead and say so in the report. An
+    explicit `--precision ov-bf16` fails with the reason instead."""
+    from indexer.embedder import Embedder
+    from indexer.openvino_embedder import OpenVINOEmbedder, OpenVINOUnavailableError
+
+    if config.precision != "auto" or not isinstance(embedder, OpenVINOEmbedder):
+        return embedder
+    try:
+        embedder.model
+    except OpenVINOUnavailableError as exc:
+        report.warnings.append(f"{exc}; embedding with torch bf16 instead")
+        return Embedder(model_path=config.model_path, precision="bf16", max_seq_length=config.max_seq_length,
+                        batch_tokens=config.batch_tokens, threads=config.threads)
+    return embedder
 
 
 def build_index(
@@ -351,12 +372,12 @@ def build_index(
     recover_interrupted_swap(index_dir)
     if index_dir.exists() and not (index_dir / "manifest.json").exists() and any(index_dir.iterdir()):
         raise IndexStoreError(f"{index_dir}: exists and is not a fagui index; refusing to replace it")
+    report = _report or BuildReport(index_dir=str(index_dir))
     if config.dense and embedder is None:
-        embedder = make_embedder(config)
+        embedder = _runnable(make_embedder(config), config, report)
     leftovers = _siblings(index_dir, "build")
     build_dir = index_dir.with_name(f".{index_dir.name}.build-{os.getpid()}-{secrets.token_hex(3)}")
     build_dir.mkdir()
-    report = _report or BuildReport(index_dir=str(index_dir))
     started = time.perf_counter()
     _build_into(
         build_dir,
@@ -431,7 +452,7 @@ class _LazyQueryEmbedder:
 
     def _get(self):
         """The model folder's identity is checked either way; with `query.onnx` in the
-        index (and FAGUI_QUERY_BACKEND not `torch`) queries then run on ONNX Runtime."""
+        index (and FAGUI_QUERY_BACKEND not `embedder`) queries then run on ONNX Runtime."""
         with self._lock:
             if self._embedder is None:
                 from indexer.onnx_query import QUERY_MODEL_FILE, OnnxQueryEmbedder, query_backend

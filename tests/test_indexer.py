@@ -78,7 +78,7 @@ class HashEmbedder:
             raise RuntimeError("this embedder must not be called")
         return self._vector(query)
 
-    def export_query_model(self, out, probes) -> dict:
+    def export_query_model(self, out) -> dict:
         return {"skipped": "hash embedder has no model to export"}
 
 

@@ -117,3 +117,38 @@ def test_other_model_folder_by_path_or_env_and_refusal_of_mixing(tmp_path, monke
     assert lazy.search_bm25("敏感个人信息", k=1)  # BM25 works without the model
     with pytest.raises(IndexMismatchError, match="rebuild the index"):
         lazy.search_dense("敏感个人信息")
+
+
+def test_openvino_path_matches_fp32_and_yields_every_text_once(fp32, pipl_subset, tmp_path, monkeypatch):
+    from indexer.openvino_embedder import OpenVINOEmbedder
+    from indexer.store import make_embedder
+
+    monkeypatch.setenv("FAGUI_HOME", str(tmp_path))  # the ONNX export is cached here
+    texts = [p.indexed_text for p in make_passages([pipl_subset])]
+    ov = make_embedder(IndexConfig(precision="ov-bf16"))
+    assert isinstance(ov, OpenVINOEmbedder) and ov.precision == "ov-bf16"
+    assert ov.fingerprint == fp32.fingerprint and ov.vector_key != fp32.vector_key  # same model, other vectors
+    seen: list[int] = []
+    for batch, vectors in ov.iter_encode(texts):
+        assert vectors.shape == (len(batch), 512)
+        seen += batch
+    assert sorted(seen) == list(range(len(texts)))  # every text exactly once, whatever the order
+    cosines = (ov.encode(texts) * fp32.encode(texts)).sum(axis=1)
+    assert float(cosines.min()) > 0.9995
+    assert list(ov.iter_encode([])) == [] and list((tmp_path / "cache" / "onnx").glob("*.onnx"))
+
+
+def test_auto_precision_and_which_class_runs_what():
+    from indexer.embedder import cpu_has_native_bf16, resolve_precision
+    from indexer.openvino_embedder import OpenVINOEmbedder
+
+    native = cpu_has_native_bf16()
+    assert resolve_precision("auto", openvino=True) == ("ov-bf16" if native else "int8")
+    assert resolve_precision("auto", openvino=False) == ("bf16" if native else "int8")
+    assert Embedder(precision="auto").precision in ("bf16", "int8")  # torch never picks OpenVINO
+    with pytest.raises(ValueError, match="Embedder does not run precision 'ov-bf16'"):
+        Embedder(precision="ov-bf16")
+    with pytest.raises(ValueError, match="OpenVINOEmbedder does not run precision 'fp32'"):
+        OpenVINOEmbedder(precision="fp32")
+    with pytest.raises(ValueError, match="unknown precision 'fp8'"):
+        resolve_precision("fp8")

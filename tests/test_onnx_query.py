@@ -48,13 +48,13 @@ def test_loaded_index_embeds_queries_with_onnx_like_sentence_transformers(index_
     exact = Embedder(precision="fp32").encode(QUERIES)
     assert (onnx_vectors * exact).sum(axis=1).min() >= 0.9999
 
-    monkeypatch.setenv("FAGUI_QUERY_BACKEND", "torch")
-    torch_index = load_index(index_dir)
-    assert isinstance(torch_index.dense.embedder._get(), Embedder)
+    monkeypatch.setenv("FAGUI_QUERY_BACKEND", "embedder")
+    embedder_index = load_index(index_dir)
+    assert isinstance(embedder_index.dense.embedder._get(), Embedder)
     for query in QUERIES:
         via_onnx = [h.unit_id for h in index.search_dense(query, 10)]
-        via_torch = [h.unit_id for h in torch_index.search_dense(query, 10)]
-        assert via_onnx[:3] == via_torch[:3] and len(set(via_onnx) & set(via_torch)) >= 8, query
+        via_embedder = [h.unit_id for h in embedder_index.search_dense(query, 10)]
+        assert via_onnx[:3] == via_embedder[:3] and len(set(via_onnx) & set(via_embedder)) >= 8, query
 
 
 def test_a_fresh_ask_never_imports_torch(home):
@@ -88,10 +88,13 @@ def law_documents():
 def test_rebuild_reuses_the_export_and_a_failed_export_falls_back(law_documents, tmp_path, monkeypatch):
     import indexer.onnx_query as onnx_query
 
+    monkeypatch.setenv("FAGUI_HOME", str(tmp_path / "home"))  # an empty export cache
     target = tmp_path / "index"
     first = build_index(law_documents, target, IndexConfig(), progress=False)
     entry = json.loads((target / "manifest.json").read_text(encoding="utf-8"))["model"]["query_model"]
     assert first.seconds["query_model"] > 0 and (target / QUERY_MODEL_FILE).is_file()
+
+    real_export = onnx_query.export_query_model
 
     def no_export(*args, **kwargs):
         raise AssertionError("the unchanged model must not be exported again")
@@ -100,7 +103,11 @@ def test_rebuild_reuses_the_export_and_a_failed_export_falls_back(law_documents,
     build_index(law_documents, target, IndexConfig(), progress=False)
     again = json.loads((target / "manifest.json").read_text(encoding="utf-8"))["model"]["query_model"]
     assert again == entry and file_sha256(target / QUERY_MODEL_FILE) == entry["sha256"]
-    monkeypatch.undo()
+    # A new index of the same model takes the export from the cache, not from torch.
+    build_index(law_documents, tmp_path / "second", IndexConfig(), progress=False)
+    assert file_sha256(tmp_path / "second" / QUERY_MODEL_FILE) == entry["sha256"]
+    monkeypatch.setattr(onnx_query, "export_query_model", real_export)
+    monkeypatch.setenv("FAGUI_HOME", str(tmp_path / "other-home"))  # no cached export here
 
     import torch
 
@@ -112,6 +119,9 @@ def test_rebuild_reuses_the_export_and_a_failed_export_falls_back(law_documents,
     report = build_index(law_documents, other, IndexConfig(), progress=False)
     manifest = json.loads((other / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["model"]["query_model"] == {"skipped": "export failed: RuntimeError: exporter unavailable"}
+    # `auto` wanted OpenVINO, which needs the export: the build embedded with torch bf16 and says so.
+    assert manifest["model"]["precision"] == "bf16"
+    assert any("exporter unavailable" in w and "torch bf16 instead" in w for w in report.warnings)
     assert not (other / QUERY_MODEL_FILE).exists() and not list(other.glob(".*.tmp"))
     index = load_index(other)
     assert isinstance(index.dense.embedder._get(), Embedder)
