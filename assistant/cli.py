@@ -275,17 +275,35 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    """Measure latency, cold start, index size (and optionally serve throughput, FAISS at scale); see eval/bench.py."""
+    """Measure latency, cold start, index size, build stages, serve load, FAISS at scale
+    (eval/bench.py); `--readme` regenerates the README's performance block from the JSON."""
     from eval.bench import DEFAULT_QUESTIONS, BuildSpec, parse_clients, run_bench
 
-    clients = parse_clients(args.clients)
-    run_bench(
-        args.collection or ["default"], args.queries or DEFAULT_QUESTIONS, Path(args.out), n=args.n, repeat=args.repeat,
-        index_dir=Path(args.index_dir) if args.index_dir else None, cold=not args.no_cold,
-        serve_seconds=args.serve_seconds, clients=clients, builds=tuple(BuildSpec.parse(b) for b in args.build or []),
-        faiss_n=args.faiss_scale, progress=_progress_enabled(args),
-    )
-    print(f"wrote {Path(args.out) / 'bench.json'} and {Path(args.out) / 'bench.md'}")
+    if args.from_json:
+        if not args.readme:
+            raise ValueError("--from only regenerates the README block; give --readme README.md too")
+        json_path = Path(args.from_json)
+        try:
+            result = json.loads(json_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{json_path}: not a readable bench.json ({exc})") from None
+    else:
+        result = run_bench(
+            args.collection or ["default"], args.queries or DEFAULT_QUESTIONS, Path(args.out), n=args.n,
+            repeat=args.repeat, index_dir=Path(args.index_dir) if args.index_dir else None, cold=not args.no_cold,
+            serve_seconds=args.serve_seconds, clients=parse_clients(args.clients),
+            builds=tuple(BuildSpec.parse(b) for b in args.build or []), faiss_n=args.faiss_scale,
+            progress=_progress_enabled(args),
+        )
+        json_path = Path(args.out) / "bench.json"
+        print(f"wrote {json_path} and {Path(args.out) / 'bench.md'}")
+    if args.readme:
+        from eval.bench_readme import render_readme_section, update_readme
+
+        readme = Path(args.readme)
+        source = Path(os.path.relpath(json_path.resolve(), readme.resolve().parent)).as_posix()
+        update_readme(readme, render_readme_section(result, source))
+        print(f"updated the generated block of {readme} from {source}")
     return EXIT_OK
 
 
@@ -323,8 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     index = sub.add_parser("index", help="build (or update) the index of a collection")
     _add_index_options(index)
-    index.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "int8"],
-                       help="embedding precision: fp32 is the exact path; auto = bf16 where the CPU has it, else int8")
+    index.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "int8", "ov-bf16"],
+                       help="embedding precision: fp32 is the exact path; auto = ov-bf16 (OpenVINO) where the CPU "
+                            "has native bf16, else int8")
     index.add_argument("--faiss", default="auto", choices=["auto", "flat", "hnsw", "ivf"])
     index.add_argument("--bm25-only", action="store_true", help="no dense vectors (no model needed)")
     index.add_argument("--json", action="store_true")
@@ -393,6 +412,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--clients", default="1,4,16", help="client threads per serve load level (comma-separated)")
     bench.add_argument("--build", action="append", metavar="PRECISION[:MAX_UNITS]",
                        help="also time a from-scratch index build per stage (repeatable: --build fp32:8000 --build auto)")
+    bench.add_argument("--readme", metavar="README.md", help="rewrite the README's generated performance block from the results")
+    bench.add_argument("--from", dest="from_json", metavar="bench.json", help="with --readme: use a saved run instead of measuring")
     bench.add_argument("--faiss-scale", type=int, default=0, metavar="N", help="also compare FAISS kinds on N synthetic 512-d vectors")
     bench.add_argument("--quiet", action="store_true")
     bench.set_defaults(func=cmd_bench)

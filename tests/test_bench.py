@@ -3,6 +3,7 @@ table is generated from it. No timing assertions — only structure and consiste
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -143,7 +144,8 @@ def test_goals_are_checked_against_the_data(bench):
     warm = result["collections"]["tiny"]["warm"]["stages_ms"]
     assert rows["hybrid retrieval p95"]["value"] == warm["retrieval"]["p95"]
     assert rows["full answer p95"]["met"] == (warm["end_to_end"]["p95"] <= 300)
-    assert rows["peak RSS serving one collection"]["limit"] == 1500
+    assert rows["peak RSS of a fresh `fagui ask`"]["limit"] == 1500
+    assert "peak RSS of `fagui serve` after the load test" not in rows  # no serve run in this test
     assert "## Goals (issue 7)" in render_markdown(result)
 
 
@@ -170,3 +172,50 @@ def test_sample_documents_is_deterministic_and_stops_at_the_cap():
     chosen = sample_documents(docs, 35)
     assert len(chosen) == 4  # 10 + 10 + 10 < 35 ≤ 40
     assert [d.doc_id for d in chosen] == [d.doc_id for d in sample_documents(list(reversed(docs)), 35)]
+
+
+def test_readme_block_is_regenerated_from_a_saved_run(bench, tmp_path):
+    from eval.bench_readme import END, ReadmeError, readme_source, render_readme_section
+
+    readme = tmp_path / "README.md"
+    readme.write_text("# title\n\nbefore\n\n<!-- bench:begin source=old.json whatever -->\nstale numbers\n"
+                      f"{END}\n\nafter\n", encoding="utf-8")
+    assert main(["bench", "--from", str(bench / "bench.json"), "--readme", str(readme)]) == 0
+    text = readme.read_text(encoding="utf-8")
+    assert text.startswith("# title\n\nbefore\n\n") and text.endswith(f"{END}\n\nafter\n") and "stale" not in text
+    source = readme_source(readme)
+    assert (tmp_path / source).resolve() == (bench / "bench.json").resolve()
+    result = json.loads((bench / "bench.json").read_text(encoding="utf-8"))
+    assert render_readme_section(result, source).rstrip("\n") in text
+    assert "| `tiny` | hybrid retrieval p95 |" in text and "#### Scale plan" in text
+    assert "| embedding |" in text  # the build table
+    plain = tmp_path / "PLAIN.md"
+    plain.write_text("# no markers\n", encoding="utf-8")
+    with pytest.raises(ReadmeError, match="PLAIN.md: no generated block"):
+        from eval.bench_readme import update_readme
+
+        update_readme(plain, "x")
+    assert main(["bench", "--from", str(bench / "bench.json")]) == 2  # --from needs --readme
+
+
+def test_committed_readme_block_matches_its_committed_run():
+    """The README's performance numbers are generated, never typed: re-rendering the
+    committed JSON the block names must give exactly the committed block."""
+    from eval.bench_readme import BEGIN, END, readme_source, render_readme_section
+
+    readme = REPO / "README.md"
+    source = readme_source(readme)
+    assert source and source.startswith("eval/"), "README has no generated block naming a run under eval/"
+    result = json.loads((REPO / source).read_text(encoding="utf-8"))
+    text = readme.read_text(encoding="utf-8")
+    start = text.index(BEGIN.format(source=source))
+    block = text[start : text.index(END, start) + len(END)]
+    assert block + "\n" == render_readme_section(result, source)
+    assert (REPO / source).with_name("bench.md").is_file()
+
+
+def test_peak_rss_of_a_live_process():
+    from eval.bench import peak_rss_mb
+
+    assert peak_rss_mb(os.getpid()) > 10
+    assert peak_rss_mb(2 ** 22 + 12345) is None  # no such process
