@@ -587,8 +587,8 @@ def _mb(value: float) -> str:
     return f"{value / 1e6:.1f} MB"
 
 
-def _ms(stats: dict, key: str) -> str:
-    return f"{stats[key]:.1f}" if key in stats else "—"
+def _ms(stats: dict, key: str, digits: int = 1) -> str:
+    return f"{stats[key]:.{digits}f}" if key in stats else "—"
 
 
 def render_markdown(result: dict) -> str:
@@ -650,16 +650,9 @@ def render_markdown(result: dict) -> str:
     lines += render_goals(result)
     scale = result.get("faiss_scale")
     if scale:
-        k = scale["k"]
         lines += [f"## FAISS at scale: {scale['vectors']:,} × {scale['dim']}-d vectors", "",
                   f"{scale['data']}; {scale['queries']} queries one at a time on one thread; raw vectors "
-                  f"{_mb(scale['vector_bytes'])}.", "",
-                  f"| index | parameters | build s | index size | p50 ms | p95 ms | recall@{k} vs flat |",
-                  "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
-        for row in scale["indexes"]:
-            lines.append(f"| {row['kind']} | {row['params']} | {row['build_s']:.1f} | {_mb(row['index_bytes'])} | "
-                         f"{_ms(row['search_ms'], 'p50')} | {_ms(row['search_ms'], 'p95')} | {row[f'recall@{k}_vs_flat']:.3f} |")
-        lines.append("")
+                  f"{_mb(scale['vector_bytes'])}.", "", *faiss_table(scale)]
     return "\n".join(lines)
 
 
@@ -725,12 +718,30 @@ def goal_rows(result: dict) -> list[dict]:
     return rows
 
 
-def render_goals(result: dict) -> list[str]:
+def goal_table(result: dict) -> list[str]:
+    """The goals as a Markdown table (bench.md and the README block share it)."""
     rows = goal_rows(result)
     if not rows:
         return []
-    lines = ["## Goals (issue 7)", "", "| collection | goal | measured | limit | met |", "| --- | --- | ---: | ---: | --- |"]
+    lines = ["| collection | goal | measured | limit | met |", "| --- | --- | ---: | ---: | --- |"]
     for r in rows:
-        lines.append(f"| {r['collection']} | {r['goal']} | {r['value']:.1f} {r['unit']} | ≤ {r['limit']:g} {r['unit']} | "
-                     f"{'yes' if r['met'] else '**no**'} |")
+        lines.append(f"| `{r['collection']}` | {r['goal']} | {r['value']:,.1f} {r['unit']} | ≤ {r['limit']:g} {r['unit']} "
+                     f"| {'yes' if r['met'] else '**no**'} |")
+    return lines + [""]
+
+
+def render_goals(result: dict) -> list[str]:
+    table = goal_table(result)
+    return ["## Goals (issue 7)", "", *table] if table else []
+
+
+def faiss_table(scale: dict) -> list[str]:
+    """FAISS kinds at scale as a Markdown table (bench.md and the README block share it)."""
+    k = scale["k"]
+    lines = [f"| index | parameters | build s | index size | p50 ms | p95 ms | recall@{k} vs flat |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    for row in scale["indexes"]:
+        lines.append(f"| {row['kind']} | {row['params']} | {row['build_s']:.1f} | {row['index_bytes'] / 1e6:,.0f} MB | "
+                     f"{_ms(row['search_ms'], 'p50', 2)} | {_ms(row['search_ms'], 'p95', 2)} | "
+                     f"{row[f'recall@{k}_vs_flat']:.3f} |")
     return lines + [""]

@@ -99,6 +99,7 @@ def weights_fingerprint(model_dir: Path) -> str:
     return _hash_files(stats)
 
 
+@lru_cache(maxsize=1)
 def cpu_has_native_bf16() -> bool:
     """True on CPUs whose flags show AMX-BF16 or AVX512-BF16 (bf16 then beats fp32)."""
     try:
@@ -122,6 +123,12 @@ def resolve_precision(precision: str, openvino: bool | None = None) -> str:
             return "int8"
         return "ov-bf16" if (openvino_available() if openvino is None else openvino) else "bf16"
     return precision
+
+
+def normalize_rows(vectors: np.ndarray) -> np.ndarray:
+    """Unit-length float32 rows (inner product = cosine in FAISS); zero rows stay zero."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 
 def token_budget_batches(
@@ -277,8 +284,7 @@ class Embedder:
         )
         with torch.inference_mode():
             embeddings = self.model(features)["sentence_embedding"].float().numpy()
-        norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
-        return (embeddings / np.maximum(norms, 1e-12)).astype(np.float32)
+        return normalize_rows(embeddings)
 
     def encode(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         """All vectors in input order, shape (len(texts), dim), L2-normalised float32."""

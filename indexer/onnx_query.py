@@ -169,8 +169,9 @@ class OnnxQueryEmbedder:
         if self._session is None:
             self._load()
         feeds = pad_batch(self._tokenize(list(texts)), self._pad_id, self._inputs)
-        vectors = np.asarray(self._session.run(None, feeds)[0], dtype=np.float32)
-        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        from indexer.embedder import normalize_rows
+
+        return normalize_rows(self._session.run(None, feeds)[0])
 
     def encode_query(self, query: str) -> np.ndarray:
         return self.encode([query])[0]

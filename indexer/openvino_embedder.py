@@ -21,7 +21,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from indexer.embedder import Embedder, token_budget_batches
+from indexer.embedder import Embedder, normalize_rows, token_budget_batches
 
 STREAMS = 2
 _COMPILE_LOCK = threading.Lock()
@@ -106,7 +106,7 @@ class OpenVINOEmbedder(Embedder):
         """Wait for the oldest batch in flight, free its request, return its vectors."""
         request, batch = in_flight.popleft()
         request.wait()
-        vectors = np.array(request.get_output_tensor(0).data, dtype=np.float32)
+        vectors = normalize_rows(request.get_output_tensor(0).data)  # a copy: the request is reused next
         requests.append(request)
         bar.update(len(batch))
-        return batch, vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return batch, vectors
