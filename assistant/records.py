@@ -94,9 +94,85 @@ class Slot:
     label: str = ""
 
 
+@dataclass(frozen=True)
+class IssueProvision:
+    """One provision an issue of the issue map (法律问题图谱) names, with its role there.
+
+    `role` is one of `assistant.issue_map.PROVISION_ROLES` (basis / duty / liability /
+    remedy / time_limit / defendant / burden_of_proof); `time_limit` is set only when the
+    article's own text states it.
+    """
+
+    law: str
+    article: str
+    role: str
+    why: str = ""
+    time_limit: str = ""
+
+    @property
+    def ref(self) -> str:
+        return f"{self.law}{self.article}"
+
+
+@dataclass(frozen=True)
+class RecognisedIssue:
+    """An issue of the map that the question signals, with the cues that signalled it."""
+
+    issue_id: str
+    name: str
+    area: str = ""
+    score: float = 0.0
+    cues: tuple[str, ...] = ()
+    act_kinds: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()  # parties the issue names (keeps party rows)
+    region: str = ""
+    provisions: tuple[IssueProvision, ...] = ()
+
+
+@dataclass
+class Understanding:
+    """What was recognised in a question before retrieval (识别的法律问题).
+
+    `facts` is the narrative part and `asks` the sentences that ask something; `intents`
+    name what is asked (liability, compensation, amount, remedy_route, deadline,
+    defendant, burden_of_proof); `legal` is False for a question with no recognisable
+    legal content, which then gets no analysis.
+    """
+
+    facts: str = ""
+    asks: list[str] = field(default_factory=list)
+    intents: list[str] = field(default_factory=list)
+    actors: list[str] = field(default_factory=list)
+    harms: list[str] = field(default_factory=list)
+    relations: list[str] = field(default_factory=list)
+    act_kinds: list[str] = field(default_factory=list)
+    issues: list[RecognisedIssue] = field(default_factory=list)
+    region: str = ""
+    legal: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class ConclusionLine:
+    """One line of the 结论 block: who / what, always with its cited basis.
+
+    `kind` is external (who answers to the harmed person first), internal (who bears
+    what among the parties), individual (staff), remedy (what the person can do, and by
+    when) or no_basis (a layer the evidence does not support: stated as 无依据).
+    """
+
+    kind: str
+    text: str
+    basis: list[str] = field(default_factory=list)
+    time_limit: str = ""
+
+
 @dataclass
 class Analysis:
     scenario: dict[str, list[str]] = field(default_factory=dict)  # actors, harms
+    conclusion: list[ConclusionLine] = field(default_factory=list)  # 结论: 3–6 cited lines
     parties: list[Party] = field(default_factory=list)
     external: list[Slot] = field(default_factory=list)
     internal: list[Slot] = field(default_factory=list)
@@ -119,6 +195,10 @@ class Answer:
     analysis: Analysis = field(default_factory=Analysis)
     lookup: dict[str, Any] = field(default_factory=dict)  # direct article lookup result
     timings_ms: dict[str, float] = field(default_factory=dict)
+    understanding: Understanding | None = None  # 识别的法律问题 (None for pure lookups)
+    background: list[Evidence] = field(default_factory=list)  # 背景: policy and scholarship, ranked apart
+    no_legal_basis: str = ""  # "未找到相关法律依据" + what was searched, when nothing legal was recognised
+    retrieval: dict[str, Any] = field(default_factory=dict)  # requested / used mode and why
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -128,4 +208,8 @@ class Answer:
             "analysis": self.analysis.to_dict(),
             "lookup": self.lookup,
             "timings_ms": self.timings_ms,
+            "understanding": self.understanding.to_dict() if self.understanding else None,
+            "background": [h.to_hit_dict() for h in self.background],
+            "no_legal_basis": self.no_legal_basis,
+            "retrieval": self.retrieval,
         }
