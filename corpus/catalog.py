@@ -38,13 +38,41 @@ def fagui_home() -> Path:
 
 
 @dataclass(frozen=True)
+class TitleRule:
+    """Keep a file matched by `glob` only if its title names one of `keywords`.
+
+    Used where a folder holds far more than a collection is about (LawRefBook's 1,900
+    local regulations, `DLC/`): the rule, not a hand-picked list of files, decides, so
+    the next regulation on the same subject is picked up too. The title is the file
+    name without its version date (LawRefBook names each file after the document's
+    title: `上海市数据条例(2021-11-25).md`).
+    """
+
+    glob: str
+    keywords: tuple[str, ...]
+    why: str = ""
+
+    def admits(self, path: Path) -> bool:
+        return any(word in title_of_file(path) for word in self.keywords)
+
+
+def title_of_file(path: Path) -> str:
+    """`上海市数据条例(2021-11-25).md` → `上海市数据条例` (the LawRefBook naming rule)."""
+    return re.sub(r"\(\d{4}-\d{2}-\d{2}\)$", "", path.stem)
+
+
+@dataclass(frozen=True)
 class CollectionSpec:
-    """A named set of files: shipped globs plus the user's own additions."""
+    """A named set of files: shipped globs plus the user's own additions.
+
+    `select` narrows files of some globs to those whose title matches a `TitleRule`.
+    """
 
     name: str
     description: str
     include: tuple[str, ...]
     exclude: tuple[str, ...]
+    select: tuple[TitleRule, ...] = ()
 
     @property
     def state_dir(self) -> Path:
@@ -77,7 +105,16 @@ def load_spec(name: str) -> CollectionSpec:
         description=raw.get("description", ""),
         include=tuple(raw.get("include", [])),
         exclude=tuple(raw.get("exclude", [])),
+        select=tuple(_title_rule(path, rule) for rule in raw.get("select", [])),
     )
+
+
+def _title_rule(spec_path: Path, raw: dict) -> TitleRule:
+    """A `select` entry of a spec file, checked (a rule without keywords would keep nothing)."""
+    keywords = tuple(raw.get("title_keywords", ()))
+    if not raw.get("glob") or not keywords or not all(isinstance(k, str) and k for k in keywords):
+        raise ValueError(f"{spec_path}: each 'select' rule needs a 'glob' and non-empty 'title_keywords'")
+    return TitleRule(glob=raw["glob"], keywords=keywords, why=raw.get("why", ""))
 
 
 def list_collections() -> list[str]:
@@ -96,12 +133,19 @@ def shipped_files(spec: CollectionSpec, root: Path | None = None) -> list[Path]:
     keep = []
     for path in matched:
         rel = path.relative_to(root).as_posix()
-        if any(Path(rel).match(pattern) or _glob_match(rel, pattern) for pattern in spec.exclude):
+        if any(_matches(rel, pattern) for pattern in spec.exclude):
             continue
         if rel in removed:
             continue
+        rules = [rule for rule in spec.select if _matches(rel, rule.glob)]
+        if rules and not any(rule.admits(path) for rule in rules):
+            continue
         keep.append(path)
     return sorted(keep)
+
+
+def _matches(rel: str, pattern: str) -> bool:
+    return Path(rel).match(pattern) or _glob_match(rel, pattern)
 
 
 def _glob_match(rel: str, pattern: str) -> bool:
