@@ -4,6 +4,7 @@ Public API (importing this package loads no model and no jieba dictionary):
 
     build_index(documents, index_dir, config=IndexConfig(), progress=True) -> BuildReport
     update_index(index_dir, add=[...], remove=[doc_id, ...], progress=True) -> BuildReport
+    add_vectors(index_dir) -> BuildReport   (second step of build_index(..., vectors_later=True))
     load_index(index_dir, model_path=None) -> Index   (.search / .search_bm25 / .search_dense)
     Segmenter, build_user_dictionary, BM25Retriever, DenseRetriever, Embedder,
     Passage, Hit, BuildReport, reciprocal_rank_fusion
@@ -23,6 +24,7 @@ from indexer.store import (
     IndexMismatchError,
     IndexNotFoundError,
     IndexStoreError,
+    add_vectors,
     build_index,
     load_index,
     update_index,
@@ -46,6 +48,7 @@ __all__ = [
     "SegmenterSettings",
     "UserDictionary",
     "WindowSettings",
+    "add_vectors",
     "build_index",
     "build_user_dictionary",
     "default_model_path",

@@ -101,11 +101,15 @@ class DenseRetriever:
         self.embedded = 0
         self.cached = 0
 
-    def embed_passages(self, passages: Sequence[Passage], cache: EmbeddingCache | None = None, progress: bool = False) -> np.ndarray:
+    def embed_passages(self, passages: Sequence[Passage], cache: EmbeddingCache | None = None, progress: bool = False,
+                       on_progress=None) -> np.ndarray:
         """Vectors for the passages, embedding only texts the cache does not have.
 
         Sets `embedded` / `cached` (counted in passages). New vectors are appended to
         the cache every CACHE_FLUSH_EVERY passages, so an interrupted run resumes.
+        `on_progress(done, total)` (passages with a vector so far) is called after the
+        cache lookup and after every batch; if it raises, what was embedded is flushed
+        to the cache first (a cancelled background build loses no work).
         """
         vector_key = self.embedder.vector_key
         keys = [text_key(vector_key, p.indexed_text) for p in passages]
@@ -125,14 +129,27 @@ class DenseRetriever:
             pending_keys.clear()
             pending_vectors.clear()
 
-        for batch, vectors in self.embedder.iter_encode(texts, progress=progress):
-            for index, vector in zip(batch, vectors):
-                fresh[missing_keys[index]] = vector
-                pending_keys.append(missing_keys[index])
-                pending_vectors.append(vector)
-            if len(pending_keys) >= CACHE_FLUSH_EVERY:
-                flush()
-        flush()
+        # Passages whose text is missing, per distinct text (repeated texts count each time).
+        missing_passages: dict[bytes, int] = {}
+        for key in keys:
+            if key in missing:
+                missing_passages[key] = missing_passages.get(key, 0) + 1
+        done = len(keys) - sum(missing_passages.values())
+        try:
+            if on_progress is not None:
+                on_progress(done, len(keys))
+            for batch, vectors in self.embedder.iter_encode(texts, progress=progress):
+                for index, vector in zip(batch, vectors):
+                    fresh[missing_keys[index]] = vector
+                    pending_keys.append(missing_keys[index])
+                    pending_vectors.append(vector)
+                    done += missing_passages[missing_keys[index]]
+                if len(pending_keys) >= CACHE_FLUSH_EVERY:
+                    flush()
+                if on_progress is not None:
+                    on_progress(done, len(keys))
+        finally:
+            flush()
         self.embedded = sum(1 for key in keys if key in fresh)
         self.cached = len(keys) - self.embedded
         if not passages:

@@ -22,6 +22,13 @@ build leaves its build directory behind; the next build adopts its cache chunks
 Incremental. Vectors are cached by sha256(model vector key + embedded text). A
 rebuild or `update_index` re-embeds only passages whose text is new; tokenising and
 the FAISS/BM25 structures are rebuilt (seconds, not minutes).
+
+BM25 first. Embedding is the slow part of a build (minutes for a large collection),
+BM25 takes seconds. `build_index(..., vectors_later=True)` therefore writes and swaps
+in a complete BM25-only index whose manifest says `dense.state = "pending"`, and
+`add_vectors` later embeds it (through the cache, so text embedded before — also by a
+killed run — is free) and swaps in the same index with vectors (`"complete"`). Both
+steps are ordinary atomic builds; a reader of a pending index searches BM25 only.
 """
 from __future__ import annotations
 
@@ -45,8 +52,16 @@ from indexer.passages import WindowSettings, make_passages
 from indexer.records import BuildReport, Hit, Passage
 from indexer.segment import Segmenter, SegmenterSettings, UserDictionary, build_user_dictionary
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Versions `read_manifest` accepts. Version 1 had no `dense` entry: its vectors are
+#: complete when it names a model and off otherwise (see `dense_state`).
+READABLE_VERSIONS = (1, 2)
 COMPLETE_MARKER = "COMPLETE"
+#: `manifest["dense"]["state"]`: vectors not wanted (`--bm25-only`), wanted but not
+#: embedded yet (BM25-first build), or embedded and searchable.
+DENSE_OFF, DENSE_PENDING, DENSE_COMPLETE = "off", "pending", "complete"
+#: Files of an index that do not depend on its vectors (`add_vectors` links them over).
+BM25_PART = ("bm25", "passages.jsonl", "documents.jsonl", "user_dict.json")
 
 
 class IndexStoreError(Exception):
@@ -179,12 +194,21 @@ def read_manifest(index_dir: Path) -> dict:
         raise IndexNotFoundError(f"{index_dir}: no index here (manifest.json missing); build one with `fagui index`")
     manifest = json.loads(path.read_text(encoding="utf-8"))
     version = manifest.get("format_version")
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS:
         raise IndexFormatError(
-            f"{index_dir}: index format version {version} cannot be read by this fagui (reads version "
-            f"{FORMAT_VERSION}); rebuild the index with `fagui index`"
+            f"{index_dir}: index format version {version} cannot be read by this fagui (reads versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))}); rebuild the index with `fagui index`"
         )
     return manifest
+
+
+def dense_state(manifest: dict) -> str:
+    """`off`, `pending` or `complete` (see DENSE_*); version-1 manifests have no entry,
+    their vectors exist exactly when a model is named."""
+    state = (manifest.get("dense") or {}).get("state")
+    if state in (DENSE_OFF, DENSE_PENDING, DENSE_COMPLETE):
+        return state
+    return DENSE_COMPLETE if manifest.get("model") else DENSE_OFF
 
 
 # ---------------------------------------------------------------- build
@@ -218,8 +242,13 @@ def _build_into(
     seed_caches: Sequence[Path],
     report: BuildReport,
     index_dir: Path,
+    vectors_later: bool = False,
 ) -> None:
     """Write a complete index into `build_dir` (everything but the swap).
+
+    With `vectors_later` (and `config.dense`) no vectors are embedded: the index is
+    BM25-only with dense state `pending`, and the seed caches are carried over (hard
+    links) so that `add_vectors` resumes from them.
 
     `report.seconds` gets one entry per stage — passages (context lines, windows and the
     user dictionary), segment (jieba), bm25 (matrix), embedding, faiss, write (every
@@ -248,37 +277,19 @@ def _build_into(
 
     model_info: dict = {}
     faiss_kind = ""
-    if config.dense:
+    state = DENSE_OFF
+    if config.dense and vectors_later:
+        state = DENSE_PENDING
         start = time.perf_counter()
         cache = EmbeddingCache(build_dir / "cache")
         for seed in seed_caches:
             cache.adopt_chunks_from(seed)
-        cache.load()
-        dense = DenseRetriever(embedder, faiss_kind=config.faiss_kind, ann_threshold=config.ann_threshold)
-        vectors = dense.embed_passages(passages, cache=cache, progress=progress)
-        report.embedded, report.cached = dense.embedded, dense.cached
-        timings["embedding"] = round(time.perf_counter() - start, 3)
-        start = time.perf_counter()
-        dense.index_vectors(passages, vectors, progress=progress)
-        timings["faiss"] = round(time.perf_counter() - start, 3)
-        start = time.perf_counter()
-        dense.save(build_dir / "faiss.index")
-        cache.compact(text_key(embedder.vector_key, p.indexed_text) for p in passages)
         write_seconds += time.perf_counter() - start
-        start = time.perf_counter()
-        query_model = _query_model(build_dir, index_dir, embedder) if config.query_onnx else {}
-        timings["query_model"] = round(time.perf_counter() - start, 3)
-        faiss_kind = dense.index_kind
-        model_info = {
-            "name": embedder.name,
-            "path": str(getattr(embedder, "model_path", "")),
-            "weights_sha256": embedder.fingerprint,
-            "precision": embedder.precision,
-            "max_seq_length": embedder.max_seq_length,
-            "vector_key": embedder.vector_key,
-            "dim": int(vectors.shape[1]) if len(vectors) else None,
-            "query_model": query_model,
-        }
+    elif config.dense:
+        state = DENSE_COMPLETE
+        model_info, faiss_kind, write_part = _write_vectors(
+            build_dir, passages, config, embedder, seed_caches, report, index_dir, progress)
+        write_seconds += write_part
 
     start = time.perf_counter()
     _write_jsonl(build_dir / "passages.jsonl", (p.to_dict() for p in passages))
@@ -297,12 +308,11 @@ def _build_into(
             "passages": len(passages),
         },
         "faiss": {"kind": faiss_kind},
+        "dense": {"state": state},
         "bm25": bm25.params,
         "config": config.to_dict(),
     }
-    (build_dir / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
-    _fsync_dir_tree(build_dir)
-    (build_dir / COMPLETE_MARKER).write_text(manifest["created"], encoding="utf-8")
+    _finish_build_dir(build_dir, manifest)
     timings["write"] = round(write_seconds + time.perf_counter() - start, 3)
     report.documents = len(searched)
     report.units = manifest["collection"]["units"]
@@ -310,6 +320,56 @@ def _build_into(
     report.faiss_kind = faiss_kind
     report.model = model_info.get("name", "")
     report.precision = model_info.get("precision", "")
+
+
+def _finish_build_dir(build_dir: Path, manifest: dict) -> None:
+    """Write the manifest, fsync every file, then mark the directory COMPLETE (only a
+    COMPLETE build directory may be swapped in by `recover_interrupted_swap`)."""
+    (build_dir / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    _fsync_dir_tree(build_dir)
+    (build_dir / COMPLETE_MARKER).write_text(manifest["created"], encoding="utf-8")
+
+
+def _write_vectors(build_dir: Path, passages: Sequence[Passage], config: IndexConfig, embedder,
+                   seed_caches: Sequence[Path], report: BuildReport, index_dir: Path, progress: bool,
+                   on_progress=None) -> tuple[dict, str, float]:
+    """Embed the passages (cache first), write faiss.index, the compacted cache and
+    query.onnx into `build_dir` → (manifest `model` entry, FAISS kind, write seconds).
+
+    `on_progress(done, total)` is called as passages get their vectors (cached ones
+    first); it may raise to stop the work — every chunk flushed so far stays in
+    `build_dir/cache` for the next run."""
+    timings = report.seconds
+    start = time.perf_counter()
+    cache = EmbeddingCache(build_dir / "cache")
+    for seed in seed_caches:
+        cache.adopt_chunks_from(seed)
+    cache.load()
+    dense = DenseRetriever(embedder, faiss_kind=config.faiss_kind, ann_threshold=config.ann_threshold)
+    vectors = dense.embed_passages(passages, cache=cache, progress=progress, on_progress=on_progress)
+    report.embedded, report.cached = dense.embedded, dense.cached
+    timings["embedding"] = round(time.perf_counter() - start, 3)
+    start = time.perf_counter()
+    dense.index_vectors(passages, vectors, progress=progress)
+    timings["faiss"] = round(time.perf_counter() - start, 3)
+    start = time.perf_counter()
+    dense.save(build_dir / "faiss.index")
+    cache.compact(text_key(embedder.vector_key, p.indexed_text) for p in passages)
+    write_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    query_model = _query_model(build_dir, index_dir, embedder) if config.query_onnx else {}
+    timings["query_model"] = round(time.perf_counter() - start, 3)
+    model_info = {
+        "name": embedder.name,
+        "path": str(getattr(embedder, "model_path", "")),
+        "weights_sha256": embedder.fingerprint,
+        "precision": embedder.precision,
+        "max_seq_length": embedder.max_seq_length,
+        "vector_key": embedder.vector_key,
+        "dim": int(vectors.shape[1]) if len(vectors) else None,
+        "query_model": query_model,
+    }
+    return model_info, dense.index_kind, write_seconds
 
 
 def _query_model(build_dir: Path, index_dir: Path, embedder) -> dict:
@@ -357,12 +417,14 @@ def build_index(
     progress: bool = True,
     embedder=None,
     _report: BuildReport | None = None,
+    vectors_later: bool = False,
 ) -> BuildReport:
     """Build (or rebuild) the index at `index_dir` from `documents`, atomically.
 
     Vectors already in the current index's cache (or left by an interrupted build)
     are reused; only new text is embedded. `embedder` overrides the one made from
-    `config` (tests pass fakes; the CLI passes nothing).
+    `config` (tests pass fakes; the CLI passes nothing). `vectors_later` writes the
+    BM25 part only (dense state `pending`, no model loaded); `add_vectors` completes it.
     """
     index_dir = Path(index_dir).resolve()
     config = config or IndexConfig()
@@ -373,7 +435,7 @@ def build_index(
     if index_dir.exists() and not (index_dir / "manifest.json").exists() and any(index_dir.iterdir()):
         raise IndexStoreError(f"{index_dir}: exists and is not a fagui index; refusing to replace it")
     report = _report or BuildReport(index_dir=str(index_dir))
-    if config.dense and embedder is None:
+    if config.dense and embedder is None and not vectors_later:
         embedder = _runnable(make_embedder(config), config, report)
     leftovers = _siblings(index_dir, "build")
     build_dir = index_dir.with_name(f".{index_dir.name}.build-{os.getpid()}-{secrets.token_hex(3)}")
@@ -388,6 +450,7 @@ def build_index(
         seed_caches=[index_dir / "cache"] + [d / "cache" for d in leftovers],
         report=report,
         index_dir=index_dir,
+        vectors_later=vectors_later,
     )
     _swap_into_place(build_dir, index_dir)
     for leftover in leftovers + _siblings(index_dir, "old"):
@@ -403,11 +466,13 @@ def update_index(
     config: IndexConfig | None = None,
     progress: bool = True,
     embedder=None,
+    vectors_later: bool = False,
 ) -> BuildReport:
     """Add documents, replace documents (same doc_id) and remove doc_ids, atomically.
 
     Uses the stored collection and config (unless `config` is given); only text that
     was not embedded before is sent through the model (see BuildReport.embedded).
+    `vectors_later` as in `build_index`.
     """
     index_dir = Path(index_dir).resolve()
     recover_interrupted_swap(index_dir)
@@ -433,7 +498,78 @@ def update_index(
         else:
             report.added_documents += 1
         by_id[doc.doc_id] = doc
-    return build_index(list(by_id.values()), index_dir, config, progress=progress, embedder=embedder, _report=report)
+    return build_index(list(by_id.values()), index_dir, config, progress=progress, embedder=embedder, _report=report,
+                       vectors_later=vectors_later)
+
+
+def _link_tree(source: Path, target: Path) -> None:
+    """Hard-link a file or directory tree (copy where links are impossible). Index files
+    are never modified after their build, so sharing them between indexes is safe."""
+    if source.is_dir():
+        shutil.copytree(source, target, copy_function=_link_or_copy)
+    else:
+        _link_or_copy(source, target)
+
+
+def _link_or_copy(source, target) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def add_vectors(
+    index_dir: str | os.PathLike,
+    progress: bool = True,
+    embedder=None,
+    on_progress=None,
+) -> BuildReport:
+    """Second step of a BM25-first build: embed a `pending` index and swap it in complete.
+
+    The BM25 part is linked over unchanged; passages are embedded through the index's
+    cache and those of interrupted runs (only text never embedded goes through the
+    model). `on_progress(done, total)` reports passages with vectors and may raise to
+    stop (the flushed chunks stay for the next run). Does nothing for an index whose
+    vectors are complete or off. Refuses to swap if the index changed meanwhile.
+    """
+    index_dir = Path(index_dir).resolve()
+    recover_interrupted_swap(index_dir)
+    manifest = read_manifest(index_dir)
+    report = BuildReport(index_dir=str(index_dir))
+    if dense_state(manifest) != DENSE_PENDING:
+        return report
+    config = IndexConfig.from_dict(manifest.get("config", {}))
+    if embedder is None:
+        embedder = _runnable(make_embedder(config), config, report)
+    leftovers = _siblings(index_dir, "build")
+    build_dir = index_dir.with_name(f".{index_dir.name}.build-{os.getpid()}-{secrets.token_hex(3)}")
+    build_dir.mkdir()
+    started = time.perf_counter()
+    for name in BM25_PART:
+        _link_tree(index_dir / name, build_dir / name)
+    passages = [Passage.from_dict(row) for row in _read_jsonl(build_dir / "passages.jsonl")]
+    model_info, faiss_kind, _ = _write_vectors(
+        build_dir, passages, config, embedder, [index_dir / "cache"] + [d / "cache" for d in leftovers],
+        report, index_dir, progress, on_progress=on_progress)
+    if read_manifest(index_dir).get("created") != manifest.get("created"):
+        raise IndexStoreError(f"{index_dir}: the index was rebuilt while its vectors were embedded; "
+                              "run add_vectors again (the new vectors are cached)")
+    done = dict(manifest, created=datetime.now(timezone.utc).isoformat(timespec="seconds"), model=model_info,
+                faiss={"kind": faiss_kind}, dense={"state": DENSE_COMPLETE})
+    done["format_version"] = FORMAT_VERSION
+    _finish_build_dir(build_dir, done)
+    _swap_into_place(build_dir, index_dir)
+    for leftover in leftovers + _siblings(index_dir, "old"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    collection = manifest.get("collection", {})
+    report.documents = collection.get("searched_documents", 0)
+    report.units = collection.get("units", 0)
+    report.passages = len(passages)
+    report.faiss_kind = faiss_kind
+    report.model = model_info.get("name", "")
+    report.precision = model_info.get("precision", "")
+    report.seconds["total"] = round(time.perf_counter() - started, 3)
+    return report
 
 
 # ---------------------------------------------------------------- load
@@ -505,6 +641,7 @@ class Index:
     def __init__(self, directory: Path, manifest: dict, passages: list[Passage], bm25: BM25Retriever, dense: DenseRetriever | None):
         self.directory = directory
         self.manifest = manifest
+        self.dense_state = dense_state(manifest)
         self.passages = passages
         self.bm25 = bm25
         self.dense = dense
@@ -542,6 +679,8 @@ class Index:
 
     def _dense_or_raise(self) -> DenseRetriever:
         if self.dense is None:
+            if self.dense_state == DENSE_PENDING:
+                raise IndexStoreError(f"{self.directory}: the vectors of this index are not embedded yet (BM25 only)")
             raise IndexStoreError(f"{self.directory}: this index was built without dense vectors (BM25 only)")
         return self.dense
 
@@ -577,7 +716,7 @@ def load_index(index_dir: str | os.PathLike, model_path: str | None = None, embe
     bm25 = BM25Retriever(segmenter, **manifest.get("bm25", {}))
     bm25.load(index_dir / "bm25", passages)
     dense = None
-    if manifest.get("model"):
+    if dense_state(manifest) == DENSE_COMPLETE:
         if embedder is not None:
             check_model(embedder, manifest["model"], index_dir)
             query_embedder = embedder

@@ -1,5 +1,6 @@
 """Index directories: passages, build/load, refusal of foreign indexes, incremental
-updates, atomic swaps and a real kill -9 in the middle of a build.
+updates, BM25-first builds whose vectors follow, atomic swaps and a real kill -9 in the
+middle of a build and of the vector step.
 
 These tests are about the index machinery, not the model, so they use `HashEmbedder`
 (deterministic bag-of-character-bigram vectors) which implements the embedder
@@ -25,6 +26,8 @@ from indexer import (
     IndexConfig,
     IndexFormatError,
     IndexMismatchError,
+    IndexStoreError,
+    add_vectors,
     build_index,
     load_index,
     update_index,
@@ -244,6 +247,56 @@ def test_bm25_only_index_needs_no_model(tmp_path):
     assert index.search("单独同意 敏感个人信息", k=1)[0].unit_id.endswith(":article:2")
 
 
+def test_bm25_first_index_answers_at_once_and_vectors_swap_in_later(tmp_path):
+    """`vectors_later` needs no model; `add_vectors` embeds every passage once, reports
+    its progress, and leaves the BM25 part as it was."""
+    index_dir = tmp_path / "idx"
+    docs = sample_documents()
+    first = build_index(docs, index_dir, quiet_config(), progress=False, embedder=HashEmbedder(fail=True),
+                        vectors_later=True)
+    assert (first.passages, first.embedded) == (6, 0) and not (index_dir / "faiss.index").exists()
+    manifest = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["format_version"] == FORMAT_VERSION and manifest["dense"] == {"state": "pending"}
+    pending = load_index(index_dir, embedder=HashEmbedder(fail=True))
+    assert pending.dense is None and pending.dense_state == "pending"
+    assert pending.search("单独同意 敏感个人信息", k=1)[0].unit_id.endswith(":article:2")
+    with pytest.raises(IndexStoreError, match="not embedded yet"):
+        pending.search_dense("委托处理")
+
+    seen = []
+    done = add_vectors(index_dir, progress=False, embedder=HashEmbedder(), on_progress=lambda d, t: seen.append((d, t)))
+    assert (done.passages, done.embedded, done.cached) == (6, 6, 0)
+    assert seen[0] == (0, 6) and seen[-1] == (6, 6) and [d for d, _ in seen] == sorted(d for d, _ in seen)
+    complete = load_index(index_dir, embedder=HashEmbedder())
+    assert complete.dense_state == "complete" and complete.manifest["collection"] == manifest["collection"]
+    query = "国家机关委托他人建设维护电子政务系统"
+    assert complete.search_dense(query, k=1)[0].unit_id == docs[1].units[1].unit_id
+    assert add_vectors(index_dir, progress=False, embedder=HashEmbedder(fail=True)).passages == 0, "nothing to do"
+    assert not list(tmp_path.glob(".idx.*"))
+
+    # An update is searchable by BM25 at once; its vectors then embed only the new text.
+    new_law = make_law("中华人民共和国行政诉讼法", ["公民认为行政行为侵犯其合法权益，有权提起诉讼。", "起诉应当在六个月内提出。"])
+    update_index(index_dir, add=[new_law], progress=False, embedder=HashEmbedder(fail=True), vectors_later=True)
+    updated = load_index(index_dir, embedder=HashEmbedder(fail=True))
+    assert updated.dense is None and updated.search_bm25("六个月内提出", k=1)[0].doc_id == new_law.doc_id
+    later = add_vectors(index_dir, progress=False, embedder=HashEmbedder())
+    assert (later.embedded, later.cached, later.passages) == (2, 6, 8)
+
+
+def test_version_1_indexes_are_still_read(tmp_path):
+    """Format 2 only added `dense`; a version-1 manifest is read as complete / off."""
+    for dense in (True, False):
+        index_dir = tmp_path / f"idx-{dense}"
+        build_index(sample_documents(), index_dir, quiet_config(dense=dense), progress=False, embedder=HashEmbedder())
+        path = index_dir / "manifest.json"
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        manifest["format_version"] = 1
+        del manifest["dense"]
+        path.write_text(json.dumps(manifest), encoding="utf-8")
+        index = load_index(index_dir, embedder=HashEmbedder())
+        assert (index.dense is not None) == dense and index.dense_state == ("complete" if dense else "off")
+
+
 # ------------------------------------------------------------------ incremental
 
 
@@ -299,20 +352,26 @@ def _chunks(directory: Path) -> int:
     return sum(len(list(d.glob("cache/*.keys.npy"))) for d in directory.parent.glob(f".{directory.name}.build-*"))
 
 
+def _kill_9_after_four_chunks(template: str, index_dir: Path) -> None:
+    """Run `template` in a child process and SIGKILL it once its build directory holds
+    four flushed cache chunks (so the kill lands in the middle of embedding)."""
+    script = template.format(repo=str(REPO), tests=str(TESTS), index_dir=str(index_dir))
+    child = subprocess.Popen([sys.executable, "-c", script], cwd=index_dir.parent, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while _chunks(index_dir) < 4 and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.02)
+    assert child.poll() is None, f"the child finished before it could be killed: {child.communicate()}"
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    assert child.returncode == -signal.SIGKILL
+
+
 def test_kill_9_mid_build_keeps_previous_index_and_rerun_resumes(tmp_path):
     index_dir = tmp_path / "idx"
     build_index(sample_documents(), index_dir, quiet_config(), progress=False, embedder=HashEmbedder())
     before = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
-
-    script = CHILD.format(repo=str(REPO), tests=str(TESTS), index_dir=str(index_dir))
-    child = subprocess.Popen([sys.executable, "-c", script], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while _chunks(index_dir) < 4 and time.monotonic() < deadline and child.poll() is None:
-        time.sleep(0.02)
-    assert child.poll() is None, f"build finished before it could be killed: {child.communicate()}"
-    os.kill(child.pid, signal.SIGKILL)
-    child.wait()
-    assert child.returncode == -signal.SIGKILL
+    _kill_9_after_four_chunks(CHILD, index_dir)
 
     index = load_index(index_dir, embedder=HashEmbedder())
     assert index.manifest["collection"] == before["collection"]
@@ -326,6 +385,38 @@ def test_kill_9_mid_build_keeps_previous_index_and_rerun_resumes(tmp_path):
     assert counting.encoded == report.embedded < 30 * 20
     assert not list(tmp_path.glob(".idx.*")), "leftovers of the killed build are cleaned up"
     assert len(load_index(index_dir, embedder=HashEmbedder()).passages) == 606
+
+
+VECTOR_CHILD = """
+import sys
+sys.path[:0] = [{repo!r}, {tests!r}]
+import indexer.dense
+indexer.dense.CACHE_FLUSH_EVERY = 8
+from indexer import add_vectors
+from test_indexer import HashEmbedder
+add_vectors({index_dir!r}, progress=False, embedder=HashEmbedder(delay=0.05))
+print("finished")
+"""
+
+
+def test_kill_9_during_the_vector_step_keeps_bm25_serving_and_the_next_run_resumes(tmp_path):
+    """`fagui serve` embeds a BM25-first index in the background; killed there, the BM25
+    index still answers and the next run embeds only what the killed one had not."""
+    index_dir = tmp_path / "idx"
+    docs = sample_documents(extra=30)
+    build_index(docs, index_dir, quiet_config(), progress=False, vectors_later=True)
+    _kill_9_after_four_chunks(VECTOR_CHILD, index_dir)
+
+    index = load_index(index_dir, embedder=HashEmbedder(fail=True))
+    assert index.dense_state == "pending" and len(index.passages) == 606
+    assert index.search_bm25("单独同意", k=1)[0].unit_id.endswith(":article:2")
+
+    counting = HashEmbedder()
+    report = add_vectors(index_dir, progress=False, embedder=counting)
+    assert report.passages == 606 and report.cached >= 8 * 4, "the killed run's flushed chunks were reused"
+    assert counting.encoded == report.embedded == 606 - report.cached
+    assert not list(tmp_path.glob(".idx.*")), "leftovers of the killed run are cleaned up"
+    assert load_index(index_dir, embedder=HashEmbedder()).dense_state == "complete"
 
 
 # ------------------------------------------------------------------ FAISS kinds and cache files
