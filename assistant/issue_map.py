@@ -1,0 +1,287 @@
+"""The issue map (法律问题图谱): load, validate and match it against a question.
+
+A legal-aid lawyer's first step is to recognise the legal issue behind a story
+(国家赔偿? who is the defendant when a company acted for the bureau? 委托处理个人信息?)
+and then to go to the provisions that govern that issue. The map is that knowledge as
+data (`assistant/data/issue_map.json`: `format`, `issues[]` with id, name, area,
+act_kinds, cues {lay, legal}, roles, region and provisions {law, article, role, why,
+time_limit}); this module only reads it and scores questions against it.
+
+Scoring (why): one generic word (泄露, 政府, 赔偿) is weak evidence of an issue, two
+distinct cues are a story of that issue. So a plain cue is worth `PLAIN_POINTS`, a cue
+`a&b` (all parts must occur, in any order: a combination is itself specific) is worth
+`COMBINED_POINTS`, and an issue is recognised at `RECOGNISE_AT` points or more. A cue
+that lies inside another matched cue of the same issue (`泄露` inside `泄露信息`) is the
+same phrase and is not counted twice. The threshold was chosen on the even-numbered
+questions of the dev sets only (see `eval` notes in the report).
+
+A local issue (`region` set) needs the place named in the question as well: a 浙江
+regulation does not govern a question about 广东.
+
+The map is loaded once per `Pipeline` (never at import time): `load_issue_map(path)`
+validates everything and fails with an `IssueMapError` naming the file and the issue.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from assistant.records import IssueProvision, RecognisedIssue
+
+FORMAT_VERSION = 1
+DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "issue_map.json"
+#: Roles a provision can play for an issue (ISSUEMAP_SCHEMA.md).
+PROVISION_ROLES = ("basis", "duty", "liability", "remedy", "time_limit", "defendant", "burden_of_proof")
+CUE_KINDS = ("lay", "legal")
+PLAIN_POINTS, COMBINED_POINTS = 1, 2
+RECOGNISE_AT = 2  # points; see module docstring (chosen on the even dev questions)
+
+#: Order of provisions inside an issue when the question asks nothing specific: what
+#: makes someone answer (liability, the duty it enforces, the basis) before procedure.
+ROLE_PRIORITY = ("liability", "duty", "basis", "defendant", "remedy", "time_limit", "burden_of_proof")
+#: Intent (assistant.understanding.INTENT_CUES) → the provision roles that answer it;
+#: the roles a question asks about move to the front of each issue's provisions.
+INTENT_ROLES: dict[str, tuple[str, ...]] = {
+    "liability": ("liability", "duty"),
+    "compensation": ("liability", "remedy"),
+    "amount": ("remedy",),
+    "remedy_route": ("remedy", "time_limit"),
+    "deadline": ("time_limit",),
+    "defendant": ("defendant",),
+    "burden_of_proof": ("burden_of_proof",),
+}
+
+_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_ARTICLE = re.compile(r"^第[零〇一二三四五六七八九十百千万0-9]+条(?:之[一二三四五六七八九十]+)?$")
+#: Endings stripped from a place name to get the word a question uses (浙江省 → 浙江).
+_PLACE_SUFFIX = re.compile(r"(?:维吾尔自治区|壮族自治区|回族自治区|特别行政区|自治区|自治州|省|市|区|县)$")
+
+
+class IssueMapError(ValueError):
+    """The issue map file is missing, unreadable or breaks the format."""
+
+
+def normalise(text: str) -> str:
+    """Full-width → half-width (NFKC), lower case, no whitespace: how cues and questions compare."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or "")).lower()
+
+
+def place_word(region: str) -> str:
+    """The word a question uses for a region (`浙江省` → `浙江`, `上海市` → `上海`)."""
+    region = normalise(region)
+    core = _PLACE_SUFFIX.sub("", region)
+    return core if len(core) >= 2 else region
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One cue as written (`text`) and its parts after normalisation (one part unless `&`)."""
+
+    text: str
+    parts: tuple[str, ...]
+
+    @property
+    def points(self) -> int:
+        return COMBINED_POINTS if len(self.parts) > 1 else PLAIN_POINTS
+
+
+@dataclass(frozen=True)
+class MapIssue:
+    """One issue of the map, validated and with its cues normalised."""
+
+    id: str
+    name: str
+    area: str
+    act_kinds: tuple[str, ...]
+    cues: tuple[Cue, ...]
+    roles: tuple[str, ...]
+    region: str
+    provisions: tuple[IssueProvision, ...]
+    legal_terms: frozenset[str] = frozenset()  # normalised parts of its `legal` cues
+
+    def recognised(self, score: float, cues: tuple[str, ...]) -> RecognisedIssue:
+        return RecognisedIssue(
+            issue_id=self.id, name=self.name, area=self.area, score=score, cues=cues,
+            act_kinds=self.act_kinds, roles=self.roles, region=self.region, provisions=self.provisions,
+        )
+
+
+@dataclass(frozen=True)
+class IssueMap:
+    """The validated map plus a precompiled fragment list for cheap matching."""
+
+    path: str
+    sha256: str
+    description: str
+    issues: tuple[MapIssue, ...]
+    fragments: tuple[str, ...]  # every distinct normalised cue part, longest first
+    legal_terms: frozenset[str] = frozenset()  # parts of the `legal` cues: the law's own words
+
+    def match(self, question: str, threshold: float = RECOGNISE_AT) -> list[RecognisedIssue]:
+        """Issues the question signals (score ≥ threshold), best first, ties by id.
+
+        Cost: one substring test per distinct cue part, then set look-ups per issue.
+        """
+        text = normalise(question)
+        if not text:
+            return []
+        present = {fragment for fragment in self.fragments if fragment in text}
+        if not present:
+            return []
+        out = []
+        for issue in self.issues:
+            if issue.region and place_word(issue.region) not in text:
+                continue
+            hit = [cue for cue in issue.cues if all(part in present for part in cue.parts)]
+            plain = [cue.parts[0] for cue in hit if len(cue.parts) == 1]
+            counted = [
+                cue for cue in hit
+                if len(cue.parts) > 1 or not any(cue.parts[0] != other and cue.parts[0] in other for other in plain)
+            ]
+            score = float(sum(cue.points for cue in counted))
+            if counted and score >= threshold:
+                out.append(issue.recognised(score, tuple(cue.text for cue in counted)))
+        out.sort(key=lambda r: (-r.score, r.issue_id))
+        return out
+
+    def __len__(self) -> int:
+        return len(self.issues)
+
+
+def ranked_provisions(issues: list[RecognisedIssue], intents: list[str] = ()) -> list[IssueProvision]:
+    """The provisions of the recognised issues as one ranked list: issues in their order
+    (best score first), inside an issue the roles the question asks about first, then
+    `ROLE_PRIORITY`; a provision named by two issues keeps its first place."""
+    asked = [role for intent in intents for role in INTENT_ROLES.get(intent, ())]
+    order = {role: i for i, role in enumerate(dict.fromkeys([*asked, *ROLE_PRIORITY]))}
+    out: dict[str, IssueProvision] = {}
+    for issue in issues:
+        for provision in sorted(issue.provisions, key=lambda p: order.get(p.role, len(order))):
+            out.setdefault(provision.ref, provision)
+    return list(out.values())
+
+
+# --- loading and validation ------------------------------------------------------------
+
+
+def _strings(value, where: str, *, allow_empty_list: bool = True) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise IssueMapError(f"{where}: must be a list of non-empty strings")
+    if not value and not allow_empty_list:
+        raise IssueMapError(f"{where}: must not be empty")
+    return tuple(v.strip() for v in value)
+
+
+def _cue(text: str, where: str) -> Cue:
+    parts = tuple(normalise(part) for part in text.split("&"))
+    if not all(parts):
+        raise IssueMapError(f"{where}: cue {text!r} has an empty part")
+    return Cue(text=text, parts=parts)
+
+
+def _provision(item, where: str) -> IssueProvision:
+    if not isinstance(item, dict):
+        raise IssueMapError(f"{where}: must be an object with law, article, role, why")
+    law, article, role = item.get("law"), item.get("article"), item.get("role")
+    if not isinstance(law, str) or not law.strip():
+        raise IssueMapError(f"{where}: `law` must be the document title")
+    if not isinstance(article, str) or not _ARTICLE.match(article.strip()):
+        raise IssueMapError(f"{where}: `article` {article!r} is not of the form 第X条")
+    if role not in PROVISION_ROLES:
+        raise IssueMapError(f"{where}: role {role!r} is not one of {', '.join(PROVISION_ROLES)}")
+    for key in ("why", "time_limit"):
+        if not isinstance(item.get(key, ""), str):
+            raise IssueMapError(f"{where}: `{key}` must be a string")
+    return IssueProvision(law=law.strip(), article=article.strip(), role=role,
+                          why=item.get("why", "").strip(), time_limit=item.get("time_limit", "").strip())
+
+
+def _issue(item, where: str) -> MapIssue:
+    if not isinstance(item, dict):
+        raise IssueMapError(f"{where}: must be an object")
+    issue_id = item.get("id")
+    if not isinstance(issue_id, str) or not _ID.match(issue_id):
+        raise IssueMapError(f"{where}: id {issue_id!r} must be kebab-case (a-z, 0-9, -)")
+    where = f"{where} ({issue_id})"
+    name = item.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise IssueMapError(f"{where}: `name` must be a non-empty string")
+    cues_in = item.get("cues")
+    if not isinstance(cues_in, dict) or not set(cues_in) <= set(CUE_KINDS):
+        raise IssueMapError(f"{where}: `cues` must be an object with keys {' and '.join(CUE_KINDS)}")
+    cues: list[Cue] = []
+    legal_terms: set[str] = set()
+    for kind in CUE_KINDS:
+        for text in _strings(cues_in.get(kind, []), f"{where}: cues.{kind}"):
+            cue = _cue(text, f"{where}: cues.{kind}")
+            if kind == "legal":
+                legal_terms.update(cue.parts)
+            if cue.parts not in [c.parts for c in cues]:
+                cues.append(cue)
+    if not cues:
+        raise IssueMapError(f"{where}: no cues")
+    provisions_in = item.get("provisions")
+    if not isinstance(provisions_in, list) or not provisions_in:
+        raise IssueMapError(f"{where}: `provisions` must be a non-empty list")
+    region = item.get("region", "")
+    if not isinstance(region, str):
+        raise IssueMapError(f"{where}: `region` must be a string")
+    area = item.get("area", "")
+    if not isinstance(area, str):
+        raise IssueMapError(f"{where}: `area` must be a string")
+    return MapIssue(
+        id=issue_id,
+        name=name.strip(),
+        area=area.strip(),
+        act_kinds=_strings(item.get("act_kinds", []), f"{where}: act_kinds"),
+        cues=tuple(cues),
+        roles=_strings(item.get("roles", []), f"{where}: roles"),
+        region=region.strip(),
+        provisions=tuple(_provision(p, f"{where}: provision {i}") for i, p in enumerate(provisions_in, start=1)),
+        legal_terms=frozenset(legal_terms),
+    )
+
+
+def parse_issue_map(data, path: str = "<issue map>", sha256: str = "") -> IssueMap:
+    """Validate the decoded JSON of a map; errors name `path` and the issue."""
+    if not isinstance(data, dict):
+        raise IssueMapError(f"{path}: the top level must be a JSON object")
+    if data.get("format") != FORMAT_VERSION:
+        raise IssueMapError(f"{path}: format {data.get('format')!r} is not supported (expected {FORMAT_VERSION})")
+    issues_in = data.get("issues")
+    if not isinstance(issues_in, list):
+        raise IssueMapError(f"{path}: `issues` must be a list")
+    issues = tuple(_issue(item, f"{path}: issue {i}") for i, item in enumerate(issues_in, start=1))
+    seen: set[str] = set()
+    for issue in issues:
+        if issue.id in seen:
+            raise IssueMapError(f"{path}: issue id {issue.id!r} occurs twice")
+        seen.add(issue.id)
+    fragments = sorted({part for issue in issues for cue in issue.cues for part in cue.parts}, key=lambda f: (-len(f), f))
+    description = data.get("description", "")
+    return IssueMap(path=path, sha256=sha256, description=description if isinstance(description, str) else "",
+                    issues=issues, fragments=tuple(fragments),
+                    legal_terms=frozenset(t for issue in issues for t in issue.legal_terms))
+
+
+def load_issue_map(path: str | Path | None = None) -> IssueMap:
+    """Read and validate the map file (default: the shipped `assistant/data/issue_map.json`)."""
+    path = Path(path) if path is not None else DEFAULT_PATH
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise IssueMapError(f"{path}: cannot read the issue map ({exc.strerror or exc})") from exc
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IssueMapError(f"{path}: not valid UTF-8 JSON ({exc})") from exc
+    return parse_issue_map(data, str(path), hashlib.sha256(raw).hexdigest())
+
+
+def empty_issue_map(reason: str) -> IssueMap:
+    """A map with no issues (the map is switched off or not shipped); `path` says why."""
+    return IssueMap(path=reason, sha256="", description="", issues=(), fragments=())

@@ -1,0 +1,139 @@
+"""The issue map loader and matcher (assistant/issue_map.py) on small maps written to tmp_path.
+
+The shipped map's content is checked elsewhere (its provisions resolve in `default`);
+here: the format is enforced with errors naming the file, and the scoring rule of
+ISSUEMAP_SCHEMA.md (plain cue 1 point, `a&b` cue 2 points, recognised at 2) holds.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from assistant.issue_map import (
+    PROVISION_ROLES,
+    IssueMapError,
+    load_issue_map,
+    normalise,
+    place_word,
+    ranked_provisions,
+)
+
+
+def issue(issue_id="contractor-data-leak", **changes):
+    data = {
+        "id": issue_id,
+        "name": "受托企业泄露或滥用政务数据/个人信息",
+        "area": "数据与个人信息",
+        "act_kinds": ["个人信息保护纠纷", "行政赔偿"],
+        "cues": {"lay": ["外包公司", "泄露", "信息被卖", "公司&政府"], "legal": ["受托人", "委托处理", "政务数据"]},
+        "roles": ["行政机关", "受托企业"],
+        "region": "",
+        "provisions": [
+            {"law": "中华人民共和国数据安全法", "article": "第四十条", "role": "duty", "why": "委托须监督受托方"},
+            {"law": "中华人民共和国国家赔偿法", "article": "第三十九条", "role": "time_limit", "why": "时效两年",
+             "time_limit": "2年"},
+            {"law": "中华人民共和国个人信息保护法", "article": "第六十九条", "role": "liability", "why": "过错推定"},
+        ],
+    }
+    data.update(changes)
+    return data
+
+
+def write(tmp_path, issues, fmt=1):
+    path = tmp_path / "issue_map.json"
+    path.write_text(json.dumps({"format": fmt, "description": "test", "issues": issues}, ensure_ascii=False),
+                    encoding="utf-8")
+    return path
+
+
+def test_loads_and_normalises(tmp_path):
+    m = load_issue_map(write(tmp_path, [issue()]))
+    assert len(m) == 1 and len(m.sha256) == 64
+    item = m.issues[0]
+    assert item.act_kinds == ("个人信息保护纠纷", "行政赔偿")
+    assert [c.parts for c in item.cues if c.text == "公司&政府"] == [("公司", "政府")]
+    assert "受托人" in m.legal_terms and "外包公司" not in m.legal_terms
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"provisions": [{"law": "中华人民共和国数据安全法", "article": "第四十条", "role": "penalty"}]}, "role 'penalty'"),
+        ({"provisions": [{"law": "中华人民共和国数据安全法", "article": "40", "role": "duty"}]}, "第X条"),
+        ({"id": "Contractor Leak"}, "kebab-case"),
+        ({"roles": ["行政机关", ""]}, "roles"),
+        ({"cues": {"lay": ["a&"]}}, "empty part"),
+        ({"cues": {"folk": ["x"]}}, "cues"),
+        ({"provisions": []}, "provisions"),
+    ],
+)
+def test_bad_issue_is_refused_with_file_and_issue_named(tmp_path, change, message):
+    path = write(tmp_path, [issue(**change)])
+    with pytest.raises(IssueMapError) as err:
+        load_issue_map(path)
+    assert str(path) in str(err.value) and message in str(err.value)
+
+
+def test_format_version_duplicate_ids_and_bad_json_are_refused(tmp_path):
+    with pytest.raises(IssueMapError, match="format 2"):
+        load_issue_map(write(tmp_path, [issue()], fmt=2))
+    with pytest.raises(IssueMapError, match="occurs twice"):
+        load_issue_map(write(tmp_path, [issue(), issue()]))
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json", encoding="utf-8")
+    with pytest.raises(IssueMapError, match="bad.json: not valid UTF-8 JSON"):
+        load_issue_map(bad)
+    with pytest.raises(IssueMapError, match="missing.json: cannot read"):
+        load_issue_map(tmp_path / "missing.json")
+
+
+def test_every_schema_role_is_accepted(tmp_path):
+    provisions = [{"law": "中华人民共和国数据安全法", "article": "第四十条", "role": role} for role in PROVISION_ROLES]
+    assert len(load_issue_map(write(tmp_path, [issue(provisions=provisions)])).issues[0].provisions) == 7
+
+
+def test_scoring_plain_one_point_combined_two_recognised_at_two(tmp_path):
+    m = load_issue_map(write(tmp_path, [issue()]))
+    assert m.match("数据泄露了怎么办") == []  # one generic cue: 1 point
+    two = m.match("外包公司泄露了我的信息")
+    assert [(r.issue_id, r.score, r.cues) for r in two] == [("contractor-data-leak", 2.0, ("外包公司", "泄露"))]
+    both = m.match("政府找的公司把我的材料弄丢了")  # 公司&政府 alone: 2 points
+    assert both and both[0].score == 2.0 and both[0].cues == ("公司&政府",)
+    assert m.match("公司把我的材料弄丢了") == []  # one part of the combination is not enough
+    assert m.match("受托人违法委托处理个人信息，泄露")[0].score == 3.0
+
+
+def test_cue_inside_a_longer_matched_cue_counts_once(tmp_path):
+    m = load_issue_map(write(tmp_path, [issue(cues={"lay": ["外包", "外包公司"], "legal": []})]))
+    assert m.match("一家外包公司") == []  # 外包 is part of 外包公司: one phrase, one point
+    # the rule is per cue, not per occurrence: a cue contained in another matched cue never adds a point
+    assert m.match("外包给了外包公司") == []
+
+
+def test_normalisation_full_width_and_spaces(tmp_path):
+    m = load_issue_map(write(tmp_path, [issue(cues={"lay": ["App泄露", "外包"], "legal": []})]))
+    assert normalise("ＡＰＰ 泄 露") == "app泄露"
+    assert m.match("外包的ＡＰＰ 泄露")[0].score == 2.0
+
+
+def test_local_issue_needs_its_place(tmp_path):
+    local = issue("zhejiang-public-data", region="浙江省", cues={"lay": ["公共数据", "开放"], "legal": []})
+    m = load_issue_map(write(tmp_path, [local]))
+    assert place_word("浙江省") == "浙江" and place_word("新疆维吾尔自治区") == "新疆"
+    assert m.match("公共数据开放有什么规定") == []
+    assert m.match("浙江的公共数据开放有什么规定")[0].region == "浙江省"
+
+
+def test_ranked_provisions_by_issue_then_asked_role(tmp_path):
+    second = issue("state-compensation", provisions=[
+        {"law": "中华人民共和国国家赔偿法", "article": "第三十九条", "role": "time_limit"},
+        {"law": "中华人民共和国国家赔偿法", "article": "第二条", "role": "basis"},
+    ])
+    m = load_issue_map(write(tmp_path, [issue(), second]))
+    issues = [i.recognised(3.0, ()) for i in m.issues]
+    default = [p.ref for p in ranked_provisions(issues)]
+    assert default == ["中华人民共和国个人信息保护法第六十九条", "中华人民共和国数据安全法第四十条",
+                       "中华人民共和国国家赔偿法第三十九条", "中华人民共和国国家赔偿法第二条"]
+    deadline_first = [p.ref for p in ranked_provisions(issues, ["deadline"])]
+    assert deadline_first[0] == "中华人民共和国国家赔偿法第三十九条" and len(deadline_first) == 4
