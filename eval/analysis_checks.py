@@ -1,9 +1,12 @@
-"""Checks of the responsibility analysis: citation validity and liable-party coverage.
+"""Checks of the responsibility analysis: citation validity, liable-party coverage and
+party-row precision.
 
 Citation validity asks whether every article the analysis cites exists in the index —
 a cited article that does not resolve is a hallucinated or mangled reference, the worst
 failure of a legal assistant. Liable-party coverage asks whether the analysis names the
-legal basis of each liable party the annotators expected.
+legal basis of each liable party the annotators expected. Party-row precision asks the
+converse: of the party rows the analysis shows, how many rest on an article the
+annotators consider governing (a row of noise costs the reader as much as a miss).
 
 Both compare articles by a *key*: the unit id `pipeline.resolve(law, article)` gives,
 or `law + canonical article` when it does not resolve, so `第1条` and `第一条` (and any
@@ -15,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from assistant.records import Analysis
-from eval.questions import GoldParty, split_ref
+from eval.questions import GoldArticle, GoldParty, split_ref
 
 Resolver = Callable[[str, str], "str | None"]
 
@@ -128,4 +131,36 @@ def party_coverage(gold_parties: Iterable[GoldParty], analysis: Analysis, resolv
     result = PartyCoverage()
     for gold in gold_parties:
         (result.covered if article_key(gold.basis, resolve) in bases else result.missing).append(gold)
+    return result
+
+
+@dataclass
+class PartyPrecision:
+    """Party-row precision of one answer: rows whose basis includes a gold article."""
+
+    correct: int = 0
+    wrong: list[str] = field(default_factory=list)  # "party (basis; …)" of rows without gold basis
+
+    @property
+    def rows(self) -> int:
+        return self.correct + len(self.wrong)
+
+    @property
+    def share(self) -> float | None:
+        return self.correct / self.rows if self.rows else None
+
+    def to_dict(self) -> dict:
+        return {"rows": self.rows, "correct": self.correct, "share": self.share, "wrong": self.wrong}
+
+
+def party_row_precision(gold: Iterable[GoldArticle], analysis: Analysis, resolve: Resolver) -> PartyPrecision:
+    """Each party row of the analysis is correct when one of its basis articles is a gold
+    article of the question (compared by `article_key`, so 第1条 = 第一条)."""
+    gold_keys = {article_key(g.ref, resolve) for g in gold}
+    result = PartyPrecision()
+    for party in analysis.parties:
+        if any(article_key(ref, resolve) in gold_keys for ref in party.basis):
+            result.correct += 1
+        else:
+            result.wrong.append(f"{party.party} ({'; '.join(party.basis)})")
     return result

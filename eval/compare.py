@@ -19,10 +19,13 @@ from eval.runner import METRICS_FILE, PER_QUESTION_FILE
 _EXTRA = (
     ("citation_validity", "citations", "validity"),
     ("liable_party_coverage", "liable_parties", "coverage"),
+    ("party_row_precision", "party_rows", "precision"),
     ("latency_p50_ms", "latency", "p50_ms"),
     ("latency_p95_ms", "latency", "p95_ms"),
     ("latency_mean_ms", "latency", "mean_ms"),
 )
+#: Per-kind analysis numbers compared next to the retrieval measures (see eval.runner).
+_KIND_EXTRA = ("liable_party_coverage", "party_row_precision", "citation_validity")
 #: Per-question metrics shown for a changed question.
 _QUESTION_METRICS = ("recall@10", "mrr@10", "ndcg@10", "recall@100")
 
@@ -129,10 +132,11 @@ def compare_runs(dir_a: str | Path, dir_b: str | Path) -> CompareResult:
     metrics_a, questions_a = _load(dir_a)
     metrics_b, questions_b = _load(dir_b)
     deltas = [MetricDelta(n, metrics_a["retrieval"].get(n), metrics_b["retrieval"].get(n)) for n in retrieval.MEASURES]
-    deltas += [MetricDelta(label, metrics_a[sec].get(key), metrics_b[sec].get(key)) for label, sec, key in _EXTRA]
+    deltas += [MetricDelta(label, (metrics_a.get(sec) or {}).get(key), (metrics_b.get(sec) or {}).get(key))
+               for label, sec, key in _EXTRA]
     by_kind = {
         kind: [MetricDelta(n, metrics_a["by_kind"][kind].get(n), metrics_b["by_kind"][kind].get(n))
-               for n in retrieval.MEASURES]
+               for n in (*retrieval.MEASURES, *_KIND_EXTRA)]
         for kind in metrics_a["by_kind"] if kind in metrics_b["by_kind"]
     }
     changed = []
@@ -184,7 +188,7 @@ def format_compare(result: CompareResult, max_questions: int = 50) -> str:
     for d in result.metrics:
         lines.append(f"{d.name:<24}{_num(d.a):>10}{_num(d.b):>10}{_signed(d.delta):>10}")
     for kind, deltas in result.by_kind.items():
-        shown = [d for d in deltas if d.name in ("recall@10", "mrr@10", "ndcg@10")]
+        shown = [d for d in deltas if d.name in ("recall@10", "mrr@10", "ndcg@10", *_KIND_EXTRA)]
         lines.append(f"  [{kind}] " + "  ".join(f"{d.name} {_num(d.a)}→{_num(d.b)} ({_signed(d.delta)})" for d in shown))
     lines += ["", f"changed questions: {len(result.changed)} "
                   f"({len(result.improved)} improved, {len(result.regressed)} regressed)"]

@@ -14,6 +14,8 @@ from eval import retrieval
 
 RECALL_PLOT, KIND_PLOT, SCORE_PLOT = "recall_at_k.png", "per_kind.png", "score_distribution.png"
 KIND_BAR_METRICS = ("recall@10", "mrr@10", "ndcg@10", "success@10")
+#: The by-kind table of the issue-12 targets: retrieval next to the analysis checks.
+KIND_TABLE = ("recall@10", "mrr@10", "liable_party_coverage", "party_row_precision", "citation_validity")
 MD_MISS_ROWS = 100  # report.md lists at most this many questions with misses; all are in per_question.jsonl
 
 
@@ -123,15 +125,33 @@ def _sections(metrics: dict[str, Any], results: Sequence[Any]) -> list[tuple[str
     sections.append(("Per kind", ["kind", "questions", "evaluated"] + names,
                      [[kind, str(info["questions"]), str(info["evaluated"])] + [_num(info.get(n)) for n in names]
                       for kind, info in metrics["by_kind"].items()], ""))
+    sections.append(("Per kind: retrieval and analysis", ["kind", "questions", *KIND_TABLE, "questions with party rows"],
+                     [[kind, str(info["questions"])] + [_num(info.get(n)) for n in KIND_TABLE]
+                      + [_num(info.get("questions_with_rows"))] for kind, info in metrics["by_kind"].items()],
+                     "party_row_precision = share of the analysis's party rows whose basis is a gold article, "
+                     "averaged over the questions with at least one row."))
     cit, par, lat = metrics["citations"], metrics["liable_parties"], metrics["latency"]
+    rows = metrics.get("party_rows") or {}
     sections.append(("Analysis", ["check", "value", "detail"], [
         ["citation validity", _num(cit["validity"]),
          f"{cit['valid']}/{cit['checked']} cited articles resolve; {cit['non_article']} non-article refs not checked"],
         ["liable-party coverage", _num(par["coverage"]),
          f"{par['covered']}/{par['parties']} gold parties in {par['questions']} questions; macro {_num(par['coverage_macro'])}"],
+        ["party-row precision", _num(rows.get("precision")),
+         f"mean over {rows.get('questions_with_rows', 0)} questions with party rows; "
+         f"{rows.get('correct', 0)}/{rows.get('rows', 0)} rows rest on a gold article (micro {_num(rows.get('precision_micro'))})"],
         ["latency p50 / p95 / mean (ms)", f"{_num(lat['p50_ms'], 1)} / {_num(lat['p95_ms'], 1)} / {_num(lat['mean_ms'], 1)}",
          f"max {_num(lat['max_ms'], 1)} ms"],
     ], ""))
+    understanding = metrics.get("understanding") or {}
+    if understanding:
+        sections.append(("Issue map (question understanding)", ["issue", "questions", "recall@10", "question ids"], [
+            [issue_id, str(v["questions"]), _num(v["recall@10"]), ", ".join(v["ids"])]
+            for issue_id, v in understanding["by_issue"].items()
+        ], f"map {'used' if understanding['used'] else 'not used'}"
+           f"{', sha256 ' + understanding['sha256'] if understanding['sha256'] else ''}; issues recognised in "
+           f"{understanding['questions_with_issues']}/{understanding['questions_understood']} questions; "
+           f"without legal content: {', '.join(understanding['not_legal']) or 'none'}."))
     sections.append(("Unresolved gold articles", ["question", "gold article"],
                      [[u["id"], u["ref"]] for u in metrics["unresolved_gold"]],
                      "Gold articles that do not exist in the collection: not in the qrels, so not scored."))

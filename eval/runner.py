@@ -6,7 +6,9 @@
 
 * `qrels.txt`, `run.txt` — TREC files (unit ids), re-checkable with any IR tool;
 * `metrics.json` — aggregate and per-kind metrics, citation validity, liable-party
-  coverage, latency, unresolved gold, config, pipeline fingerprint, git commit, date;
+  coverage, party-row precision, what the question understanding recognised (issue map
+  used and its hash, questions per issue), latency, unresolved gold, config, pipeline
+  fingerprint, git commit, date;
 * `per_question.jsonl` — retrieved ids, gold, hits/misses, gold ranks, metrics;
 * `report.md`, `report.html` and PNG plots (see `eval.report`).
 
@@ -31,7 +33,15 @@ from tqdm import tqdm
 from assistant.protocol import MODES, AnswerPipeline
 from assistant.records import Answer
 from eval import retrieval
-from eval.analysis_checks import CachedResolver, CitationCheck, PartyCoverage, check_citations, party_coverage
+from eval.analysis_checks import (
+    CachedResolver,
+    CitationCheck,
+    PartyCoverage,
+    PartyPrecision,
+    check_citations,
+    party_coverage,
+    party_row_precision,
+)
 from eval.questions import Question
 
 FORMAT_VERSION = 1
@@ -68,6 +78,8 @@ class QuestionResult:
     citations: dict[str, Any]
     party_coverage: dict[str, Any] | None  # None: no liable_parties annotated
     error: str = ""
+    party_rows: dict[str, Any] | None = None  # party-row precision (None: the answer failed)
+    understanding: dict[str, Any] | None = None  # legal, issue ids, intents (None: pure lookup)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -156,6 +168,58 @@ def _summarise_parties(results: Sequence[QuestionResult]) -> dict[str, Any]:
     }
 
 
+def _summarise_party_rows(results: Sequence[QuestionResult]) -> dict[str, Any]:
+    """Party-row precision: per question, then averaged over the questions with ≥ 1 row."""
+    with_rows = [r for r in results if r.party_rows is not None and r.party_rows["rows"]]
+    rows = sum(r.party_rows["rows"] for r in with_rows)
+    correct = sum(r.party_rows["correct"] for r in with_rows)
+    return {
+        "precision": float(np.mean([r.party_rows["share"] for r in with_rows])) if with_rows else None,
+        "precision_micro": correct / rows if rows else None,
+        "questions_with_rows": len(with_rows),
+        "questions": len(results),
+        "rows": rows,
+        "correct": correct,
+    }
+
+
+def _summarise_understanding(results: Sequence[QuestionResult], pipeline: AnswerPipeline) -> dict[str, Any]:
+    """Whether the issue map was used (and which), and what it recognised, issue by issue."""
+    fingerprint = pipeline.fingerprint()
+    understood = [r for r in results if r.understanding is not None]
+    by_issue: dict[str, dict[str, Any]] = {}
+    for r in understood:
+        for issue_id in r.understanding["issues"]:
+            entry = by_issue.setdefault(issue_id, {"questions": [], "recall@10": []})
+            entry["questions"].append(r.id)
+            if r.metrics is not None:
+                entry["recall@10"].append(r.metrics.get("recall@10", 0.0))
+    return {
+        "used": bool(fingerprint.get("issue_map")),
+        "sha256": fingerprint.get("issue_map_sha256", ""),
+        "issues_in_map": fingerprint.get("issue_map_issues"),
+        "questions_understood": len(understood),
+        "questions_with_issues": sum(1 for r in understood if r.understanding["issues"]),
+        "not_legal": sorted(r.id for r in understood if not r.understanding["legal"]),
+        "by_issue": {
+            issue_id: {"questions": len(v["questions"]), "ids": v["questions"],
+                       "recall@10": float(np.mean(v["recall@10"])) if v["recall@10"] else None}
+            for issue_id, v in sorted(by_issue.items())
+        },
+    }
+
+
+def _kind_analysis(results: Sequence[QuestionResult]) -> dict[str, Any]:
+    """Analysis checks of one kind's questions (the by-kind table next to its retrieval)."""
+    rows = _summarise_party_rows(results)
+    return {
+        "liable_party_coverage": _summarise_parties(results)["coverage"],
+        "party_row_precision": rows["precision"],
+        "questions_with_rows": rows["questions_with_rows"],
+        "citation_validity": _summarise_citations(results)["validity"],
+    }
+
+
 def run_eval(
     pipeline: AnswerPipeline,
     questions: Sequence[Question],
@@ -188,12 +252,15 @@ def run_eval(
     gold_units: dict[str, list[str]] = {}
     ranked: dict[str, list[str]] = {}
     partial: list[dict[str, Any]] = []
+    used = RetrievalUsed(mode)
     for question in tqdm(selected, desc="eval", unit="q", disable=not progress):
         gold = [{"law": g.law, "article": g.article, "unit_id": resolve(g.law, g.article)} for g in question.gold]
         resolved = list(dict.fromkeys(g["unit_id"] for g in gold if g["unit_id"] is not None))
         answer, latency_ms, error = _ask(pipeline, question, mode, k)
+        used.count(answer)
         retrieved = _retrieved(answer, score_key) if answer is not None else []
         citations = check_citations(answer.analysis, resolve) if answer is not None else CitationCheck()
+        precision = party_row_precision(question.gold, answer.analysis, resolve) if answer is not None else None
         coverage: PartyCoverage | None = None
         if question.liable_parties:
             coverage = party_coverage(question.liable_parties, answer.analysis, resolve) if answer is not None \
@@ -204,7 +271,8 @@ def run_eval(
         partial.append({
             "question": question, "gold": gold, "resolved": resolved, "retrieved": retrieved,
             "latency_ms": latency_ms, "timings_ms": dict(answer.timings_ms) if answer is not None else {},
-            "citations": citations, "coverage": coverage, "error": error,
+            "citations": citations, "coverage": coverage, "error": error, "precision": precision,
+            "understanding": _understanding_summary(answer),
         })
 
     qrels = retrieval.build_qrels(gold_units)
@@ -238,6 +306,8 @@ def run_eval(
             citations=item["citations"].to_dict(),
             party_coverage=item["coverage"].to_dict() if item["coverage"] is not None else None,
             error=item["error"],
+            party_rows=item["precision"].to_dict() if item["precision"] is not None else None,
+            understanding=item["understanding"],
         ))
 
     kinds = sorted({r.kind or NO_KIND for r in results})
@@ -246,7 +316,8 @@ def run_eval(
         ids = [r.id for r in results if (r.kind or NO_KIND) == kind]
         evaluated = [i for i in ids if i in gold_units]
         by_kind[kind] = {"questions": len(ids), "evaluated": len(evaluated),
-                         "metrics": retrieval.aggregate(qrels, run, evaluated)}
+                         "metrics": retrieval.aggregate(qrels, run, evaluated),
+                         "analysis": _kind_analysis([r for r in results if (r.kind or NO_KIND) == kind])}
     overall = retrieval.aggregate(qrels, run)
     unresolved = [{"id": r.id, "ref": ref} for r in results for ref in r.unresolved_gold]
     metrics: dict[str, Any] = {
@@ -260,6 +331,8 @@ def run_eval(
             "limit": limit,
             "questions_source": questions_source,
             "score_key": score_key,
+            "modes_used": used.modes,
+            "fallback_reason": used.reason,
         },
         "pipeline": pipeline.fingerprint(),
         "counts": {
@@ -273,13 +346,16 @@ def run_eval(
         "retrieval": {name: overall.get(name) for name in retrieval.MEASURES},
         "recall_curve": {str(kk): v for kk, v in retrieval.recall_curve(overall, max_k=k).items()},
         "by_kind": {
-            kind: {**{key: v for key, v in info.items() if key != "metrics"},
-                   **{name: info["metrics"].get(name) for name in retrieval.MEASURES}}
+            kind: {**{key: v for key, v in info.items() if key not in ("metrics", "analysis")},
+                   **{name: info["metrics"].get(name) for name in retrieval.MEASURES},
+                   **info["analysis"]}
             for kind, info in by_kind.items()
         },
         "unresolved_gold": unresolved,
         "citations": _summarise_citations(results),
         "liable_parties": _summarise_parties(results),
+        "party_rows": _summarise_party_rows(results),
+        "understanding": _summarise_understanding(results, pipeline),
         "latency": latency_stats([r.latency_ms for r in results]),
         "errors": [{"id": r.id, "error": r.error} for r in results if r.error],
     }
@@ -297,6 +373,33 @@ def run_eval(
     return EvalResult(out_dir=out, metrics=metrics, questions=results)
 
 
+class RetrievalUsed:
+    """Which retrieval answered the questions: an index whose vectors are not built yet
+    answers hybrid and dense questions by BM25 (`Answer.retrieval`), and a run must say
+    so rather than report BM25 figures as hybrid ones."""
+
+    def __init__(self, requested: str):
+        self.requested = requested
+        self.modes: dict[str, int] = {}
+        self.reason = ""
+
+    def count(self, answer: Answer | None) -> None:
+        if answer is None:
+            return
+        retrieval = answer.retrieval or {}
+        mode = retrieval.get("used") or self.requested
+        self.modes[mode] = self.modes.get(mode, 0) + 1
+        self.reason = self.reason or retrieval.get("reason", "")
+
+
+def _understanding_summary(answer: Answer | None) -> dict[str, Any] | None:
+    if answer is None or answer.understanding is None:
+        return None
+    u = answer.understanding
+    return {"legal": u.legal, "issues": [i.issue_id for i in u.issues], "intents": list(u.intents),
+            "no_legal_basis": bool(answer.no_legal_basis)}
+
+
 def _fmt(value: float | None, digits: int = 3) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
@@ -305,18 +408,33 @@ def format_eval(result: EvalResult) -> str:
     """Short text summary for the terminal (the full report is in the files)."""
     m = result.metrics
     c, lat, cit, par = m["config"], m["latency"], m["citations"], m["liable_parties"]
+    rows, und = m.get("party_rows") or {}, m.get("understanding") or {}
     lines = [
         f"collection {c['collection']!r}, mode {c['mode']}, k={c['k']}: "
         f"{m['counts']['questions']} questions, {m['counts']['evaluated']} with resolved gold",
         "  ".join(f"{name} {_fmt(v)}" for name, v in m["retrieval"].items()),
     ]
+    fallback = {mode: n for mode, n in c.get("modes_used", {}).items() if mode != c["mode"]}
+    if fallback:
+        lines.insert(1, "NOTE: " + ", ".join(f"{n} questions answered by {mode}" for mode, n in fallback.items())
+                     + f" — {c.get('fallback_reason', '')}")
     for kind, info in m["by_kind"].items():
         lines.append(f"  [{kind}] n={info['evaluated']}  recall@10 {_fmt(info.get('recall@10'))}  "
-                     f"mrr@10 {_fmt(info.get('mrr@10'))}  ndcg@10 {_fmt(info.get('ndcg@10'))}")
+                     f"mrr@10 {_fmt(info.get('mrr@10'))}  ndcg@10 {_fmt(info.get('ndcg@10'))}  "
+                     f"party coverage {_fmt(info.get('liable_party_coverage'))}  "
+                     f"row precision {_fmt(info.get('party_row_precision'))}  "
+                     f"citations {_fmt(info.get('citation_validity'))}")
     lines.append(f"citation validity {_fmt(cit['validity'])} ({cit['valid']}/{cit['checked']}, "
                  f"{cit['non_article']} non-article refs not checked)")
     lines.append(f"liable-party coverage {_fmt(par['coverage'])} ({par['covered']}/{par['parties']} parties "
                  f"in {par['questions']} questions)")
+    lines.append(f"party-row precision {_fmt(rows.get('precision'))} (mean over {rows.get('questions_with_rows', 0)} "
+                 f"questions with party rows; {rows.get('correct', 0)}/{rows.get('rows', 0)} rows rest on a gold article)")
+    if und:
+        lines.append(f"issue map {'used' if und.get('used') else 'not used'}"
+                     f"{' (sha256 ' + und['sha256'][:12] + ')' if und.get('sha256') else ''}: issues recognised in "
+                     f"{und.get('questions_with_issues', 0)}/{und.get('questions_understood', 0)} questions, "
+                     f"{len(und.get('not_legal', []))} without legal content")
     lines.append(f"latency p50 {_fmt(lat['p50_ms'], 1)} ms, p95 {_fmt(lat['p95_ms'], 1)} ms, "
                  f"mean {_fmt(lat['mean_ms'], 1)} ms")
     if m["unresolved_gold"]:

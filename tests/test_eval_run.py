@@ -226,3 +226,34 @@ def test_compare_refuses_a_directory_without_results(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="metrics.json: missing"):
         compare_runs(tmp_path / "a", tmp_path / "empty")
+
+
+def test_party_row_precision_by_hand(tmp_path):
+    _, result = _run(tmp_path)
+    q1 = next(q for q in result.questions if q.id == "q1")
+    # q1's two party rows: 大数据局人员 on 数据安全法第四十九条 (gold) and 工程师 on 刑法第253条之1 (not gold for q1)
+    assert (q1.party_rows["rows"], q1.party_rows["correct"], q1.party_rows["share"]) == (2, 1, 0.5)
+    assert q1.party_rows["wrong"] == ["工程师 (中华人民共和国刑法第253条之1)"]
+    rows = result.metrics["party_rows"]
+    # q2 and q3 have no party rows: not averaged in, but counted as questions
+    assert rows == {"precision": 0.5, "precision_micro": 0.5, "questions_with_rows": 1, "questions": 3,
+                    "rows": 2, "correct": 1}
+    kinds = result.metrics["by_kind"]
+    assert kinds["who_is_liable"]["party_row_precision"] == 0.5 and kinds["lay"]["party_row_precision"] is None
+    assert kinds["who_is_liable"]["liable_party_coverage"] == pytest.approx(2 / 3)
+    assert kinds["who_is_liable"]["citation_validity"] == pytest.approx(3 / 4)
+    assert "party-row precision 0.500" in format_eval(result)
+    report = (tmp_path / "a" / "report.md").read_text(encoding="utf-8")
+    assert "party_row_precision" in report and "Per kind: retrieval and analysis" in report
+
+
+def test_compare_shows_party_row_precision(tmp_path):
+    _run(tmp_path, "a")
+    pipeline = FakePipeline(RANKINGS_A, {"q1": Analysis(parties=ANALYSIS_Q1.parties[:1])})
+    run_eval(pipeline, QUESTIONS, mode="hybrid", k=100, out_dir=tmp_path / "b", progress=False)
+    cmp = compare_runs(tmp_path / "a", tmp_path / "b")
+    delta = {d.name: d for d in cmp.metrics}
+    assert delta["party_row_precision"].a == 0.5 and delta["party_row_precision"].b == 1.0
+    kind = {d.name: d for d in cmp.by_kind["who_is_liable"]}
+    assert kind["party_row_precision"].delta == pytest.approx(0.5)
+    assert "party_row_precision" in format_compare(cmp)
