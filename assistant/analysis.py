@@ -46,12 +46,14 @@ from assistant.provisions import (
     ROLE_STAFF,
     Liability,
     ProvisionClass,
+    actors_in,
     binding_force,
     classify_provision,
     is_liability_source,
     role_of,
 )
-from assistant.records import Analysis, Evidence, Party, Remedy, Slot
+from assistant.provisions import sentences as article_sentences
+from assistant.records import Analysis, ConclusionLine, Evidence, Party, Remedy, Slot, Understanding
 
 # --- keyword tables for the question -------------------------------------------------
 
@@ -61,6 +63,7 @@ ACTOR_KEYWORDS: dict[str, tuple[str, ...]] = {
     ROLE_GOV: (
         "大数据管理局", "大数据中心", "大数据局", "行政机关", "国家机关", "政府", "部门", "街道办", "街道",
         "指挥部", "委员会", "采购人", "采购单位", "政务服务机构", "机关", "委托方", "局", "城管",
+        "区里", "市里", "县里", "镇里", "乡里", "窗口", "社区", "村委会",
     ),
     ROLE_FIRM: (
         "科技公司", "公司", "企业", "供应商", "中标", "承建", "运维", "运营", "服务商", "开发商", "外包",
@@ -298,11 +301,125 @@ def _party_rows(reads: list[_Read], scenario: dict[str, list[str]]) -> list[tupl
 
 _WRITTEN_SUBJECT = re.compile(r"^(?P<who>[^，；。]{2,14}?(?:人|者|机构|单位|组织))(?:应当|应|依法)?(?:承担|负责)")
 
+#: The subject an article addresses in its opening words (`医疗机构及其医务人员应当…`).
+_OPENING_SUBJECT = re.compile(r"^(?P<who>[^，；。、“”（）]{2,12}?)(?:及其[^，；。、]{1,8}?)?(?:应当|必须|不得|可以|依法)")
+
+#: Subjects that name no particular kind of actor: anyone can be one, so a row about them
+#: is never foreign to a question.
+GENERIC_SUBJECTS = ("行为人", "违反本条规定的主体")
+
 
 def _written_subject(liability: Liability) -> str:
     """A subject outside the actor lexicon, as written before `承担` (`动物饲养人或者管理人`)."""
     m = _WRITTEN_SUBJECT.match(liability.consequence)
     return m.group("who") if m else ""
+
+
+def _foreign_subject(row: tuple[Party, Liability, str], read: _Read | None) -> str:
+    """The particular kind of actor a row without a lexicon subject is about, or "".
+
+    A liability clause that writes no actor of the lexicon (`泄露患者的隐私…的，应当承担侵权责任`)
+    is about whoever the article addresses — 民法典第一千二百二十六条 addresses 医疗机构. Such a
+    subject (医疗机构, 律师, 商业银行 …) belongs to the question only if the question names it.
+    Subjects read from the activity or the title (个人信息处理者, 刑法's 行为人) are generic.
+    """
+    party, liability, role = row
+    if role != ROLE_ANY or liability.inferred in ("activity", "title"):
+        return ""
+    written = _written_subject(liability)
+    if written and not actors_in(written):
+        return written
+    if liability.subject or read is None:
+        return ""
+    for sentence in article_sentences(read.evidence.text)[:1]:
+        m = _OPENING_SUBJECT.match(sentence)
+        if m and not actors_in(m.group("who")):
+            return m.group("who")
+    return ""
+
+
+def _issue_roles(understanding: Understanding | None) -> tuple[set[str], list[str]]:
+    """(lexicon roles, literal words) of the parties the recognised issues name.
+
+    `受托企业` → 企业/受托方…, `工作人员` → 工作人员/责任人员; a word outside both tables
+    (`医疗机构`) is kept literally so it can admit a row about that kind of actor.
+    """
+    roles: set[str] = set()
+    words: list[str] = []
+    for issue in (understanding.issues if understanding else []):
+        for word in issue.roles:
+            words.append(word)
+            if word in ACTOR_ROLES:
+                roles.add(role_of(word))
+            else:
+                roles.update(r for r in _matches(word, ACTOR_KEYWORDS) if r != ROLE_CITIZEN)
+    return roles, words
+
+
+def _relevant_rows(
+    rows: list[tuple[Party, Liability, str]],
+    reads: list[_Read],
+    question: str,
+    scenario: dict[str, list[str]],
+    understanding: Understanding | None = None,
+) -> list[tuple[Party, Liability, str]]:
+    """Rows whose party is an actor of the question or a role a recognised issue names.
+
+    Why: an answer listing every liability clause of the evidence buries the parties the
+    user asked about (issue 12 saw 20+ rows, one about 医疗机构 for a government app).
+    Kept: rows of the question's roles (and of the roles its relation implies: 委托 /
+    采购 / 行政协议 name a commissioning body and a contractor), the staff of those
+    roles, rows of the issues' roles, and rows about anyone (刑法's 行为人). Dropped: rows
+    about a particular kind of actor nobody named. A question that names no actor at all
+    keeps every lexicon row, as before.
+    """
+    by_ref = {read.evidence.ref: read for read in reads}
+    wanted = _question_roles(scenario)
+    # a question in statute words (`电子政务关键信息基础设施的运营者`) names its role exactly
+    wanted |= {role_of(m.group()) for m in actors_in(question)} - {ROLE_CITIZEN, ROLE_ENFORCER, ROLE_ANY}
+    if set(scenario.get("relations", [])) & {"委托", "政府采购", "行政协议", "分包"}:
+        wanted |= {ROLE_GOV, ROLE_FIRM}
+    issue_roles, issue_words = _issue_roles(understanding)
+    wanted |= issue_roles
+    named = [w for key, words in scenario.items() if key.startswith("actor_terms:") for w in words] + issue_words
+
+    def keep(row: tuple[Party, Liability, str]) -> bool:
+        party, liability, role = row
+        foreign = _foreign_subject(row, by_ref.get(party.basis[0]))
+        if foreign:
+            return foreign in question or any(w in foreign or foreign in w for w in named if len(w) > 1)
+        if role == ROLE_ANY or not wanted or role in wanted:
+            return True
+        if role == ROLE_STAFF:
+            affiliation = role_of(liability.of_subject) if liability.of_subject else ""
+            return affiliation in wanted if affiliation else bool(wanted & {ROLE_GOV, ROLE_FIRM})
+        return False
+
+    return [row for row in rows if keep(row)]
+
+
+def group_parties(parties: Iterable[Party]) -> list[Party]:
+    """One row per (party, role, liability kind), rows of the same party together.
+
+    Why: the same party often answers under several articles (数据安全法第四十五条 and 个人
+    信息保护法第六十六条 both fine the contractor); listing each pair separately repeats the
+    party. The merged row keeps every basis and every distinct consequence.
+    """
+    merged: dict[tuple[str, str, str], Party] = {}
+    for party in parties:
+        key = (party.party, party.role, party.liability)
+        if key not in merged:
+            merged[key] = Party(party.party, party.role, party.liability, party.consequence, list(party.basis),
+                                party.question_actor, party.note)
+            continue
+        row = merged[key]
+        row.basis += [ref for ref in party.basis if ref not in row.basis]
+        known = row.consequence.split("；")
+        row.consequence = "；".join(known + [c for c in party.consequence.split("；") if c and c not in known])
+        if party.note and party.note not in row.note:
+            row.note = "；".join(x for x in (row.note, party.note) if x)
+    order = list(dict.fromkeys(key[0] for key in merged))
+    return sorted(merged.values(), key=lambda p: order.index(p.party))
 
 
 def _designation_rows(reads: list[_Read], scenario) -> list[tuple[Party, Liability, str]]:
@@ -484,6 +601,192 @@ def _remedies(reads: list[_Read]) -> list[Remedy]:
     return list(merged.values())
 
 
+# --- remedies from the issue map -----------------------------------------------------------
+
+#: Remedy names read from an issue-map provision's `why` (then its text), first match wins.
+#: The classifier's own kinds (行政复议, 行政诉讼, 国家赔偿 …) keep their names so a map
+#: provision adds its time limit to the remedy already read from the same article.
+REMEDY_NAMES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("采购质疑", re.compile(r"质疑")),
+    ("政府采购投诉", re.compile(r"采购[^，；。]{0,12}投诉|投诉[^，；。]{0,12}采购")),
+    ("行政复议", re.compile(r"复议")),
+    ("国家赔偿", re.compile(r"国家赔偿|赔偿请求|请求赔偿")),
+    ("行政诉讼", re.compile(r"行政诉讼|起诉|诉讼")),
+    ("政府信息公开申请", re.compile(r"信息公开|申请公开")),
+    ("个人信息权利请求", re.compile(r"查阅|复制|更正|补充|删除|解释说明")),
+    ("投诉举报", re.compile(r"投诉|举报")),
+)
+_NUMERAL_RUN = re.compile(r"[〇零一二两三四五六七八九十百千万\d]+")
+
+
+def _digits(text: str) -> str:
+    """Numerals as digits and without `个`, so `七个工作日` and `7个工作日` compare equal."""
+    from corpus.numerals import chinese_to_int
+
+    def value(m: re.Match[str]) -> str:
+        try:
+            return str(chinese_to_int(m.group()))
+        except ValueError:
+            return m.group()
+
+    return _NUMERAL_RUN.sub(value, text).replace("个", "")
+
+
+def states_time_limit(text: str, limit: str) -> bool:
+    """True when an article's own text states `limit` (digits or Chinese numerals alike).
+
+    Why: a time limit is only given where the cited article says it; the issue map's
+    value is a claim about the text, checked here against the text itself.
+    """
+    limit = limit.strip()
+    return bool(limit) and (limit in text or _digits(limit) in _digits(text))
+
+
+def remedy_name(why: str, text: str = "") -> str:
+    """The remedy an issue-map provision opens, named from its why (else its text)."""
+    for source in (why, text):
+        for name, pattern in REMEDY_NAMES:
+            if pattern.search(source):
+                return name
+    return "救济途径"
+
+
+def _issue_remedies(remedies: list[Remedy], evidence: list[Evidence], understanding: Understanding | None) -> list[Remedy]:
+    """Remedies (and time limits) of the recognised issues' remedy / time_limit provisions
+    that are among the evidence. The time limit is kept only when the article's text
+    states it (`states_time_limit`); otherwise the remedy is listed without one."""
+    if understanding is None:
+        return remedies
+    by_ref = {e.ref: e for e in evidence if is_liability_source(e.doc_type) and e.status != "duplicate"}
+    for issue in understanding.issues:
+        for provision in issue.provisions:
+            item = by_ref.get(provision.ref)
+            if provision.role not in ("remedy", "time_limit") or item is None:
+                continue
+            limit = provision.time_limit if states_time_limit(item.text, provision.time_limit) else ""
+            name = remedy_name(provision.why, item.text)
+            same = next((r for r in remedies if r.remedy == name and provision.ref in r.basis), None)
+            if same is None:
+                remedies.append(Remedy(remedy=name, time_limit=limit, basis=[provision.ref], detail=provision.why))
+            elif limit and not same.time_limit:
+                same.time_limit = limit
+    return remedies
+
+
+# --- 结论: the answer first -----------------------------------------------------------------
+
+CONCLUSION_LAYERS = {"external": "对外责任", "internal": "内部责任", "individual": "个人责任", "remedy": "救济途径"}
+_NO_SUPPORT = {
+    "external": "检索到的条文未写明谁先向受害人负责",
+    "internal": "检索到的条文未写明各方之间如何分担或追偿",
+    "individual": "检索到的条文未写明个人（工作人员）的责任",
+    "remedy": "检索到的条文未写明救济途径",
+}
+#: Internal-slot statements by how directly they say who bears what (see `_slots`).
+_INTERNAL_ORDER = ("追偿：", "合同/委托关系：", "委托方向受托方索赔：", "合同关系：")
+#: Remedies a question's intents ask about first.
+_INTENT_REMEDIES = {
+    "compensation": ("国家赔偿", "民事诉讼"),
+    "amount": ("国家赔偿", "民事诉讼"),
+    "defendant": ("行政诉讼",),
+    "remedy_route": ("行政复议", "行政诉讼", "采购质疑"),
+}
+
+
+#: How the 结论 says what the person can do (`申请行政复议`); other kinds are used as written.
+REMEDY_VERBS = {
+    "行政复议": "申请行政复议", "行政诉讼": "提起行政诉讼", "民事诉讼": "提起民事诉讼", "国家赔偿": "请求国家赔偿",
+    "行政补偿": "请求行政补偿", "采购质疑": "向采购人提出质疑", "政府采购投诉": "向财政部门投诉",
+}
+
+
+def _short(text: str, limit: int = 48) -> str:
+    text = re.sub(r"[「」]", "", text).strip()
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _no_support(kind: str) -> ConclusionLine:
+    return ConclusionLine(kind="no_basis", text=f"{CONCLUSION_LAYERS[kind]}：无依据（{_NO_SUPPORT[kind]}）")
+
+
+def _party_phrase(party: Party) -> str:
+    return f"{party.party}——{party.liability}（{_short(party.consequence, 36)}）"
+
+
+def _external_line(analysis: Analysis) -> ConclusionLine:
+    """Who answers to the harmed person first: the designated 赔偿义务机关 (the 委托 one
+    when the question has that relation), then the party owing civil damages."""
+    relations = analysis.scenario.get("relations", [])
+    designated = [p for p in analysis.parties if p.liability == "国家赔偿" and "赔偿义务机关" in p.consequence]
+    designated.sort(key=lambda p: not ("委托" in relations and "委托" in p.party))
+    civil = [p for p in analysis.parties if p.liability == "民事责任" and not p.role.startswith(ROLE_STAFF)]
+    outward = [p for p in analysis.parties if p.role.startswith(ROLE_GOV)
+               and p.liability in ("国家赔偿", "行政补偿", "合同责任")]
+    picked = (designated[:1] + civil[:1]) or outward[:1]
+    if picked:
+        return ConclusionLine("external", "对受害人先担责：" + "；".join(_party_phrase(p) for p in picked),
+                              basis=list(dict.fromkeys(p.basis[0] for p in picked)))
+    legal = [s for s in analysis.external if not s.no_basis and not s.label]
+    if legal:
+        return ConclusionLine("external", "对受害人先担责：" + _short(legal[0].statement, 60), basis=legal[0].basis[:1])
+    return _no_support("external")
+
+
+def _internal_line(analysis: Analysis) -> ConclusionLine:
+    """Who bears what among the parties: recourse first, then contract / commission terms."""
+    legal = [s for s in analysis.internal if not s.no_basis and not s.label and s.basis]
+    legal.sort(key=lambda s: next((i for i, p in enumerate(_INTERNAL_ORDER) if s.statement.startswith(p)), len(_INTERNAL_ORDER)))
+    if not legal:
+        return _no_support("internal")
+    picked = legal[:2]
+    return ConclusionLine("internal", "内部分担：" + "；".join(_short(s.statement, 56) for s in picked),
+                          basis=list(dict.fromkeys(s.basis[0] for s in picked)))
+
+
+def _individual_line(analysis: Analysis) -> ConclusionLine:
+    """Who answers personally: staff rows (处分, 政务处分, fines, crimes), crimes of anyone."""
+    staff = [p for p in analysis.parties if p.role.startswith(ROLE_STAFF)
+             or (p.role == ROLE_ANY and p.liability == "刑事责任")]
+    staff.sort(key=lambda p: p.liability not in ("政务处分", "刑事责任"))
+    if not staff:
+        return _no_support("individual")
+    picked = staff[:2]
+    return ConclusionLine("individual", "个人担责：" + "；".join(_party_phrase(p) for p in picked),
+                          basis=list(dict.fromkeys(p.basis[0] for p in picked)))
+
+
+def _remedy_lines(analysis: Analysis, intents: Iterable[str] = ()) -> list[ConclusionLine]:
+    """What the harmed person can do and by when: one line per remedy kind (at most 3),
+    those with a stated time limit and those the question asks about first."""
+    kinds: dict[str, list[Remedy]] = {}
+    for remedy in analysis.remedies:
+        if remedy.basis:
+            kinds.setdefault(remedy.remedy, []).append(remedy)
+    asked = [k for intent in intents for k in _INTENT_REMEDIES.get(intent, ())]
+    order = sorted(kinds, key=lambda k: (not any(r.time_limit for r in kinds[k]),
+                                         asked.index(k) if k in asked else len(asked)))
+    lines = []
+    for kind in order[:3]:
+        timed = [r for r in kinds[kind] if r.time_limit]
+        verb = REMEDY_VERBS.get(kind, kind)
+        if timed:
+            lines.append(ConclusionLine("remedy", f"可以{verb}：期限 {timed[0].time_limit}", basis=timed[0].basis[:1],
+                                        time_limit=timed[0].time_limit))
+        else:
+            lines.append(ConclusionLine("remedy", f"可以{verb}（条文未写明期限）", basis=kinds[kind][0].basis[:1]))
+    return lines or [_no_support("remedy")]
+
+
+def conclude(analysis: Analysis, understanding: Understanding | None = None) -> list[ConclusionLine]:
+    """The 结论 block (3–6 lines) from a verified analysis: who answers to the harmed person
+    first, who bears what internally, who answers individually, what the person can do and
+    by when. Each line cites the rows, slots or remedies it summarises — so every ref is
+    already verified evidence — and a layer without support is one 无依据 line."""
+    intents = understanding.intents if understanding else []
+    return [_external_line(analysis), _internal_line(analysis), _individual_line(analysis),
+            *_remedy_lines(analysis, intents)]
+
+
 def _citation(item: Evidence) -> dict:
     return {
         "ref": item.ref,
@@ -536,6 +839,10 @@ def verify(analysis: Analysis, evidence: Iterable[Evidence], resolve: Callable[[
             if slot.basis:
                 kept.append(slot)
         setattr(analysis, name, kept)
+    for index, line in enumerate(analysis.conclusion):
+        line.basis = keep(line.basis)
+        if not line.basis and line.kind in CONCLUSION_LAYERS:
+            analysis.conclusion[index] = _no_support(line.kind)
     analysis.removed_references = sorted(set(analysis.removed_references) | set(removed))
     _finish(analysis, evidence, allowed)
     return analysis
@@ -570,6 +877,8 @@ def _referenced_basis(analysis: Analysis) -> list[str]:
             refs += slot.basis
     for remedy in analysis.remedies:
         refs += remedy.basis
+    for line in analysis.conclusion:
+        refs += line.basis
     return list(dict.fromkeys(refs))
 
 
@@ -579,12 +888,15 @@ def analyse(
     *,
     resolve: Callable[[str], bool] | None = None,
     scholarship=None,
+    understanding: Understanding | None = None,
 ) -> Analysis:
     """The responsibility analysis of `question` from `evidence` only (see module doc).
 
     `scholarship` (a parsed paper Document) adds its framework paragraphs as evidence so
     a 学理观点 slot can cite them; without it, 学理观点 appears only if the paper's units
-    are already among `evidence`.
+    are already among `evidence`. `understanding` (what `assistant.understanding` recognised)
+    lets the roles of the recognised issues keep their party rows and the issues'
+    remedy / time-limit provisions give remedies with their time limits.
     """
     evidence = list(evidence)
     if scholarship is not None:
@@ -596,19 +908,21 @@ def analyse(
         for item in evidence
         if is_liability_source(item.doc_type) and item.status != "duplicate"
     ]
-    rows = _party_rows(reads, scenario)
-    rows += _designation_rows(reads, scenario)
+    rows = _party_rows(reads, scenario) + _designation_rows(reads, scenario)
+    rows = _relevant_rows(rows, reads, question, scenario, understanding)
     rows += _duty_rows(reads, scenario, rows)
     slots = _slots(reads, rows, scenario)
     for name, extra in _scholarship_slots(evidence).items():
         slots[name] += extra
     analysis = Analysis(
         scenario=scenario,
-        parties=[row[0] for row in rows],
+        parties=group_parties(row[0] for row in rows),
         external=slots["external"],
         internal=slots["internal"],
         individual=slots["individual"],
         fault_principle=slots["fault_principle"],
-        remedies=_remedies(reads),
+        remedies=_issue_remedies(_remedies(reads), evidence, understanding),
     )
+    analysis = verify(analysis, evidence, resolve)
+    analysis.conclusion = conclude(analysis, understanding)
     return verify(analysis, evidence, resolve)
