@@ -5,6 +5,13 @@ the index is rebuilt next to it: `build_index` writes a new directory and swaps 
 atomically, and only then is a new `Pipeline` opened and swapped in under a lock. So a
 query never sees a half-built index, and builds of one process are serialised by a
 single build lock (two users uploading at once queue instead of racing).
+
+BM25 first. The app's builds swap in the BM25 part of an index as soon as it exists
+(seconds) and embed its vectors afterwards in one background worker (`start_vectors`),
+which swaps the complete index in when done, so hybrid retrieval switches on without
+a restart. Until then questions are answered by BM25 and the answer says so. The worker
+holds the build lock too, but yields it to a waiting build (an upload): it stops after
+its current batch (the vectors so far are cached) and resumes after that build.
 """
 from __future__ import annotations
 
@@ -30,11 +37,12 @@ UPLOAD_FORMATS = {
 }
 
 
-def refresh_index(collection: str, *, progress: bool = False):
+def refresh_index(collection: str, *, progress: bool = False, vectors_later: bool = False):
     """Bring an existing index up to date with its collection; None if it has no index.
 
     The build re-tokenises (cheap) but takes every vector whose text is unchanged from
     the embedding cache, so only new or changed text is embedded; the swap is atomic.
+    `vectors_later` swaps in the BM25 part only (`embed_vectors` completes it).
     """
     from assistant.pipeline import default_index_dir
     from corpus.catalog import load_collection
@@ -45,10 +53,10 @@ def refresh_index(collection: str, *, progress: bool = False):
         return None
     config = IndexConfig.from_dict(read_manifest(index_dir).get("config", {}))
     documents = load_collection(collection, progress=progress).documents
-    return build_index(documents, index_dir, config, progress=progress)
+    return build_index(documents, index_dir, config, progress=progress, vectors_later=vectors_later)
 
 
-def build_new_index(collection: str, *, progress: bool = False, config=None):
+def build_new_index(collection: str, *, progress: bool = False, config=None, vectors_later: bool = False):
     """Parse a collection and build its index from scratch (first run of `fagui serve`)."""
     from assistant.pipeline import default_index_dir
     from corpus.catalog import load_collection
@@ -57,13 +65,24 @@ def build_new_index(collection: str, *, progress: bool = False, config=None):
     result = load_collection(collection, progress=progress)
     if not result.documents:
         raise ValueError(f"collection {collection!r} has no documents")
-    return build_index(result.documents, default_index_dir(collection), config or IndexConfig(), progress=progress)
+    return build_index(result.documents, default_index_dir(collection), config or IndexConfig(), progress=progress,
+                       vectors_later=vectors_later)
 
 
 def has_index(collection: str) -> bool:
     from assistant.pipeline import default_index_dir
 
     return (default_index_dir(collection) / "manifest.json").exists()
+
+
+def index_dense_state(index_dir: Path) -> str | None:
+    """`off` / `pending` / `complete` (indexer.store.DENSE_*), None without a readable index."""
+    from indexer.store import IndexStoreError, dense_state, read_manifest
+
+    try:
+        return dense_state(read_manifest(index_dir))
+    except (IndexStoreError, OSError, ValueError):
+        return None
 
 
 # ------------------------------------------------------------------ uploads
@@ -106,12 +125,13 @@ class UploadOutcome:
 
 
 def add_uploads(collection: str, files: list[tuple[Path, str]], *, max_bytes: int, ocr: bool = True) -> UploadOutcome:
-    """Check, store and parse uploaded files `(temporary path, original name)`.
+    """Check, parse and only then store uploaded files `(temporary path, original name)`.
 
-    A file is stored (under the collection's user folder, with a sanitised name) only
-    after its checks pass, and removed again if it cannot be parsed, so a refused file
-    never reaches the collection. Parsing goes through the parse cache, so the index
-    build that follows does not parse it again.
+    Each file is parsed from a private staging copy laid out like the collection
+    (`files/NAME`), so the parsed document already has its final identity and lands in
+    the parse cache under the key the index build will ask for. Only a file that
+    parsed is stored, by an atomic rename (`add_files`): a refused upload never
+    touches the collection, not even an earlier file of the same name.
     """
     from corpus.catalog import (ParseCache, add_files, cached_reader, fagui_home, load_spec, parser_fingerprint,
                                 sanitize_filename)
@@ -119,7 +139,7 @@ def add_uploads(collection: str, files: list[tuple[Path, str]], *, max_bytes: in
 
     spec = load_spec(collection)
     cache = ParseCache(fagui_home() / "cache" / "parsed", parser_fingerprint())
-    read = cached_reader(spec.state_dir, cache, ocr=ocr)
+    files_folder = spec.user_files_dir.relative_to(spec.state_dir)
     outcome = UploadOutcome()
     for path, name in files:
         try:
@@ -128,19 +148,18 @@ def add_uploads(collection: str, files: list[tuple[Path, str]], *, max_bytes: in
             outcome.reports.append(FileReport(path=name, ok=False, error=exc.reason))
             continue
         with tempfile.TemporaryDirectory(prefix="fagui-upload-") as staging:
-            staged = Path(staging) / sanitize_filename(name)  # add_files stores under the file's own name
+            staged = Path(staging) / files_folder / sanitize_filename(name)  # add_files keeps the file's own name
+            staged.parent.mkdir(parents=True)
             shutil.copyfile(path, staged)
+            try:
+                doc = cached_reader(Path(staging), cache, ocr=ocr)(staged)
+            except IngestError as exc:
+                outcome.reports.append(FileReport(path=name, ok=False, error=exc.reason))
+                continue
+            except Exception as exc:  # noqa: BLE001 — a reader bug on one upload must not stop the batch
+                outcome.reports.append(FileReport(path=name, ok=False, error=f"unexpected {type(exc).__name__}: {exc}"))
+                continue
             (stored,) = add_files(collection, [staged])
-        try:
-            doc = read(stored)
-        except IngestError as exc:
-            stored.unlink(missing_ok=True)
-            outcome.reports.append(FileReport(path=name, ok=False, error=exc.reason))
-            continue
-        except Exception as exc:  # noqa: BLE001 — a reader bug on one upload must not stop the batch
-            stored.unlink(missing_ok=True)
-            outcome.reports.append(FileReport(path=name, ok=False, error=f"unexpected {type(exc).__name__}: {exc}"))
-            continue
         report = report_for(doc, stored)
         report.path = stored.relative_to(spec.state_dir).as_posix()
         outcome.reports.append(report)
@@ -167,6 +186,42 @@ class BuildStatus:
         return self.message
 
 
+@dataclass
+class VectorStatus:
+    """The background embedding of one collection's vectors, for the status line and
+    for the note on answers given by BM25 meanwhile."""
+
+    state: str = "pending"  # pending | building | complete | failed
+    done: int = 0  # passages with a vector
+    total: int = 0
+    message: str = ""
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.done / self.total) if self.total else 0
+
+    def describe(self) -> str:
+        if self.state == "building":
+            return f"语义检索构建中（{self.percent}%，{self.done:,}/{self.total:,} 段），此间以关键词检索作答"
+        if self.state == "failed":
+            return f"语义检索构建失败：{self.message}；以关键词检索作答"
+        if self.state == "complete":
+            return "语义检索已就绪（混合检索）"
+        return "语义检索等待构建，此间以关键词检索作答"
+
+    def fallback_note(self) -> str:
+        """What an answer given by BM25 meanwhile says about it."""
+        if self.state == "building":
+            return f"语义检索构建中（{self.percent}%），本次为关键词检索"
+        if self.state == "failed":
+            return f"语义检索构建失败（{self.message}），本次为关键词检索"
+        return "语义检索尚未构建，本次为关键词检索"
+
+
+class VectorsInterrupted(Exception):
+    """The vector worker stops for a build waiting on the build lock (it resumes later)."""
+
+
 class Library:
     """The app's collections: one live `Pipeline` each, swapped only when complete.
 
@@ -186,6 +241,13 @@ class Library:
         self.build_lock = threading.Lock()
         self.status = BuildStatus()
         self._opener = opener or _open_pipeline
+        # Background vectors (BM25-first builds): one worker, a queue of collections.
+        self.vectors: dict[str, VectorStatus] = {}
+        self._vector_guard = threading.Lock()  # queue, worker, waiting-build count
+        self._vector_queue: list[str] = []
+        self._vector_worker: threading.Thread | None = None
+        self._vector_progress = False
+        self._builds_waiting = 0
 
     def pipeline(self, collection: str):
         """The live pipeline of a collection (opened on first use), or None without an index."""
@@ -213,7 +275,16 @@ class Library:
         return fresh
 
     def _run_build(self, collection: str, message: str, work: Callable[[], object]):
-        with self.build_lock:
+        """Run a build under the build lock (the vector worker yields it), swap the new
+        index in, then let the worker embed its vectors."""
+        with self._vector_guard:
+            self._builds_waiting += 1
+        try:
+            self.build_lock.acquire()
+        finally:
+            with self._vector_guard:
+                self._builds_waiting -= 1
+        try:
             self.status = BuildStatus(collection, "building", message, time.time())
             try:
                 report = work()
@@ -222,21 +293,111 @@ class Library:
                 self.status = BuildStatus(collection, "failed", f"索引构建失败：{exc}", self.status.started, time.time())
                 raise
             self.status = BuildStatus(collection, "ready", f"索引已更新（{collection}）", self.status.started, time.time())
-            return report
+        finally:
+            self.build_lock.release()
+        self.start_vectors(collection, progress=self._vector_progress)
+        return report
 
     def first_build(self, collection: str, *, progress: bool = False):
-        """Build a collection's index from scratch and make it live."""
+        """Build a collection's BM25 index from scratch and make it live; its vectors
+        follow in the background (`start_vectors`)."""
+        self._vector_progress = progress
         return self._run_build(collection, f"正在首次构建索引：{collection}",
-                               lambda: build_new_index(collection, progress=progress))
+                               lambda: build_new_index(collection, progress=progress, vectors_later=True))
 
     def rebuild(self, collection: str, *, progress: bool = False):
-        """Update an existing index after files were added or removed, then swap it in."""
+        """Update an existing index after files were added or removed and swap it in:
+        new documents are searchable by BM25 at once, their vectors follow."""
         def work():
             if not has_index(collection):
-                return build_new_index(collection, progress=progress)
-            return refresh_index(collection, progress=progress)
+                return build_new_index(collection, progress=progress, vectors_later=True)
+            return refresh_index(collection, progress=progress, vectors_later=True)
 
         return self._run_build(collection, f"正在更新索引：{collection}", work)
+
+    # -- background vectors ------------------------------------------------------------
+
+    def vector_status(self, collection: str) -> VectorStatus:
+        """The worker's status of a collection, or what its index says when the worker
+        has not seen it (complete, or pending: vectors of an interrupted run)."""
+        from assistant.pipeline import default_index_dir
+
+        known = self.vectors.get(collection)
+        if known is not None:
+            return known
+        state = index_dense_state(default_index_dir(collection))
+        return VectorStatus(state="pending" if state == "pending" else "complete")
+
+    def start_vectors(self, collection: str, *, progress: bool = False) -> None:
+        """Queue the embedding of a collection's vectors (if its index is BM25-first)."""
+        from assistant.pipeline import default_index_dir
+
+        if index_dense_state(default_index_dir(collection)) != "pending":
+            return
+        with self._vector_guard:
+            self._vector_progress = progress
+            if self.vectors.get(collection, VectorStatus()).state in ("complete", "failed"):
+                self.vectors[collection] = VectorStatus()  # a new BM25-first index: its vectors are to come
+            self.vectors.setdefault(collection, VectorStatus())
+            if collection not in self._vector_queue:
+                self._vector_queue.append(collection)
+            if self._vector_worker is None:
+                self._vector_worker = threading.Thread(target=self._vector_loop, name="fagui-vectors", daemon=True)
+                self._vector_worker.start()
+
+    def wait_for_vectors(self, timeout: float | None = None) -> bool:
+        """Block until the worker has nothing left to do (tests, `fagui bench`); True if idle."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._vector_guard:
+                worker = self._vector_worker
+            if worker is None:
+                return True
+            worker.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            if deadline is not None and time.monotonic() >= deadline and worker.is_alive():
+                return False
+
+    def _vector_loop(self) -> None:
+        while True:
+            with self._vector_guard:
+                if not self._vector_queue:
+                    self._vector_worker = None
+                    return
+                collection = self._vector_queue.pop(0)
+            while self._builds_waiting:  # a waiting build goes first
+                time.sleep(0.05)
+            with self.build_lock:
+                self._embed(collection)
+
+    def _embed(self, collection: str) -> None:
+        """Embed one pending index (under the build lock) and swap it in complete."""
+        from assistant.pipeline import default_index_dir
+        from indexer.store import add_vectors
+
+        status = self.vectors.setdefault(collection, VectorStatus())
+        index_dir = default_index_dir(collection)
+        if index_dense_state(index_dir) != "pending":
+            status.state = "complete"
+            return
+
+        def on_progress(done: int, total: int) -> None:
+            status.state, status.done, status.total = "building", done, total
+            if self._builds_waiting:
+                raise VectorsInterrupted(collection)
+
+        try:
+            add_vectors(index_dir, progress=self._vector_progress, on_progress=on_progress)
+            self.swap_in(collection)
+        except VectorsInterrupted:
+            status.state = "pending"
+            with self._vector_guard:
+                if collection not in self._vector_queue:
+                    self._vector_queue.append(collection)
+            return
+        except Exception as exc:  # noqa: BLE001 — the worker must survive; the page shows it
+            status.state, status.message = "failed", str(exc)
+            return
+        status.state = "complete"
 
     def start_first_build(self, collection: str, *, progress: bool = False) -> threading.Thread:
         """`first_build` in a background thread (the server starts serving meanwhile)."""
@@ -250,6 +411,17 @@ class Library:
         self.status = BuildStatus(collection, "building", f"正在首次构建索引：{collection}", time.time())
         thread.start()
         return thread
+
+    def start(self, collection: str, *, progress: bool = False) -> str:
+        """What `fagui serve` does first: build a missing index (BM25 first, in the
+        background) or resume the vectors of a BM25-first one (after a kill or a
+        restart). → `building`, `vectors` or `ready`."""
+        if not has_index(collection):
+            self.start_first_build(collection, progress=progress)
+            return "building"
+        self.start_vectors(collection, progress=progress)
+        with self._vector_guard:
+            return "vectors" if collection in self._vector_queue or self._vector_worker else "ready"
 
 
 def _open_pipeline(collection: str):

@@ -1,6 +1,7 @@
 """Shared fixtures: real collections parsed or indexed once, in temporary FAGUI_HOMEs."""
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -38,3 +39,26 @@ def indexed_home(tmp_path_factory):
 
     yield build
     patch.undo()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def live_server():
+    """A factory: `live_server(AppConfig(...), **create_app_options)` runs the real app
+    (uvicorn in a thread, loopback, a free port) for the module and returns its URL."""
+    from assistant.app import ServerThread, create_app
+
+    running = []
+
+    def start(config, **options) -> str:
+        running.append(ServerThread(create_app(config, **options), port=free_port()).start())
+        return running[-1].url
+
+    yield start
+    for server in running:
+        server.stop()

@@ -8,7 +8,6 @@ is missing.
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 
 import pytest
@@ -32,21 +31,12 @@ sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian chromium at /usr/bin/chromium")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def server(indexed_home):
-    from assistant.app import AppConfig, ServerThread, create_app
+def server(indexed_home, live_server):
+    from assistant.app import AppConfig
 
     indexed_home("mini", LAWS)
-    app = create_app(AppConfig(collection="mini", progress=False))
-    running = ServerThread(app, port=free_port()).start()
-    yield running.url
-    running.stop()
+    return live_server(AppConfig(collection="mini", progress=False))
 
 
 @pytest.fixture(scope="module")
@@ -198,25 +188,21 @@ def test_retrieval_details_and_evaluation_views(page, tmp_path):
     shot(page, "08_evaluation.png")
 
 
-def test_login_is_required_when_auth_is_set(browser, server):
+def test_login_is_required_when_auth_is_set(browser, server, live_server):
     """With credentials configured every route answers 401 without them, and the page
     works in the browser with them (HTTP Basic covers Gradio's own API calls too)."""
-    from assistant.app import AppConfig, ServerThread, create_app
+    from assistant.app import AppConfig
 
-    guarded = ServerThread(create_app(AppConfig(collection="mini", progress=False), auth=("ann", "s3cret")),
-                           port=free_port()).start()
-    try:
-        anonymous = browser.new_context()
-        for route in ("/", "/fagui/source?c=mini&u=", "/gradio_api/info"):
-            assert anonymous.request.get(guarded.url + route).status == 401, route
-        anonymous.close()
-        context = browser.new_context(http_credentials={"username": "ann", "password": "s3cret"})
-        tab = context.new_page()
-        tab.set_default_timeout(60_000)
-        tab.goto(guarded.url)
-        tab.wait_for_selector("#fagui-question textarea")
-        ask(tab, "数据安全法第四十五条")
-        assert "第四十五条" in tab.inner_text("#fagui-evidence")
-        context.close()
-    finally:
-        guarded.stop()
+    guarded = live_server(AppConfig(collection="mini", progress=False), auth=("ann", "s3cret"))
+    anonymous = browser.new_context()
+    for route in ("/", "/fagui/source?c=mini&u=", "/gradio_api/info"):
+        assert anonymous.request.get(guarded + route).status == 401, route
+    anonymous.close()
+    context = browser.new_context(http_credentials={"username": "ann", "password": "s3cret"})
+    tab = context.new_page()
+    tab.set_default_timeout(60_000)
+    tab.goto(guarded)
+    tab.wait_for_selector("#fagui-question textarea")
+    ask(tab, "数据安全法第四十五条")
+    assert "第四十五条" in tab.inner_text("#fagui-evidence")
+    context.close()

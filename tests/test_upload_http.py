@@ -1,0 +1,72 @@
+"""Uploads driven over HTTP against a real `fagui serve` app (uvicorn on a free port,
+Gradio's own client uploading real files), the way issue 11 found the failures:
+a refused upload must never touch an existing file of the same name (F2)."""
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from corpus import catalog
+
+LAWS = ["行政法/数据安全法(2021-06-10).md"]
+COLLECTION = "httpup"
+
+
+@pytest.fixture(scope="module")
+def server(indexed_home, live_server):
+    from assistant.app import AppConfig
+
+    indexed_home(COLLECTION, LAWS)
+    return live_server(AppConfig(collection=COLLECTION, progress=False))
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    from gradio_client import Client
+
+    return Client(server, verbose=False)
+
+
+def upload(client, path: Path) -> tuple[str, str]:
+    """POST the file to the server and run the page's upload handler → (report, status)."""
+    from gradio_client import handle_file
+
+    report, note, *_ = client.predict([handle_file(str(path))], COLLECTION, api_name="/do_upload")
+    return report, note
+
+
+def stored(name: str) -> Path:
+    return catalog.load_spec(COLLECTION).user_files_dir / name
+
+
+def test_refused_upload_keeps_the_earlier_file_of_the_same_name(client, tmp_path):
+    good = tmp_path / "good" / "dup.md"
+    good.parent.mkdir()
+    good.write_text("# 机房值守管理办法\n\n第一条 机房值守人员应当每日巡检并记录。\n\n第二条 违反第一条的，依法处理。\n",
+                    encoding="utf-8")
+    report, note = upload(client, good)
+    assert "已接收" in report and "现在即可检索" in note, report
+    original = stored("dup.md").read_bytes()
+
+    bad = tmp_path / "bad" / "dup.md"
+    bad.parent.mkdir()
+    bad.write_text("这份文件没有标题行，也没有条文。\n", encoding="utf-8")
+    report, note = upload(client, bad)
+    assert "已拒绝" in report and "索引未改变" in note, report
+    assert stored("dup.md").read_bytes() == original
+
+    bad_docx = tmp_path / "bad" / "dup.docx"  # passes the content check, fails in the parser
+    with zipfile.ZipFile(bad_docx, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", "<w:document><unclosed>")
+    report, _ = upload(client, bad_docx)
+    assert "已拒绝" in report and "dup.docx" in report, report
+    assert not stored("dup.docx").exists()
+
+    client.predict(COLLECTION, api_name="/do_build")  # the next rebuild still has the document
+    html = client.predict("机房值守管理办法第一条", COLLECTION, api_name="/lookup")
+    assert "每日巡检" in html
+    assert sorted(p.name for p in catalog.user_files(catalog.load_spec(COLLECTION))) == sorted(
+        [Path(LAWS[0]).name, "dup.md"])
