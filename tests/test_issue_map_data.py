@@ -1,0 +1,166 @@
+"""The issue map data file (`assistant/data/issue_map.json`) against the real corpus.
+
+The map is authored by hand from the law; these tests are what keeps it honest: the
+file has the shared format (ISSUEMAP_SCHEMA.md), its cues are specific enough to be
+scored (no empty or one-character cue parts), and every provision it cites is an
+article of the CURRENT version of that law in the parsed `default` collection, with
+any stated time limit actually written in that article. The checks are pure functions
+so that the tests can also show they catch a broken entry.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from assistant.pipeline import UnitTable
+from corpus.numerals import chinese_to_int, int_to_chinese
+
+MAP_PATH = Path(__file__).resolve().parents[1] / "assistant" / "data" / "issue_map.json"
+ROLES = {"basis", "duty", "liability", "remedy", "time_limit", "defendant", "burden_of_proof"}
+ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_CN_RUN = re.compile(r"[零〇○一二两三四五六七八九十百千万]+")
+_DIGIT_RUN = re.compile(r"[0-9]+")
+
+
+def load_map() -> dict:
+    return json.loads(MAP_PATH.read_text(encoding="utf-8"))
+
+
+def structure_problems(data: dict) -> list[str]:
+    """Format problems of the whole map: version, ids, roles, cues, provision counts."""
+    problems = []
+    if data.get("format") != 1:
+        problems.append(f"format is {data.get('format')!r}, expected 1")
+    seen: set[str] = set()
+    for issue in data.get("issues", []):
+        iid = issue.get("id", "")
+        if not ID_RE.match(iid):
+            problems.append(f"{iid!r}: id is not kebab-case")
+        if iid in seen:
+            problems.append(f"{iid}: duplicate id")
+        seen.add(iid)
+        for key in ("name", "area"):
+            if not str(issue.get(key, "")).strip():
+                problems.append(f"{iid}: empty {key}")
+        if not issue.get("act_kinds") or not issue.get("roles"):
+            problems.append(f"{iid}: act_kinds and roles must not be empty")
+        cues = issue.get("cues", {})
+        for kind in ("lay", "legal"):
+            if not cues.get(kind):
+                problems.append(f"{iid}: no {kind} cues")
+            for cue in cues.get(kind, []):
+                parts = cue.split("&")
+                # A one-character part (泄, 码) matches nearly any question: never specific.
+                if any(len(re.sub(r"\s+", "", part)) < 2 for part in parts):
+                    problems.append(f"{iid}: cue {cue!r} has an empty or one-character part")
+        provisions = issue.get("provisions", [])
+        if not 3 <= len(provisions) <= 12:
+            problems.append(f"{iid}: {len(provisions)} provisions (expected 3-12)")
+        for prov in provisions:
+            if prov.get("role") not in ROLES:
+                problems.append(f"{iid}: {prov.get('law')}{prov.get('article')} has role {prov.get('role')!r}")
+            if not str(prov.get("why", "")).strip():
+                problems.append(f"{iid}: {prov.get('law')}{prov.get('article')} has no why")
+    return problems
+
+
+def limit_forms(limit: str) -> set[str]:
+    """A time limit as written plus its other spelling: `60日` ↔ `六十日`, `两年` → `2年`."""
+    as_chinese = _DIGIT_RUN.sub(lambda m: int_to_chinese(int(m.group())), limit)
+    as_digits = _CN_RUN.sub(lambda m: str(chinese_to_int(m.group())), limit)
+    return {limit, as_chinese, as_digits}
+
+
+def provision_problems(data: dict, table: UnitTable) -> list[str]:
+    """Provisions that do not name an article of a current law version, or whose
+    `time_limit` is not written in that article's text."""
+    problems = []
+    for issue in data.get("issues", []):
+        for prov in issue.get("provisions", []):
+            ref = f"{issue['id']}: {prov['law']}{prov['article']}"
+            unit_id = table.resolve(prov["law"], prov["article"])
+            if unit_id is None:
+                problems.append(f"{ref} does not resolve to a current version in the collection")
+                continue
+            doc, unit = table.units[unit_id]
+            if doc.status != "current":
+                problems.append(f"{ref} resolves to a {doc.status} version")
+            limit = prov.get("time_limit")
+            if limit is not None and not any(form in unit.text for form in limit_forms(limit)):
+                problems.append(f"{ref}: time limit {limit!r} is not in the article text")
+    return problems
+
+
+def region_problems(data: dict, table: UnitTable) -> list[str]:
+    """A local issue must cite at least one regulation of its own place."""
+    problems = []
+    for issue in data.get("issues", []):
+        region = issue.get("region", "")
+        if not region:
+            continue
+        places = set()
+        for prov in issue["provisions"]:
+            unit_id = table.resolve(prov["law"], prov["article"])
+            if unit_id is not None:
+                places.add(table.units[unit_id][0].region)
+        if not any(region in place for place in places):
+            problems.append(f"{issue['id']}: region {region!r} but no provision from a regulation of that place")
+    return problems
+
+
+@pytest.fixture(scope="module")
+def table(default_documents) -> UnitTable:
+    return UnitTable.build(default_documents)
+
+
+def test_map_structure():
+    data = load_map()
+    assert structure_problems(data) == []
+    assert len(data["issues"]) >= 15
+
+
+def test_structure_check_catches_bad_entries():
+    data = load_map()
+    broken = copy.deepcopy(data)
+    broken["format"] = 2
+    broken["issues"].append(copy.deepcopy(broken["issues"][0]))  # duplicate id
+    broken["issues"][0]["cues"]["lay"].append("码")
+    broken["issues"][0]["provisions"][0]["role"] = "reason"
+    problems = structure_problems(broken)
+    assert any("format" in p for p in problems)
+    assert any("duplicate id" in p for p in problems)
+    assert any("'码'" in p for p in problems)
+    assert any("'reason'" in p for p in problems)
+
+
+def test_limit_forms():
+    assert "六十日" in limit_forms("60日")
+    assert "60日" in limit_forms("六十日")
+    assert "2年" in limit_forms("两年")
+    assert "20个工作日" in limit_forms("20个工作日")
+
+
+def test_every_provision_is_a_current_article_of_default(table):
+    data = load_map()
+    assert provision_problems(data, table) == []
+
+
+def test_provision_check_catches_unknown_articles_and_limits(table):
+    data = load_map()
+    broken = copy.deepcopy(data)
+    first = broken["issues"][0]["provisions"]
+    first[0]["article"] = "第九百九十九条"
+    first[1]["time_limit"] = "九百九十九日"
+    first.append({"law": "中华人民共和国不存在法", "article": "第一条", "role": "basis", "why": "x"})
+    problems = provision_problems(broken, table)
+    assert any("第九百九十九条 does not resolve" in p for p in problems)
+    assert any("九百九十九日" in p for p in problems)
+    assert any("不存在法" in p for p in problems)
+
+
+def test_local_issues_cite_their_place(table):
+    assert region_problems(load_map(), table) == []
