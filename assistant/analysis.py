@@ -63,7 +63,8 @@ ACTOR_KEYWORDS: dict[str, tuple[str, ...]] = {
     ROLE_GOV: (
         "大数据管理局", "大数据中心", "大数据局", "行政机关", "国家机关", "政府", "部门", "街道办", "街道",
         "指挥部", "委员会", "采购人", "采购单位", "政务服务机构", "机关", "委托方", "局", "城管",
-        "区里", "市里", "县里", "镇里", "乡里", "窗口", "社区", "村委会",
+        "区里", "市里", "县里", "镇里", "乡里", "窗口", "社区", "村委会", "人民政府", "公共管理和服务机构",
+        "公共服务机构", "事业单位",
     ),
     ROLE_FIRM: (
         "科技公司", "公司", "企业", "供应商", "中标", "承建", "运维", "运营", "服务商", "开发商", "外包",
@@ -131,8 +132,9 @@ def _expand_left(text: str, start: int, taken: list[tuple[int, int]], limit: int
 
 
 def _grows(word: str) -> bool:
-    """Single-character keywords are whole words (`我`), except `局` which ends a name."""
-    return len(word) > 1 or word == "局"
+    """Single-character keywords are whole words (`我`), except `局` which ends a name;
+    `区里` / `市里` are whole words too (a place said plainly, not the end of a name)."""
+    return (len(word) > 1 and not word.endswith("里")) or word == "局"
 
 
 def _matches(question: str, table: dict[str, tuple[str, ...]], expand: bool = False) -> dict[str, list[str]]:
@@ -302,7 +304,10 @@ def _party_rows(reads: list[_Read], scenario: dict[str, list[str]]) -> list[tupl
 _WRITTEN_SUBJECT = re.compile(r"^(?P<who>[^，；。]{2,14}?(?:人|者|机构|单位|组织))(?:应当|应|依法)?(?:承担|负责)")
 
 #: The subject an article addresses in its opening words (`医疗机构及其医务人员应当…`).
-_OPENING_SUBJECT = re.compile(r"^(?P<who>[^，；。、“”（）]{2,12}?)(?:及其[^，；。、]{1,8}?)?(?:应当|必须|不得|可以|依法)")
+_OPENING_SUBJECT = re.compile(
+    r"^(?P<who>[^，；。、“”（）]{2,12}?)(?:及其[^，；。、]{1,8}?)?"
+    r"(?:应当|必须|不得|可以|依法|有下列|有本|违反|违法|未经|未按|不履行|拒绝|擅自)"
+)
 
 #: Subjects that name no particular kind of actor: anyone can be one, so a row about them
 #: is never foreign to a question.
@@ -386,8 +391,13 @@ def _relevant_rows(
     def keep(row: tuple[Party, Liability, str]) -> bool:
         party, liability, role = row
         foreign = _foreign_subject(row, by_ref.get(party.basis[0]))
-        if foreign:
-            return foreign in question or any(w in foreign or foreign in w for w in named if len(w) > 1)
+        if foreign and (foreign in question or any(w in foreign or foreign in w for w in named if len(w) > 1)):
+            return True
+        lay_roles = set(_matches(foreign, ACTOR_KEYWORDS)) - {ROLE_CITIZEN} if foreign else set()
+        if foreign and not lay_roles:
+            return False  # a kind of actor (医疗机构, 商业银行) the question does not name
+        if lay_roles:  # `县级以上人民政府`: a government body the lexicon does not list
+            return not wanted or bool(lay_roles & wanted)
         if role == ROLE_ANY or not wanted or role in wanted:
             return True
         if role == ROLE_STAFF:
@@ -728,7 +738,8 @@ def _external_line(analysis: Analysis) -> ConclusionLine:
                               basis=list(dict.fromkeys(p.basis[0] for p in picked)))
     legal = [s for s in analysis.external if not s.no_basis and not s.label]
     if legal:
-        return ConclusionLine("external", "对受害人先担责：" + _short(legal[0].statement, 60), basis=legal[0].basis[:1])
+        statement = legal[0].statement.removeprefix("民事责任：")  # the row line repeats the kind
+        return ConclusionLine("external", "对受害人先担责：" + _short(statement, 60), basis=legal[0].basis[:1])
     return _no_support("external")
 
 
