@@ -620,7 +620,8 @@ REMEDY_NAMES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("采购质疑", re.compile(r"质疑")),
     ("政府采购投诉", re.compile(r"采购[^，；。]{0,12}投诉|投诉[^，；。]{0,12}采购")),
     ("行政复议", re.compile(r"复议")),
-    ("国家赔偿", re.compile(r"国家赔偿|赔偿请求|请求赔偿")),
+    ("国家赔偿", re.compile(r"国家赔偿|行政赔偿|赔偿请求|请求赔偿|申请赔偿|赔偿金")),
+    ("民事诉讼", re.compile(r"民事诉讼|民事权利")),
     ("行政诉讼", re.compile(r"行政诉讼|起诉|诉讼")),
     ("政府信息公开申请", re.compile(r"信息公开|申请公开")),
     ("个人信息权利请求", re.compile(r"查阅|复制|更正|补充|删除|解释说明")),
@@ -652,19 +653,93 @@ def states_time_limit(text: str, limit: str) -> bool:
     return bool(limit) and (limit in text or _digits(limit) in _digits(text))
 
 
-def remedy_name(why: str, text: str = "") -> str:
-    """The remedy an issue-map provision opens, named from its why (else its text)."""
-    for source in (why, text):
+#: A remedy-map time limit that binds the authority (答复 / 决定 / 支付期限), not the person.
+AUTHORITY_DEADLINE = "办理期限"
+
+
+def remedy_name(*sources: str) -> str:
+    """The remedy named first in the given texts, tried in order ("" if none)."""
+    for source in sources:
         for name, pattern in REMEDY_NAMES:
             if pattern.search(source):
                 return name
-    return "救济途径"
+    return ""
+
+
+def _limit_clause(text: str, limit: str) -> tuple[str, list[str], int] | None:
+    """(sentence, its comma segments, index of the segment stating `limit`), or None."""
+    for sentence in article_sentences(text):
+        if not states_time_limit(sentence, limit):
+            continue
+        segments = [seg for seg in re.split(r"[，；]", sentence) if seg]
+        for index, segment in enumerate(segments):
+            if states_time_limit(segment, limit):
+                return sentence, segments, index
+        return sentence, segments, 0
+    return None
+
+
+def _limit_holder_is_authority(segments: list[str], index: int) -> bool:
+    """Whose time limit is it? The first actor of the stating segment, or of the nearest
+    segment before it that names one: a body (行政机关, 赔偿义务机关, 采购人) answering or
+    deciding within the limit, or the person (公民, 赔偿请求人, 供应商) acting within it.
+    A 时效 is always the person's."""
+    if "时效" in segments[index]:
+        return False
+    for position in range(index, -1, -1):
+        segment = segments[position]
+        if position == index and _ELIDED_SUBJECT.match(segment):
+            continue  # `应当自…六个月内提出`: the subject is in an earlier segment
+        role = _first_actor_role(segment)
+        if role:
+            return role in (ROLE_GOV, ROLE_ENFORCER)
+    return False
+
+
+_ELIDED_SUBJECT = re.compile(r"^(?:应当|可以|并|有权|也|均)")
+
+
+def _first_actor_role(segment: str) -> str:
+    """Role of the first actor a segment names — statute terms and the question keywords
+    (`政府采购监督管理部门`); a body after `向` / `对` receives or is the object of the act."""
+    def addressed(start: int) -> bool:
+        return segment[:start].endswith(("向", "对"))
+
+    statute = list(actors_in(segment))
+    found = [(m.start(), role_of(m.group())) for m in statute if not addressed(m.start())]
+    found += [
+        (m.start(), role)
+        for role, words in ACTOR_KEYWORDS.items()
+        for word in words
+        if len(word) > 1
+        for m in re.finditer(re.escape(word), segment)
+        if not addressed(m.start()) and not any(a.start() < m.end() and m.start() < a.end() for a in statute)
+    ]
+    return min(found)[1] if found else ""
+
+
+def _map_remedy(provision, item: Evidence) -> Remedy:
+    """The remedy (or the authority's deadline) one remedy / time_limit provision gives."""
+    limit = provision.time_limit if states_time_limit(item.text, provision.time_limit) else ""
+    clause = _limit_clause(item.text, limit) if limit else None
+    if clause is None:
+        name = remedy_name(provision.why, item.text) or "救济途径"
+        return Remedy(remedy=name, time_limit=limit, basis=[provision.ref], detail=provision.why)
+    sentence, segments, index = clause
+    stating = segments[index]
+    after = stating[stating.index(limit) + len(limit):] if limit in stating else stating
+    name = remedy_name(after + "".join(segments[index + 1 : index + 2]), sentence, provision.why)
+    if _limit_holder_is_authority(segments, index):
+        label = f"{AUTHORITY_DEADLINE}（{name}）" if name else AUTHORITY_DEADLINE
+        return Remedy(remedy=label, time_limit=limit, basis=[provision.ref], detail=provision.why)
+    return Remedy(remedy=name or "救济途径", time_limit=limit, basis=[provision.ref], detail=provision.why)
 
 
 def _issue_remedies(remedies: list[Remedy], evidence: list[Evidence], understanding: Understanding | None) -> list[Remedy]:
     """Remedies (and time limits) of the recognised issues' remedy / time_limit provisions
     that are among the evidence. The time limit is kept only when the article's text
-    states it (`states_time_limit`); otherwise the remedy is listed without one."""
+    states it (`states_time_limit`); otherwise the remedy is listed without one. A limit
+    that binds the authority (答复 within 七个工作日) is listed as its 办理期限."""
     if understanding is None:
         return remedies
     by_ref = {e.ref: e for e in evidence if is_liability_source(e.doc_type) and e.status != "duplicate"}
@@ -673,13 +748,12 @@ def _issue_remedies(remedies: list[Remedy], evidence: list[Evidence], understand
             item = by_ref.get(provision.ref)
             if provision.role not in ("remedy", "time_limit") or item is None:
                 continue
-            limit = provision.time_limit if states_time_limit(item.text, provision.time_limit) else ""
-            name = remedy_name(provision.why, item.text)
-            same = next((r for r in remedies if r.remedy == name and provision.ref in r.basis), None)
+            found = _map_remedy(provision, item)
+            same = next((r for r in remedies if r.remedy == found.remedy and provision.ref in r.basis), None)
             if same is None:
-                remedies.append(Remedy(remedy=name, time_limit=limit, basis=[provision.ref], detail=provision.why))
-            elif limit and not same.time_limit:
-                same.time_limit = limit
+                remedies.append(found)
+            elif found.time_limit and not same.time_limit:
+                same.time_limit = found.time_limit
     return remedies
 
 
@@ -771,7 +845,7 @@ def _remedy_lines(analysis: Analysis, intents: Iterable[str] = ()) -> list[Concl
     those with a stated time limit and those the question asks about first."""
     kinds: dict[str, list[Remedy]] = {}
     for remedy in analysis.remedies:
-        if remedy.basis:
+        if remedy.basis and not remedy.remedy.startswith(AUTHORITY_DEADLINE):
             kinds.setdefault(remedy.remedy, []).append(remedy)
     asked = [k for intent in intents for k in _INTENT_REMEDIES.get(intent, ())]
     order = sorted(kinds, key=lambda k: (not any(r.time_limit for r in kinds[k]),
