@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from assistant.records import Evidence
-from corpus.numerals import NUMERAL_CHARS, article_label, chinese_to_int, int_to_chinese, parse_article_label
+from corpus.numerals import NUMERAL_CHARS, article_label, chinese_to_int, label_numeral, parse_article_label
 from corpus.records import Document, Unit
 from corpus.versions import law_key
 from indexer.segment import CONVENTIONAL_SHORT_NAMES, derived_short_name, title_core
@@ -426,7 +426,7 @@ class ArticleRef:
 
 
 def _cn(n: int) -> str:
-    return int_to_chinese(n)
+    return label_numeral(n)
 
 
 _NUM = f"[{NUMERAL_CHARS}]+"

@@ -33,6 +33,9 @@ _MYRIAD = {"万": 10000}
 #: half- or full-width). Used inside regexes by `corpus.structure`.
 NUMERAL_CHARS = "零〇○一二两三四五六七八九十百千万0-9０-９"
 
+#: Largest value written in Chinese numerals by `int_to_chinese` (the module's scope).
+MAX_NUMERAL = 99999
+
 _FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 _CN_DIGIT_CHARS = "零一二三四五六七八九"
 _SUFFIX_RE = re.compile(r"^之([" + NUMERAL_CHARS + r"]+)$")
@@ -81,7 +84,7 @@ def int_to_chinese(n: int) -> str:
     Statutes write 十/十五 without a leading 一 but 一百一十 with it, and one 零 for any run
     of missing places (一千零五). Raises ValueError outside 0 … 99 999.
     """
-    if not 0 <= n <= 99999:
+    if not 0 <= n <= MAX_NUMERAL:
         raise ValueError(f"numeral out of range: {n}")
     if n == 0:
         return "零"
@@ -104,6 +107,16 @@ def int_to_chinese(n: int) -> str:
     return text
 
 
+def label_numeral(n: int) -> str:
+    """The numeral of a label: Chinese within scope, Arabic digits beyond (123456789).
+
+    A question may name a number no statute reaches (第九九九九九九九九九条); it must still
+    become a label, so a lookup can answer "no such article" like for any missing one
+    instead of failing on the numeral.
+    """
+    return int_to_chinese(n) if n <= MAX_NUMERAL else str(n)
+
+
 def parse_suffix(text: str) -> int:
     """`之一` → 1, `之十二` → 12, `` → 0 (no suffix). Raises ValueError for anything else."""
     s = text.strip()
@@ -119,9 +132,9 @@ def article_label(number: int, suffix: int = 0) -> str:
     """Canonical label `第X条` / `第X条之Y` — the form gold annotations and citations use."""
     if number < 1:
         raise ValueError(f"article number must be positive: {number}")
-    label = f"第{int_to_chinese(number)}条"
+    label = f"第{label_numeral(number)}条"
     if suffix:
-        label += f"之{int_to_chinese(suffix)}"
+        label += f"之{label_numeral(suffix)}"
     return label
 
 

@@ -85,3 +85,10 @@ def test_parse_and_canonicalise_labels(label, parsed, canonical):
 def test_parse_article_label_rejects_other_text():
     with pytest.raises(ValueError):
         parse_article_label("第一章")
+
+
+def test_labels_beyond_chinese_numerals_use_digits_and_round_trip():
+    """A question may name 第九九九九九九九九九条: still a label, so lookups can say it is missing."""
+    assert article_label(1_000_000) == "第1000000条"
+    assert canonical_article_label("第九九九九九九九九九条") == "第999999999条"
+    assert parse_article_label(article_label(123456, 2)) == (123456, 2)

@@ -1,6 +1,7 @@
-"""Uploads driven over HTTP against a real `fagui serve` app (uvicorn on a free port,
+"""The app driven over HTTP against a real `fagui serve` app (uvicorn on a free port,
 Gradio's own client uploading real files), the way issue 11 found the failures:
-a refused upload must never touch an existing file of the same name (F2)."""
+a refused upload must never touch an existing file of the same name (F2); an absurd
+article number is answered like any missing article (F4)."""
 from __future__ import annotations
 
 import zipfile
@@ -70,3 +71,13 @@ def test_refused_upload_keeps_the_earlier_file_of_the_same_name(client, tmp_path
     assert "每日巡检" in html
     assert sorted(p.name for p in catalog.user_files(catalog.load_spec(COLLECTION))) == sorted(
         [Path(LAWS[0]).name, "dup.md"])
+
+
+HUGE_ARTICLE = "数据安全法第九九九九九九九九九九九九九九九九九九条"
+
+
+def test_huge_article_number_is_a_missing_article_in_the_app(client):
+    html = client.predict(HUGE_ARTICLE, COLLECTION, api_name="/lookup")
+    assert "没有第999999999999999999条" in html and "该法共55条" in html, html
+    analysis, evidence, *_ = client.predict(HUGE_ARTICLE, COLLECTION, "bm25", 10, [], "", [], api_name="/do_ask")
+    assert "该法共55条" in analysis and "Error" not in analysis, analysis
