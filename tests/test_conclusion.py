@@ -1,0 +1,180 @@
+"""The answer-first parts of the analysis (issue 12) on real articles of `default`:
+
+* party rows only for the question's actors and the recognised issues' roles, grouped,
+  no repeats — a government-app leak gets no 医疗机构 row;
+* the 结论 block: every line cites verified evidence, or says 无依据;
+* remedies and time limits from the issue map, a limit stated only where the article's
+  own text states it.
+
+Evidence is built from real articles (retrieval simulated), as in tests/test_analysis.py.
+"""
+from __future__ import annotations
+
+import pytest
+
+from assistant.analysis import analyse, evidence_from_unit, group_parties, states_time_limit, verify
+from assistant.records import ConclusionLine, IssueProvision, Party, RecognisedIssue, Understanding
+
+GOV_APP = "外包公司给政府做的政务App泄露了公民个人信息，谁来承担责任？"
+CIVIL_CODE = "中华人民共和国民法典"
+PIPL = "中华人民共和国个人信息保护法"
+DSL = "中华人民共和国数据安全法"
+SCL = "中华人民共和国国家赔偿法"
+PROCUREMENT = "中华人民共和国政府采购法"
+#: The governing articles of the government-app leak, and liability articles about other
+#: kinds of actor (医疗机构, 商业银行, 律师事务所) that a retriever can bring along.
+GOVERNING = [
+    (DSL, "第四十条"), (PIPL, "第二十一条"), (PIPL, "第六十九条"), (PIPL, "第六十六条"), (DSL, "第四十九条"),
+    (PIPL, "第六十八条"), (SCL, "第七条"), (SCL, "第三十九条"), ("中华人民共和国行政复议法", "第二十条"),
+    ("中华人民共和国行政诉讼法", "第四十六条"),
+]
+FOREIGN = [(CIVIL_CODE, "第一千二百二十六条"), ("中华人民共和国商业银行法", "第七十三条"), ("中华人民共和国律师法", "第五十四条")]
+
+
+@pytest.fixture(scope="module")
+def articles(default_documents):
+    return {(d.title, u.number): (d, u) for d in default_documents if d.status == "current" for u in d.articles()}
+
+
+def evidence_for(articles, keys):
+    return [evidence_from_unit(*articles[key], rank=i) for i, key in enumerate(keys, start=1)]
+
+
+def issue(*provisions: IssueProvision, roles: tuple[str, ...] = ()) -> Understanding:
+    recognised = RecognisedIssue(issue_id="test-issue", name="测试问题", roles=roles, provisions=provisions)
+    return Understanding(issues=[recognised], intents=["deadline"])
+
+
+def test_government_app_leak_keeps_only_the_question_parties_grouped(articles):
+    evidence = evidence_for(articles, GOVERNING + FOREIGN)
+    analysis = analyse(GOV_APP, evidence)
+    bases = [ref for party in analysis.parties for ref in party.basis]
+    assert not {"".join(key) for key in FOREIGN} & set(bases)
+    assert not any(word in p.party for p in analysis.parties for word in ("医疗机构", "银行", "律师"))
+    # the parties the question is about are all there
+    assert any(p.party == "委托的行政机关" and f"{SCL}第七条" in p.basis for p in analysis.parties)
+    assert any(f"{PIPL}第六十六条" in p.basis and p.role.startswith("企业") for p in analysis.parties)
+    assert any(f"{DSL}第四十九条" in p.basis and p.liability == "政务处分" for p in analysis.parties)
+    # grouped: one row per (party, role, liability), rows of one party next to each other
+    keys = [(p.party, p.role, p.liability) for p in analysis.parties]
+    assert len(keys) == len(set(keys))
+    names = [p.party for p in analysis.parties]
+    for name in set(names):
+        first, last = names.index(name), len(names) - 1 - names[::-1].index(name)
+        assert set(names[first : last + 1]) == {name}
+    # DSL art. 49 and PIPL art. 68 punish the same staff of the agency: one row, both bases
+    staff = [p for p in analysis.parties if p.party == "国家机关的直接负责的主管人员和其他直接责任人员"]
+    assert len(staff) == 1 and {f"{DSL}第四十九条", f"{PIPL}第六十八条"} <= set(staff[0].basis)
+    # the 民法典 row is dropped from the layers too, not only from the table
+    layers = analysis.external + analysis.internal + analysis.individual
+    assert not any(f"{CIVIL_CODE}第一千二百二十六条" in s.basis for s in layers)
+
+
+def test_a_kind_of_actor_is_kept_when_the_question_names_it(articles):
+    evidence = evidence_for(articles, [(CIVIL_CODE, "第一千二百二十六条")])
+    analysis = analyse("医疗机构泄露了患者的病历资料，谁来承担责任？", evidence)
+    assert any(f"{CIVIL_CODE}第一千二百二十六条" in p.basis for p in analysis.parties)
+
+
+def test_roles_of_a_recognised_issue_keep_rows_the_question_does_not_name(articles):
+    evidence = evidence_for(articles, [(SCL, "第七条"), (PIPL, "第六十六条")])
+    question = "公司泄露了我的信息，谁负责？"
+    plain = analyse(question, evidence)
+    assert not any(f"{SCL}第七条" in p.basis for p in plain.parties)
+    with_issue = analyse(question, evidence, understanding=issue(roles=("行政机关", "受托企业")))
+    assert any(f"{SCL}第七条" in p.basis and p.liability == "国家赔偿" for p in with_issue.parties)
+
+
+def test_group_parties_merges_bases_and_consequences():
+    rows = [
+        Party("受托方", "企业", "行政责任", "处罚款", ["A法第一条"]),
+        Party("国家机关", "机关", "政务处分", "依法给予处分", ["A法第二条"]),
+        Party("受托方", "企业", "行政责任", "处罚款；责令改正", ["B法第三条"]),
+    ]
+    grouped = group_parties(rows)
+    assert [(p.party, p.basis, p.consequence) for p in grouped] == [
+        ("受托方", ["A法第一条", "B法第三条"], "处罚款；责令改正"),
+        ("国家机关", ["A法第二条"], "依法给予处分"),
+    ]
+
+
+def test_conclusion_lines_cite_evidence_or_say_no_basis(articles):
+    evidence = evidence_for(articles, GOVERNING + FOREIGN)
+    analysis = analyse(GOV_APP, evidence)
+    lines = analysis.conclusion
+    assert 3 <= len(lines) <= 6
+    refs = {e.ref for e in evidence}
+    cited = {c["ref"] for c in analysis.citations}
+    for line in lines:
+        if line.kind == "no_basis":
+            assert "无依据" in line.text and not line.basis
+        else:
+            assert line.basis and set(line.basis) <= refs and set(line.basis) <= cited, line
+    kinds = [line.kind for line in lines]
+    assert kinds[:3] == ["external", "internal", "individual"] and set(kinds[3:]) == {"remedy"}
+    external = lines[0]
+    assert "委托的行政机关" in external.text and f"{SCL}第七条" in external.basis
+    assert f"{PIPL}第六十九条" in external.basis  # the processor owes civil damages too
+    assert f"{DSL}第四十条" in lines[1].basis  # the commissioning duties between agency and contractor
+    review = next(line for line in lines if "行政复议" in line.text)
+    assert "六十日" in review.time_limit and review.basis == ["中华人民共和国行政复议法第二十条"]
+    suit = next(line for line in lines if "行政诉讼" in line.text)
+    assert "六个月" in suit.time_limit and "六个月" in articles[("中华人民共和国行政诉讼法", "第四十六条")][1].text
+
+
+def test_conclusion_without_support_says_no_basis_per_layer():
+    analysis = analyse("谁对健康码错误赋码负责？", [])
+    assert [line.kind for line in analysis.conclusion] == ["no_basis"] * 4
+    texts = "".join(line.text for line in analysis.conclusion)
+    for layer in ("对外责任", "内部责任", "个人责任", "救济途径"):
+        assert f"{layer}：无依据" in texts
+
+
+def test_verification_turns_an_unverifiable_conclusion_line_into_no_basis(articles):
+    evidence = evidence_for(articles, [(DSL, "第四十九条")])
+    analysis = analyse("国家机关泄露数据谁负责", evidence)
+    bogus = f"{DSL}第九十九条"
+    analysis.conclusion[0] = ConclusionLine("external", "编造的结论", [bogus])
+    checked = verify(analysis, evidence)
+    assert bogus in checked.removed_references
+    assert checked.conclusion[0].kind == "no_basis" and "对外责任：无依据" in checked.conclusion[0].text
+
+
+def test_states_time_limit_compares_numerals_in_either_script():
+    text = "可以在知道或者应知其权益受到损害之日起七个工作日内，以书面形式向采购人提出质疑。"
+    assert states_time_limit(text, "七个工作日") and states_time_limit(text, "7个工作日")
+    assert not states_time_limit(text, "15个工作日") and not states_time_limit(text, "")
+    assert states_time_limit("请求国家赔偿的时效为两年", "2年")
+
+
+def test_map_remedies_carry_a_time_limit_only_where_the_article_states_it(articles):
+    keys = [(PROCUREMENT, "第五十二条"), (PROCUREMENT, "第五十三条"), (SCL, "第七条")]
+    evidence = evidence_for(articles, keys)
+    understanding = issue(
+        IssueProvision(PROCUREMENT, "第五十二条", "time_limit", "供应商可在七个工作日内提出质疑", "7个工作日"),
+        IssueProvision(PROCUREMENT, "第五十三条", "time_limit", "采购人应在七个工作日内答复质疑", "七个工作日"),
+        # a wrong claim: 国家赔偿法第七条 states no time limit
+        IssueProvision(SCL, "第七条", "time_limit", "请求国家赔偿（时限见他条）", "两年"),
+        # not among the evidence: never cited
+        IssueProvision(SCL, "第三十九条", "time_limit", "请求国家赔偿的时效为两年", "两年"),
+    )
+    question = "我们公司投标政府采购项目，觉得中标结果不公平，最晚什么时候能提出质疑？"
+    analysis = analyse(question, evidence, understanding=understanding)
+    by_ref = {}
+    for remedy in analysis.remedies:
+        for ref in remedy.basis:
+            by_ref.setdefault(ref, []).append(remedy)
+    challenge = by_ref[f"{PROCUREMENT}第五十二条"]
+    assert [(r.remedy, r.time_limit) for r in challenge] == [("采购质疑", "7个工作日")]
+    # the 7 days of art. 53 bind the purchaser (答复), not the supplier
+    assert [r.remedy for r in by_ref[f"{PROCUREMENT}第五十三条"]] == ["办理期限（采购质疑）"]
+    assert all(r.time_limit == "" for r in by_ref[f"{SCL}第七条"])
+    assert f"{SCL}第三十九条" not in by_ref
+    line = next(line for line in analysis.conclusion if line.kind == "remedy" and "质疑" in line.text)
+    assert line.time_limit == "7个工作日" and line.basis == [f"{PROCUREMENT}第五十二条"]
+    assert not any("办理期限" in line.text for line in analysis.conclusion)
+    # every limit the analysis states occurs in the text of the article it cites
+    texts = {e.ref: e.text for e in evidence}
+    for remedy in analysis.remedies:
+        if remedy.time_limit:
+            assert states_time_limit(texts[remedy.basis[0]], remedy.time_limit)
