@@ -194,14 +194,24 @@ class FaguiApp:
         pipeline = self._pipeline(collection)
         if pipeline is None:
             return self._not_ready(collection), "", None
-        if pipeline.index.dense is None:
-            mode = "bm25"  # an index built with --bm25-only has no vectors
         filters = {"doc_type": doc_types or None, "region": (region or "").strip(), "status": statuses or None}
         answer = pipeline.ask(question, mode=mode, k=int(k), filters=filters)
         terms = self.terms_of(pipeline, question)
         analysis = render.render_lookup_messages(answer) + render.render_analysis(answer, self.unit_for_ref(pipeline), terms)
-        timing = f'<p class="muted">用时 {answer.timings_ms.get("total", 0):.0f} ms · 模式 {html.escape(mode)}</p>'
+        timing = (f'<p class="muted">用时 {answer.timings_ms.get("total", 0):.0f} ms · '
+                  f'模式 {html.escape(self.retrieval_note(answer, pipeline.collection))}</p>')
         return analysis + timing, render.render_evidence(answer, terms), answer
+
+    def retrieval_note(self, answer, collection: str) -> str:
+        """The mode that answered; when vectors are missing, why and how far their build is
+        (e.g. `bm25（语义检索构建中（43%），本次为关键词检索）`)."""
+        retrieval = answer.retrieval or {}
+        used = retrieval.get("used", "")
+        if not used or used == retrieval.get("requested"):
+            return used
+        if retrieval.get("vectors") == "off":
+            return f"{used}（该索引未构建向量，本次为关键词检索）"
+        return f"{used}（{self.library.vector_status(collection).fallback_note()}）"
 
     # -- lookup ------------------------------------------------------------------------
 
@@ -304,8 +314,8 @@ class FaguiApp:
             started = time.perf_counter()
             build = self.library.rebuild(collection, progress=progress)
         took = time.perf_counter() - started
-        embedded = f"新嵌入 {build.embedded} 段，缓存 {build.cached} 段，" if build is not None else ""
-        return report_html, _notice(f"已加入 {len(outcome.stored)} 个文件；索引已更新（{embedded}用时 {took:.1f}s），现在即可检索。")
+        return report_html, _notice(f"已加入 {len(outcome.stored)} 个文件；索引已更新（用时 {took:.1f}s），现在即可检索"
+                                    f"（关键词检索；新文本的语义向量在后台补齐）。")
 
     def remove(self, source_path: str, collection: str, progress: bool = True) -> str:
         from corpus.catalog import check_name, remove_document
@@ -335,11 +345,15 @@ class FaguiApp:
             detail = "".join(f"<div class='muted'>{html.escape(line)}</div>" for line in bars)
             return f"<div id='fagui-build'>⏳ {html.escape(status.describe())}{detail}</div>"
         try:
-            state = "索引就绪" if has_index(collection or self.config.collection) else "尚无索引"
+            ready = has_index(collection or self.config.collection)
+            vectors = self.library.vector_status(collection or self.config.collection) if ready else None
         except ValueError as exc:
             return _notice(str(exc))
+        state = "索引就绪" if ready else "尚无索引"
+        if vectors is not None and vectors.state != "complete":
+            state = f"关键词检索就绪 · {vectors.describe()}"
         extra = f" · {html.escape(status.message)}" if status.phase in ("ready", "failed") and status.message else ""
-        return f"<div>文件集 <b>{html.escape(collection or '')}</b>：{state}{extra}</div>"
+        return f"<div>文件集 <b>{html.escape(collection or '')}</b>：{html.escape(state)}{extra}</div>"
 
     # -- evaluation ----------------------------------------------------------------------
 
@@ -665,8 +679,11 @@ def serve(collection: str = "default", host: str = "127.0.0.1", port: int = 7860
     # The app first: building the page makes Gradio patch tqdm (for its progress bars),
     # and a bar created before that patch fails when it is closed after it.
     app = create_app(config, auth=credentials, library=library)
-    if not has_index(collection):
-        print(f"collection {collection!r} has no index yet: building it now (the page shows the progress)")
-        library.start_first_build(collection, progress=progress)
+    started = library.start(collection, progress=progress)
+    if started == "building":
+        print(f"collection {collection!r} has no index yet: building it now, BM25 first, then the vectors in the "
+              "background (the page shows the progress)")
+    elif started == "vectors":
+        print(f"collection {collection!r}: answering by BM25 while its vectors are embedded in the background")
     print(f"fagui serving collection {collection!r} at http://{host}:{port}" + (" (login required)" if credentials else ""))
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -150,9 +150,24 @@ def cmd_index(args: argparse.Namespace) -> int:
         print(f"error: collection {args.collection!r} has no documents", file=sys.stderr)
         return EXIT_FAILURES
     index_dir = Path(args.index_dir) if args.index_dir else default_index_dir(args.collection)
-    report = build_index(result.documents, index_dir, _index_config(args), progress=progress)
-    _print_build(report, args.json)
+    config = _index_config(args)
+    first = args.bm25_first and config.dense
+    report = build_index(result.documents, index_dir, config, progress=progress, vectors_later=first)
+    if not first:
+        _print_build(report, args.json)
+        return EXIT_OK
+    from indexer.store import add_vectors
+
+    if not args.json:
+        _print_build(report, False)
+        print("BM25 index in place (questions are answered by BM25 now); embedding the vectors", file=sys.stderr)
+    vectors = add_vectors(index_dir, progress=progress)
+    if args.json:
+        print(json.dumps({"bm25": report.to_dict(), "vectors": vectors.to_dict()}, ensure_ascii=False, indent=2))
+    else:
+        _print_build(vectors, False)
     return EXIT_OK
+
 
 
 def _format_answer(answer) -> str:
@@ -197,11 +212,20 @@ def cmd_ask(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     filters = {"doc_type": args.doc_type, "region": args.region, "status": args.status, "title": args.title}
     answer = pipeline.ask(args.question, mode=args.mode, k=args.k, filters=filters)
+    _note_fallback(answer.retrieval, args.collection)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:
         print(_format_answer(answer))
     return EXIT_OK
+
+
+def _note_fallback(retrieval: dict, collection: str) -> None:
+    """Say on stderr when the requested retrieval could not run (vectors not built yet)."""
+    if retrieval and retrieval.get("used") != retrieval.get("requested"):
+        print(f"note: {retrieval['requested']} retrieval is not available for collection {collection!r}: "
+              f"{retrieval['reason']}. `fagui index --collection {collection}` (or a running `fagui serve`) "
+              "embeds the vectors.", file=sys.stderr)
 
 
 def _open_pipeline(args: argparse.Namespace):
@@ -229,6 +253,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     pipeline = _open_pipeline(args)
     if pipeline is None:
         return EXIT_USAGE
+    _note_fallback(pipeline.retrieval_mode(args.mode), args.collection)
     out_dir = Path(args.out) if args.out else Path("eval-runs") / f"{Path(args.questions).stem}-{args.collection}-{args.mode}"
     result = run_eval(
         pipeline, questions, mode=args.mode, k=args.k, out_dir=out_dir, limit=args.limit,
@@ -346,6 +371,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "has native bf16, else int8")
     index.add_argument("--faiss", default="auto", choices=["auto", "flat", "hnsw", "ivf"])
     index.add_argument("--bm25-only", action="store_true", help="no dense vectors (no model needed)")
+    index.add_argument("--bm25-first", action="store_true",
+                       help="swap in the BM25 index first (searchable at once), then embed the vectors and swap again")
     index.add_argument("--json", action="store_true")
     index.add_argument("--quiet", action="store_true")
     index.set_defaults(func=cmd_index)

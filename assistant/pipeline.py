@@ -29,6 +29,13 @@ from corpus.records import Document, Unit
 from corpus.versions import law_key
 
 MODES = ("bm25", "dense", "hybrid")
+#: Why a dense or hybrid question was answered by BM25 alone, by the index's dense state
+#: (indexer.store.DENSE_*): a BM25-first index whose vectors are still being embedded
+#: (`fagui serve` does that in the background), or one built with `--bm25-only`.
+BM25_FALLBACK_REASONS = {
+    "pending": "the vectors of this index are not embedded yet (BM25-first build); answered by BM25",
+    "off": "the index was built without vectors (--bm25-only); answered by BM25",
+}
 DEFAULT_DEPTH = 100  # candidates per retriever before fusion
 # RRF constant, tuned on STARD (../shared/eval/stard): over c ∈ {10, 30, 60}, dense weight
 # ∈ {0.7 … 2.0} and depth ∈ {50, 100, 200}, c=10 with equal weights and depth 100 was best
@@ -196,6 +203,19 @@ class Pipeline:
         parts = split_ref(ref)
         return parts is not None and self.resolve(*parts) is not None
 
+    def retrieval_mode(self, requested: str) -> dict:
+        """`{"requested", "used", "reason", "vectors"}`: the mode that can run on this
+        index. An index without vectors answers dense and hybrid questions by BM25
+        (instead of failing, or blocking until the vectors exist) and the answer says
+        why; `vectors` is the index's dense state (off / pending / complete)."""
+        if requested not in MODES:
+            raise ValueError(f"unknown mode {requested!r}; use one of {', '.join(MODES)}")
+        state = self.index.dense_state
+        if requested == "bm25" or self.index.dense is not None:
+            return {"requested": requested, "used": requested, "reason": "", "vectors": state}
+        reason = BM25_FALLBACK_REASONS.get(state, BM25_FALLBACK_REASONS["off"])
+        return {"requested": requested, "used": "bm25", "reason": reason, "vectors": state}
+
     def fingerprint(self) -> dict:
         manifest = self.index.manifest
         return {
@@ -214,8 +234,7 @@ class Pipeline:
     def retrieve(self, question: str, *, mode: str = "hybrid", k: int = 10, filters: Filters | None = None,
                  timings: dict | None = None) -> list[tuple[str, dict[str, float]]]:
         """Ranked `(unit_id, scores)` for a question; scores has bm25/dense/fused."""
-        if mode not in MODES:
-            raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
+        mode = self.retrieval_mode(mode)["used"]
         filters = filters or Filters()
         timings = timings if timings is not None else {}
         depth = max(DEFAULT_DEPTH, k * 3) * (4 if filters.active else 1)
@@ -308,6 +327,8 @@ class Pipeline:
         started_all = time.perf_counter()
         filt = Filters.from_dict(filters)
         answer = Answer(question=question, collection=self.collection)
+        answer.retrieval = self.retrieval_mode(mode)
+        mode = answer.retrieval["used"]
         seen: set[str] = set()
         hits: list[Evidence] = []
 

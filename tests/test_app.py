@@ -30,7 +30,9 @@ def policy_text(title: str, body: str) -> str:
 def app(indexed_home):
     indexed_home("mini", LAWS)
     indexed_home(UPLOADS, LAWS[:1])
-    return FaguiApp(AppConfig(collection="mini", progress=False, max_upload_mb=1))
+    handlers = FaguiApp(AppConfig(collection="mini", progress=False, max_upload_mb=1))
+    yield handlers
+    assert handlers.library.wait_for_vectors(300), "the vectors of uploads are embedded in the background"
 
 
 def test_ask_renders_analysis_and_ranked_evidence(app):
@@ -111,12 +113,13 @@ def test_queries_answer_from_the_last_index_while_an_upload_is_indexed(app, tmp_
     release, entered = threading.Event(), threading.Event()
     real_refresh = manage.refresh_index
 
-    def slow_refresh(collection, *, progress=False):
+    def slow_refresh(collection, **options):
         entered.set()
         assert release.wait(60)
-        return real_refresh(collection, progress=progress)
+        return real_refresh(collection, **options)
 
     monkeypatch.setattr(manage, "refresh_index", slow_refresh)
+    assert app.library.wait_for_vectors(300)  # no swap from an earlier upload's vectors during the test
     before = app.library.pipeline(UPLOADS)
     path = tmp_path / "数据出境评估办法.txt"
     path.write_text(policy_text("数据出境评估办法", "数据处理者向境外提供数据应当申报安全评估。"), encoding="utf-8")
@@ -141,12 +144,12 @@ def test_concurrent_uploads_are_serialised_and_both_land(app, tmp_path, monkeypa
     real_refresh = manage.refresh_index
     guard = threading.Lock()
 
-    def counting_refresh(collection, *, progress=False):
+    def counting_refresh(collection, **options):
         with guard:
             active[0] += 1
             peak[0] = max(peak[0], active[0])
         try:
-            return real_refresh(collection, progress=progress)
+            return real_refresh(collection, **options)
         finally:
             with guard:
                 active[0] -= 1
@@ -191,14 +194,65 @@ def test_export_handler_writes_markdown_and_docx(app):
     assert app.export(None) == []
 
 
-def test_library_first_build_reports_progress(tmp_path, monkeypatch):
-    """`fagui serve` on a fresh machine: the build runs in the background and the status
-    says so; afterwards the pipeline is live."""
+def test_fresh_collection_answers_by_bm25_first_and_turns_hybrid_without_restart(tmp_path, monkeypatch, capsys):
+    """`fagui serve` on a fresh machine: the BM25 index is built and served first and
+    answers say they are keyword answers while the vectors are embedded; once they are
+    in, the same Library answers hybrid (the CLI too), with no restart."""
+    from assistant.cli import main
+    from indexer import store
+
     monkeypatch.setenv("FAGUI_HOME", str(tmp_path))
+    monkeypatch.setenv("CI", "true")
     catalog.add_files("fresh", [REPO / "data/lawrefbook" / LAWS[0]])
+    gate, held = threading.Event(), threading.Event()
+    real_add_vectors = store.add_vectors
+
+    def held_add_vectors(index_dir, progress=True, embedder=None, on_progress=None):
+        def report(done, total):
+            on_progress(done, total)
+            held.set()
+            assert gate.wait(120)
+        return real_add_vectors(index_dir, progress=progress, embedder=embedder, on_progress=report)
+
+    monkeypatch.setattr(store, "add_vectors", held_add_vectors)
     library = Library()
-    thread = library.start_first_build("fresh")
-    assert library.status.phase == "building" and "首次构建索引" in library.status.describe()
-    thread.join(180)
-    assert library.status.phase == "ready", library.status.message
-    assert library.pipeline("fresh").resolve("中华人民共和国数据安全法", "第一条")
+    app = FaguiApp(AppConfig(collection="fresh", progress=False), library)
+    question = "国家机关委托他人建设、维护电子政务系统，应当经过什么程序？"
+    try:
+        assert library.start("fresh") == "building"
+        assert "首次构建索引" in app.status_html("fresh")
+        assert held.wait(180), library.status.message
+        assert library.status.phase == "ready"
+        first = library.pipeline("fresh")
+        assert first.index.dense is None and first.index.dense_state == "pending"
+        analysis, evidence, answer = app.ask(question, "fresh")
+        assert answer.retrieval == {"requested": "hybrid", "used": "bm25", "vectors": "pending",
+                                    "reason": answer.retrieval["reason"]} and "not embedded yet" in answer.retrieval["reason"]
+        assert "《中华人民共和国数据安全法》第四十条" in evidence
+        assert "语义检索构建中（0%），本次为关键词检索" in analysis
+        assert "关键词检索就绪" in app.status_html("fresh") and "语义检索构建中" in app.status_html("fresh")
+        capsys.readouterr()
+        assert main(["ask", question, "--collection", "fresh", "--json"]) == 0
+        out = capsys.readouterr()
+        assert json.loads(out.out)["retrieval"]["used"] == "bm25" and "not embedded yet" in out.err
+        questions = tmp_path / "q.jsonl"
+        questions.write_text(json.dumps({"id": "q1", "question": question, "gold": [
+            {"law": "中华人民共和国数据安全法", "article": "第四十条"}]}, ensure_ascii=False), encoding="utf-8")
+        assert main(["eval", str(questions), "--collection", "fresh", "--out", str(tmp_path / "run")]) == 0
+        assert "1 questions answered by bm25" in capsys.readouterr().out
+        config = json.loads((tmp_path / "run" / "metrics.json").read_text(encoding="utf-8"))["config"]
+        assert config["mode"] == "hybrid" and config["modes_used"] == {"bm25": 1}
+    finally:
+        gate.set()
+    assert library.wait_for_vectors(300)
+    assert library.vector_status("fresh").state == "complete"
+    live = library.pipeline("fresh")
+    assert live is not first and live.index.dense_state == "complete"
+    analysis, evidence, answer = app.ask(question, "fresh")
+    assert answer.retrieval["used"] == "hybrid" and "关键词检索" not in analysis
+    assert "dense" in answer.hits[0].scores and "索引就绪" in app.status_html("fresh")
+    capsys.readouterr()
+    assert main(["ask", question, "--collection", "fresh", "--json"]) == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out)["retrieval"]["used"] == "hybrid" and "note:" not in out.err
+    assert library.start("fresh") == "ready", "a restart finds the complete index"
