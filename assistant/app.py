@@ -32,6 +32,7 @@ from typing import Any
 
 from assistant import render
 from assistant.manage import DEFAULT_MAX_UPLOAD_MB, Library, add_uploads, has_index
+from assistant.upload_guard import UploadInbox, UploadPathGuard, UploadRefused
 from corpus.records import DOC_TYPES
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -137,6 +138,7 @@ class AppConfig:
     max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB
     progress: bool = True  # tqdm bars in the terminal (and mirrored in the page)
     ocr: bool = True
+    api_docs: bool = False  # serve /docs, /redoc and /openapi.json (only when asked: `--api-docs`)
 
 
 class FaguiApp:
@@ -485,13 +487,18 @@ def render_metrics(metrics: dict[str, Any], out_dir: Path) -> str:
 # ------------------------------------------------------------------ Gradio page
 
 
-def build_blocks(app: FaguiApp):
-    """The page: tabs on the left, the source view (iframe) on the right."""
+def build_blocks(app: FaguiApp, inbox: UploadInbox):
+    """The page: tabs on the left, the source view (iframe) on the right.
+
+    File inputs reach the handlers only through `received`: a path that is not an upload
+    in this process's inbox is refused (issue 11, F1), and every upload copy is deleted
+    once handled."""
     import gradio as gr
     from corpus.catalog import list_collections
 
     collections = sorted(set(list_collections()) | {app.config.collection})
-    # Gradio keeps its own copy of every upload in its cache: drop those after an hour.
+    # Upload copies are deleted as soon as a handler is done (UploadInbox.discard); the
+    # hourly sweep only catches uploads that were never submitted to a handler.
     with gr.Blocks(title="法规检索助手 fagui", delete_cache=(3600, 3600)) as demo:
         answer_state = gr.State(None)
         with gr.Row():
@@ -559,9 +566,28 @@ def build_blocks(app: FaguiApp):
         def do_ask(q, coll, m, kk, dt, rg, st):
             return app.ask(q, coll, m, kk, dt, rg, st)
 
+        def received(paths) -> list[str]:
+            return [str(inbox.accept(p)) for p in paths or []]
+
         def do_upload(files, coll, progress=gr.Progress(track_tqdm=True)):
-            report, note = app.upload(files, coll, progress=True)
+            try:
+                report, note = app.upload(received(files), coll, progress=True)
+            except UploadRefused as exc:
+                report, note = _notice(str(exc)), _notice("索引未改变。")
+            finally:
+                for path in files or []:
+                    inbox.discard(path)
             return report, note, app.documents_html(coll), gr.update(choices=app.document_choices(coll)), None
+
+        def do_evaluate(question_file, coll, m, limit):
+            try:
+                accepted = received([question_file] if question_file else [])
+                return app.evaluate(accepted[0] if accepted else None, coll, m, limit)
+            except UploadRefused as exc:
+                return _notice(str(exc)), []
+            finally:
+                if question_file:
+                    inbox.discard(question_file)
 
         def do_remove(path, coll, progress=gr.Progress(track_tqdm=True)):
             note = app.remove(path, coll, progress=True)
@@ -588,7 +614,7 @@ def build_blocks(app: FaguiApp):
         upload_btn.click(do_upload, [uploads, collection], [upload_report, upload_status, docs_html, remove_choice, uploads])
         remove_btn.click(do_remove, [remove_choice, collection], [upload_status, docs_html, remove_choice])
         build_btn.click(do_build, [collection], [upload_status, docs_html, remove_choice])
-        eval_btn.click(app.evaluate, [eval_file, collection, eval_mode, eval_limit], [eval_html, eval_plots])
+        eval_btn.click(do_evaluate, [eval_file, collection, eval_mode, eval_limit], [eval_html, eval_plots])
         collection.change(on_collection, [collection], [status, docs_html, remove_choice, analysis_html, evidence_html])
         timer.tick(app.status_html, [collection], [status], show_progress="hidden", queue=False)
         demo.load(on_collection, [collection], [status, docs_html, remove_choice, analysis_html, evidence_html])
@@ -604,7 +630,8 @@ def create_app(config: AppConfig, *, auth: tuple[str, str] | None = None, librar
     from corpus.catalog import fagui_home
 
     handlers = FaguiApp(config, library)
-    api = FastAPI(title="fagui")
+    docs = {} if config.api_docs else {"docs_url": None, "redoc_url": None, "openapi_url": None}
+    api = FastAPI(title="fagui", **docs)
 
     @api.get(render.SOURCE_ROUTE)
     def source_view(c: str = Query(config.collection), u: str = Query(""), q: str = Query("")):
@@ -623,20 +650,27 @@ def create_app(config: AppConfig, *, auth: tuple[str, str] | None = None, librar
             return Response(str(exc), status_code=404, media_type="text/plain; charset=utf-8")
         return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
 
-    blocks = build_blocks(handlers)
-    blocks.queue(default_concurrency_limit=1)
     home = fagui_home()
+    # Gradio reads its upload folder from GRADIO_TEMP_DIR when components and the mounted
+    # app are created, so it is set here, before either exists: uploads stay inside
+    # FAGUI_HOME, in a folder only this process uses.
+    inbox = UploadInbox(home / "tmp")
+    os.environ["GRADIO_TEMP_DIR"] = str(inbox.folder)
+    blocks = build_blocks(handlers, inbox)
+    blocks.queue(default_concurrency_limit=1)
     for sub in ("exports", "eval-runs"):
         (home / sub).mkdir(parents=True, exist_ok=True)
     api = gr.mount_gradio_app(
         api, blocks, path="/", css=APP_CSS, footer_links=[],
         allowed_paths=[str(home / "exports"), str(home / "eval-runs")],
         max_file_size=int(config.max_upload_mb * 2 * 1024 * 1024),
+        app_kwargs=dict(docs),  # Gradio's own app serves /openapi.json unless told not to
     )
     api.state.fagui = handlers
+    guarded = UploadPathGuard(api, inbox)
     if auth is not None:
-        return BasicAuthMiddleware(api, *auth)
-    return api
+        return BasicAuthMiddleware(guarded, *auth)
+    return guarded
 
 
 # ------------------------------------------------------------------ running
@@ -667,14 +701,14 @@ class ServerThread:
 
 
 def serve(collection: str = "default", host: str = "127.0.0.1", port: int = 7860, auth: str | None = None,
-          max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB, progress: bool = True) -> None:
+          max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB, progress: bool = True, api_docs: bool = False) -> None:
     """Start the app; on a fresh machine the collection's index is built first, in the
     background, with bars in the terminal and the status line in the page."""
     import uvicorn
 
     credentials = parse_auth(auth if auth is not None else os.environ.get("FAGUI_AUTH"))
     check_bind(host, credentials)
-    config = AppConfig(collection=collection, max_upload_mb=max_upload_mb, progress=progress)
+    config = AppConfig(collection=collection, max_upload_mb=max_upload_mb, progress=progress, api_docs=api_docs)
     library = Library()
     # The app first: building the page makes Gradio patch tqdm (for its progress bars),
     # and a bar created before that patch fails when it is closed after it.

@@ -169,7 +169,6 @@ def cmd_index(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-
 def _format_answer(answer) -> str:
     lines = [f"问题: {answer.question}", ""]
     if answer.lookup and answer.lookup.get("messages"):
@@ -276,7 +275,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from assistant.app import serve
 
     serve(args.collection, host=args.host, port=args.port, auth=args.auth,
-          max_upload_mb=args.max_upload_mb, progress=_progress_enabled(args))
+          max_upload_mb=args.max_upload_mb, progress=_progress_enabled(args), api_docs=args.api_docs)
     return EXIT_OK
 
 
@@ -412,6 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--auth", help="user:password required from every visitor (default: $FAGUI_AUTH)")
     srv.add_argument("--max-upload-mb", type=float, default=50.0, help="size limit per uploaded file")
     srv.add_argument("--quiet", action="store_true", help="no progress bars in the terminal")
+    srv.add_argument("--api-docs", action="store_true", help="also serve /docs, /redoc and /openapi.json")
     srv.set_defaults(func=cmd_serve)
 
     tr = sub.add_parser("train", help="fine-tune the embedding model on annotated questions (default: STARD train)")
