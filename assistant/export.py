@@ -1,9 +1,12 @@
 """Export an answer (responsibility analysis + cited articles) as Markdown or DOCX.
 
 Both formats are built from the same `export_sections` outline, so the two files say
-the same thing: the question, the parties table, the four responsibility layers with
-无依据 where nothing supports them, remedies with time limits, and every cited article
-with its version status, source file and page.
+the same thing: the question, the 结论 block, the recognised legal issues, the parties
+table, the four responsibility layers with 无依据 where nothing supports them, remedies
+with time limits, every cited article with its version status, source file and page,
+and the 背景 list apart. A question without legal content exports its
+未找到相关法律依据 note instead of an analysis. `conclusion_text` and
+`understanding_text` are the same blocks as plain lines (`fagui ask`).
 """
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from pathlib import Path
 
 from assistant.provisions import binding_force
 from assistant.records import Answer
-from assistant.render import ORIGIN_LABELS, SLOT_NAMES
+from assistant.render import CONCLUSION_KINDS, INTENT_LABELS, ORIGIN_LABELS, SLOT_NAMES
 
 NO_BASIS = "无依据"
 
@@ -35,9 +38,56 @@ def _status(status: str, date: str) -> str:
     return status
 
 
+def conclusion_text(answer: Answer) -> list[str]:
+    """The 结论 lines as plain text: `[对外] … — 依据 <refs>`."""
+    return [
+        f"[{CONCLUSION_KINDS.get(line.kind, line.kind)}] {line.text}" + (f" — 依据 {'、'.join(line.basis)}" if line.basis else "")
+        for line in answer.analysis.conclusion
+    ]
+
+
+def understanding_text(answer: Answer) -> list[str]:
+    """识别的法律问题 as plain lines: one per issue (area, act kinds, matched cues), then
+    what is asked, the act kinds and the place."""
+    understanding = answer.understanding
+    if understanding is None:
+        return []
+    lines = [
+        f"{issue.name}（{issue.area or '—'}；案由：{'、'.join(issue.act_kinds) or '—'}；命中线索：{'、'.join(issue.cues) or '—'}）"
+        for issue in understanding.issues
+    ] or ["未识别出法律问题图谱中的问题"]
+    asks = "、".join(INTENT_LABELS.get(i, i) for i in understanding.intents) or "—"
+    place = f"；地区：{understanding.region}" if understanding.region else ""
+    lines.append(f"所问：{asks}；案由：{'、'.join(understanding.act_kinds) or '—'}{place}")
+    return lines
+
+
+def _evidence_paragraph(hit) -> str:
+    where = hit.source + (f"，第 {hit.page} 页" if hit.page else "")
+    return (
+        f"{hit.rank}. 《{hit.law}》{hit.article} — {hit.doc_type}，{binding_force(hit.doc_type)}，"
+        f"{_status(hit.status, hit.version_date)}，{ORIGIN_LABELS.get(hit.origin, hit.origin)}；"
+        f"{hit.chapter + '；' if hit.chapter else ''}来源 {where}\n{hit.text}"
+    )
+
+
+def _background(answer: Answer) -> list[Section]:
+    if not answer.background:
+        return []
+    return [Section("背景（政策文件与学术文献，不作为责任依据）", [_evidence_paragraph(hit) for hit in answer.background])]
+
+
 def export_sections(answer: Answer) -> list[Section]:
     analysis = answer.analysis
     sections = [Section("问题", [answer.question, f"文件集：{answer.collection}"])]
+    understanding = Section("识别的法律问题", understanding_text(answer))
+    if answer.no_legal_basis:
+        return sections + [Section("结论", [answer.no_legal_basis])] + ([understanding] if understanding.paragraphs else [])
+    conclusion = Section("结论", header=["层次", "结论", "依据"])
+    conclusion.rows = [[CONCLUSION_KINDS.get(l.kind, l.kind), l.text, "、".join(l.basis)] for l in analysis.conclusion]
+    sections.append(conclusion)
+    if understanding.paragraphs:
+        sections.append(understanding)
     scenario = analysis.scenario or {}
     sections.append(Section("情形", [
         f"主体：{'、'.join(scenario.get('actors', [])) or '—'}；损害：{'、'.join(scenario.get('harms', [])) or '—'}"
@@ -64,16 +114,8 @@ def export_sections(answer: Answer) -> list[Section]:
     sections.append(remedies)
     if analysis.removed_references:
         sections.append(Section("已移除的引用", ["、".join(analysis.removed_references)]))
-    cited = Section("依据条文")
-    for hit in answer.hits:
-        where = hit.source + (f"，第 {hit.page} 页" if hit.page else "")
-        cited.paragraphs.append(
-            f"{hit.rank}. 《{hit.law}》{hit.article} — {hit.doc_type}，{binding_force(hit.doc_type)}，"
-            f"{_status(hit.status, hit.version_date)}，{ORIGIN_LABELS.get(hit.origin, hit.origin)}；"
-            f"{hit.chapter + '；' if hit.chapter else ''}来源 {where}\n{hit.text}"
-        )
-    sections.append(cited)
-    return sections
+    sections.append(Section("依据条文", [_evidence_paragraph(hit) for hit in answer.hits]))
+    return sections + _background(answer)
 
 
 def _md_cell(text: str) -> str:

@@ -33,6 +33,24 @@ ORIGIN_LABELS = {
     "scholarship": "学理观点",
 }
 SLOT_NAMES = (("external", "外部责任"), ("internal", "内部责任"), ("individual", "个人责任"), ("fault_principle", "归责原则"))
+#: 结论 line kinds (`ConclusionLine.kind`) as shown.
+CONCLUSION_KINDS = {"external": "对外", "internal": "内部", "individual": "个人", "remedy": "救济", "no_basis": "无依据"}
+#: What a question asks (`Understanding.intents`, the keys of assistant.understanding.INTENT_CUES) as shown.
+INTENT_LABELS = {
+    "liability": "谁担责", "compensation": "赔偿", "amount": "赔偿数额", "remedy_route": "救济途径",
+    "deadline": "期限", "defendant": "告谁 / 向谁主张", "burden_of_proof": "举证责任",
+}
+#: Styles of the answer-first blocks; shipped with the card so the card reads the same
+#: wherever it is shown (the app, a saved page).
+ANSWER_CSS = """<style>
+.fagui-card .conclusion{border-left:4px solid #1a7f37;background:#f0fff4;padding:6px 12px;margin:4px 0 10px;border-radius:6px}
+.fagui-card .conclusion ol{margin:.2em 0 .2em 1.2em;padding:0}.fagui-card .conclusion li{margin:.25em 0;line-height:1.6}
+.fagui-card .ckind{display:inline-block;min-width:2.6em;font-weight:bold;color:#1a7f37}
+.fagui-card .conclusion li.no_basis .ckind{color:#cf222e}
+.fagui-card .issues{background:#f6f8fa;border-radius:6px;padding:6px 12px;margin:4px 0 10px}
+.fagui-card .issues li{margin:.2em 0}.fagui-card .cue{background:#fff8c5;border-radius:3px;padding:0 3px;margin:0 2px}
+.fagui-card .no-legal-basis{color:#9a6700;font-weight:bold}
+</style>"""
 
 UnitForRef = Callable[[str], "str | None"]
 
@@ -131,14 +149,64 @@ def render_basis(refs: Sequence[str], unit_for_ref: UnitForRef, collection: str,
     return "、".join(source_link(ref, unit_for_ref(ref), collection, terms) for ref in refs)
 
 
+def render_conclusion(answer: Answer, unit_for_ref: UnitForRef, terms: Sequence[str] = ()) -> str:
+    """The 结论 block: 3–6 lines, each with its basis links; a layer without support is
+    one line marked 无依据."""
+    lines = answer.analysis.conclusion
+    if not lines:
+        return ""
+    items = []
+    for line in lines:
+        text = esc(line.text).replace("无依据", no_basis_mark(), 1) if line.kind == "no_basis" else esc(line.text)
+        cite = f' <span class="basis">— 依据 {render_basis(line.basis, unit_for_ref, answer.collection, terms)}</span>' if line.basis else ""
+        items.append(f'<li class="{esc(line.kind)}"><span class="ckind">{esc(CONCLUSION_KINDS.get(line.kind, line.kind))}</span>'
+                     f"{text}{cite}</li>")
+    return f'<div class="conclusion"><h4>结论</h4><ol>{"".join(items)}</ol></div>'
+
+
+def render_understanding(answer: Answer) -> str:
+    """识别的法律问题: the recognised issues (name, area, act kinds, the cues that matched),
+    what the question asks, its act kinds and place — so a lawyer sees why these
+    articles appear."""
+    understanding = answer.understanding
+    if understanding is None:
+        return ""
+    items = []
+    for issue in understanding.issues:
+        kinds = " ".join(badge(kind, "actkind") for kind in issue.act_kinds)
+        cues = "".join(f'<span class="cue">{esc(cue)}</span>' for cue in issue.cues)
+        area = f' <span class="muted">{esc(issue.area)}</span>' if issue.area else ""
+        region = f' <span class="muted">地区：{esc(issue.region)}</span>' if issue.region else ""
+        items.append(f"<li><b>{esc(issue.name)}</b>{area}{region} {kinds}"
+                     f'<div class="muted">命中线索：{cues or "—"}</div></li>')
+    issues = f"<ul>{''.join(items)}</ul>" if items else '<p class="muted">未识别出法律问题图谱中的问题。</p>'
+    asks = "、".join(INTENT_LABELS.get(i, i) for i in understanding.intents) or "—"
+    kinds = "、".join(understanding.act_kinds) or "—"
+    place = f"；地区：{esc(understanding.region)}" if understanding.region else ""
+    return (f'<div class="issues"><h4>识别的法律问题</h4>{issues}'
+            f'<p class="muted">所问：{esc(asks)}；案由：{esc(kinds)}{place}</p></div>')
+
+
+def render_no_legal_basis(answer: Answer) -> str:
+    """The answer to a question without recognisable legal content: no analysis, only
+    未找到相关法律依据 and what was searched."""
+    return (f'{ANSWER_CSS}<div class="fagui-card analysis no-analysis"><h3>责任分析 <small>问题：{esc(answer.question)}</small></h3>'
+            f'<p class="no-legal-basis">{esc(answer.no_legal_basis)}</p>{render_understanding(answer)}</div>')
+
+
 def render_analysis(answer: Answer, unit_for_ref: UnitForRef, terms: Sequence[str] = ()) -> str:
-    """The responsibility analysis as a card: scenario, parties table, the four layers
-    (external / internal / individual / fault), remedies with time limits. A slot with
-    no supporting article is shown as 无依据, never filled in."""
+    """The responsibility analysis as a card: the 结论 block first, then the recognised
+    issues, the scenario, parties table, the four layers (external / internal /
+    individual / fault), remedies with time limits. A slot with no supporting article is
+    shown as 无依据, never filled in. A question without legal content gets
+    `render_no_legal_basis` instead."""
+    if answer.no_legal_basis:
+        return render_no_legal_basis(answer)
     analysis: Analysis = answer.analysis
     coll = answer.collection
     basis = lambda refs: render_basis(refs, unit_for_ref, coll, terms)  # noqa: E731 — local shorthand
-    parts = ['<div class="fagui-card analysis">', f'<h3>责任分析 <small>问题：{esc(answer.question)}</small></h3>']
+    parts = [ANSWER_CSS, '<div class="fagui-card analysis">', f'<h3>责任分析 <small>问题：{esc(answer.question)}</small></h3>',
+             render_conclusion(answer, unit_for_ref, terms), render_understanding(answer)]
     scenario = analysis.scenario or {}
     actors = "、".join(scenario.get("actors", [])) or "—"
     harms = "、".join(scenario.get("harms", [])) or "—"
@@ -211,10 +279,21 @@ def render_evidence_item(hit: Evidence, collection: str, terms: Sequence[str] = 
 
 
 def render_evidence(answer: Answer, terms: Sequence[str] = ()) -> str:
+    """The ranked evidence, then — in a card of its own — the 背景 list (policy documents
+    and scholarship ranked apart: context, never a basis of liability)."""
     if not answer.hits:
-        return '<div class="fagui-card evidence-list"><p>没有找到相关条文。</p></div>'
+        return '<div class="fagui-card evidence-list"><p>没有找到相关条文。</p></div>' + render_background(answer, terms)
     items = "".join(render_evidence_item(hit, answer.collection, terms) for hit in answer.hits)
-    return f'<div class="fagui-card evidence-list"><h3>依据条文（{len(answer.hits)}）</h3>{items}</div>'
+    return (f'<div class="fagui-card evidence-list"><h3>依据条文（{len(answer.hits)}）</h3>{items}</div>'
+            + render_background(answer, terms))
+
+
+def render_background(answer: Answer, terms: Sequence[str] = ()) -> str:
+    if not answer.background:
+        return ""
+    items = "".join(render_evidence_item(hit, answer.collection, terms) for hit in answer.background)
+    return (f'<div class="fagui-card background-list"><h3>背景（{len(answer.background)}）'
+            f"<small>政策文件与学术文献，供参考，不作为责任依据</small></h3>{items}</div>")
 
 
 # ------------------------------------------------------------------ retrieval details
