@@ -169,17 +169,39 @@ def cmd_index(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _hit_lines(hit) -> list[str]:
+    badge = "" if hit.status == "current" else f" [{hit.status} {hit.version_date}]"
+    where = f"{hit.source}" + (f" p.{hit.page}" if hit.page else "")
+    text = hit.text.replace("\n", " ")
+    return [f"{hit.rank:>3}. 《{hit.law}》{hit.article}{badge} ({hit.doc_type}; {hit.origin}; {where})",
+            f"     {text[:160]}{'…' if len(text) > 160 else ''}"]
+
+
 def _format_answer(answer) -> str:
+    """The answer as text: 结论 first, 识别的法律问题, the evidence, 背景 apart, then the
+    full analysis — or the 未找到相关法律依据 note instead of an analysis."""
+    from assistant.export import conclusion_text, understanding_text
+
     lines = [f"问题: {answer.question}", ""]
     if answer.lookup and answer.lookup.get("messages"):
         lines += [f"条文检索: {m}" for m in answer.lookup["messages"]] + [""]
+    if answer.no_legal_basis:
+        lines += [answer.no_legal_basis, ""]
+    elif answer.analysis.conclusion:
+        lines += ["结论 (answer first):"] + [f"  {line}" for line in conclusion_text(answer)] + [""]
+    issues = understanding_text(answer)
+    if issues:
+        lines += ["识别的法律问题 (recognised legal issues):"] + [f"  {line}" for line in issues] + [""]
     lines.append("依据条文 (ranked evidence):")
     for hit in answer.hits:
-        badge = "" if hit.status == "current" else f" [{hit.status} {hit.version_date}]"
-        where = f"{hit.source}" + (f" p.{hit.page}" if hit.page else "")
-        text = hit.text.replace("\n", " ")
-        lines.append(f"{hit.rank:>3}. 《{hit.law}》{hit.article}{badge} ({hit.doc_type}; {hit.origin}; {where})")
-        lines.append(f"     {text[:160]}{'…' if len(text) > 160 else ''}")
+        lines += _hit_lines(hit)
+    if answer.background:
+        lines += ["", "背景 (policy documents and scholarship, not a basis of liability):"]
+        for hit in answer.background:
+            lines += _hit_lines(hit)
+    timings = "timings (ms): " + ", ".join(f"{k} {v:.0f}" for k, v in answer.timings_ms.items())
+    if answer.no_legal_basis:
+        return "\n".join(lines + ["", timings])
     analysis = answer.analysis
     lines += ["", "责任分析 (responsibility analysis):"]
     scenario = analysis.scenario
@@ -199,9 +221,7 @@ def _format_answer(answer) -> str:
         lines.append(f"  救济途径: {remedy.remedy}{limit} — 依据 {'、'.join(remedy.basis)}")
     if analysis.removed_references:
         lines.append(f"  已移除无法核实的引用: {'、'.join(analysis.removed_references)}")
-    lines.append("")
-    lines.append("timings (ms): " + ", ".join(f"{k} {v:.0f}" for k, v in answer.timings_ms.items()))
-    return "\n".join(lines)
+    return "\n".join(lines + ["", timings])
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

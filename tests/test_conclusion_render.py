@@ -109,3 +109,17 @@ def test_markdown_docx_and_text_put_the_conclusion_first(tmp_path):
     issues = understanding_text(answer)
     assert issues[0].startswith("受托企业泄露政务数据") and "案由：个人信息保护纠纷、行政赔偿" in issues[0]
     assert issues[-1] == "所问：谁担责、期限；案由：个人信息保护纠纷；地区：浙江省"
+
+
+def test_ask_text_output_puts_the_conclusion_first():
+    from assistant.cli import _format_answer
+
+    text = _format_answer(make_answer())
+    order = ["结论 (answer first):", "[对外] 对受害人先担责", "识别的法律问题", "依据条文", "背景 (policy", "责任分析"]
+    positions = [text.index(marker) for marker in order]
+    assert positions == sorted(positions)
+    assert "  [救济] 可以申请行政复议：期限 六十日 — 依据 中华人民共和国行政复议法第二十条" in text
+    nothing = Answer(question="😀", collection="mini", understanding=Understanding(legal=False),
+                     no_legal_basis="未找到相关法律依据。已查找：……")
+    plain = _format_answer(nothing)
+    assert "未找到相关法律依据" in plain and "责任分析" not in plain and "结论 (answer first)" not in plain
