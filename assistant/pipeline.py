@@ -21,12 +21,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.analysis import analyse, evidence_from_unit, unit_label
-from assistant.records import Answer, Evidence
+from assistant.issue_map import DEFAULT_PATH as ISSUE_MAP_PATH
+from assistant.issue_map import IssueMap, empty_issue_map, load_issue_map, ranked_provisions
+from assistant.provisions import is_liability_source
+from assistant.records import Analysis, Answer, Evidence, Understanding
 from assistant.refs import split_ref
 from assistant.vocabulary import expand_query
 from corpus.numerals import canonical_article_label
 from corpus.records import Document, Unit
 from corpus.versions import law_key
+from indexer.records import Hit
 
 MODES = ("bm25", "dense", "hybrid")
 #: Why a dense or hybrid question was answered by BM25 alone, by the index's dense state
@@ -43,6 +47,11 @@ DEFAULT_DEPTH = 100  # candidates per retriever before fusion
 # ones (0.533 vs 0.516).
 RRF_C = 10
 ANALYSIS_DEPTH = 10  # search hits the responsibility analysis reads
+#: RRF weight of the issue map's ranked provisions (one more list in the fusion, see
+#: `Pipeline.issue_ranking`); chosen on the even-numbered dev questions only.
+MAP_WEIGHT = 1.0
+BACKGROUND_K = 5  # policy / scholarship hits listed apart (背景) for liability-type questions
+NO_LEGAL_BASIS = "未找到相关法律依据"
 
 
 @dataclass(frozen=True)
@@ -164,14 +173,23 @@ class Pipeline:
     """Answers questions over one collection's built index (see module docstring)."""
 
     def __init__(self, collection: str, index, documents: list[Document], *, lookup=None, xrefs=None,
-                 vocabulary: bool | None = None):
+                 vocabulary: bool | None = None, issue_map: bool | None = None):
         self.collection = collection
         # Lay → legal query vocabulary for BM25 (assistant/vocabulary.py). Off by default: on
         # the 1,235 STARD questions it cost 1.4 points of BM25 Recall@10 (0.472 → 0.458) and
         # left hybrid unchanged (0.514); FAGUI_VOCABULARY=1 turns it on.
         self.vocabulary = vocabulary if vocabulary is not None else os.environ.get("FAGUI_VOCABULARY", "0") == "1"
+        # The issue map (assistant/issue_map.py) joins retrieval unless FAGUI_ISSUE_MAP=0 (the
+        # switch for before/after measurements); loaded on first use, once per Pipeline.
+        self.use_issue_map = issue_map if issue_map is not None else os.environ.get("FAGUI_ISSUE_MAP", "1") != "0"
+        self.map_weight = MAP_WEIGHT
+        self.issue_threshold: float | None = None  # None: assistant.issue_map.RECOGNISE_AT
+        self._issue_map: IssueMap | None = None
+        self._issue_units: dict[str, str | None] = {}
+        self._legal_vocabulary = None  # assistant.understanding.LegalVocabulary, built on first use
         self.index = index
         self.table = UnitTable.build(documents)
+        self.regions = tuple(sorted({d.region for d in documents if d.region}))  # places of local documents
         self.lookup = lookup
         self.xrefs = xrefs
         self.paper = next((d for d in documents if d.doc_type == "学术文献" and d.status == "current"), None)
@@ -227,13 +245,89 @@ class Pipeline:
             "faiss": manifest.get("faiss", {}).get("kind", ""),
             "index_created": manifest.get("created", ""),
             "query_vocabulary": self.vocabulary,
+            "issue_map": self.use_issue_map and len(self.issue_map) > 0,
+            "issue_map_issues": len(self.issue_map),
+            "issue_map_sha256": self.issue_map.sha256,
+            "issue_map_weight": self.map_weight if self.use_issue_map else None,
         }
+
+    # -- question understanding ---------------------------------------------------------
+
+    @property
+    def issue_map(self) -> IssueMap:
+        """The issue map, read and validated on first use (an invalid shipped map raises
+        `IssueMapError` naming the file); empty when switched off or not shipped."""
+        if self._issue_map is None:
+            if not self.use_issue_map:
+                self._issue_map = empty_issue_map("switched off (FAGUI_ISSUE_MAP=0)")
+            elif not ISSUE_MAP_PATH.is_file():
+                self._issue_map = empty_issue_map(f"{ISSUE_MAP_PATH} not found")
+            else:
+                self._issue_map = load_issue_map(ISSUE_MAP_PATH)
+        return self._issue_map
+
+    @property
+    def vocabulary_of_law(self):
+        """The collection's `LegalVocabulary` for `understand`: law titles (without
+        中华人民共和国), their short names, party terms, the map's legal cues, and keyness
+        from the BM25 index's document frequencies. Built once per Pipeline."""
+        if self._legal_vocabulary is None:
+            from assistant.understanding import PROVINCES, LegalVocabulary
+            from assistant.issue_map import place_word
+            from indexer.segment import PARTY_TERMS, title_core
+
+            segmenter = getattr(self.index, "segmenter", None)
+            bm25 = getattr(self.index, "bm25", None)
+            aliases = set(segmenter.dictionary.aliases) if segmenter is not None else set()
+            titles = {title_core(doc.title) for doc in self.table.documents.values() if doc.title}
+            places = {place_word(r) for r in (*self.regions, *PROVINCES)} | set(self.regions) | set(PROVINCES)
+            self._legal_vocabulary = LegalVocabulary(
+                lexicon=frozenset(titles | aliases | set(PARTY_TERMS) | self.issue_map.legal_terms),
+                document_frequency=bm25.document_frequency if bm25 is not None else None,
+                passages=len(bm25.passages) if bm25 is not None else 0,
+                general_frequency=segmenter.general_frequency if segmenter is not None else None,
+                places=frozenset(places),
+            )
+        return self._legal_vocabulary
+
+    def understand(self, question: str) -> Understanding:
+        """`assistant.understanding.understand` with this collection's map, words and places."""
+        from assistant.understanding import understand
+
+        segmenter = getattr(self.index, "segmenter", None)
+        return understand(
+            question,
+            issue_map=self.issue_map,
+            tokenize=segmenter.tokenize if segmenter is not None else None,
+            vocabulary=self.vocabulary_of_law,
+            regions=self.regions,
+            threshold=self.issue_threshold,
+        )
+
+    def issue_ranking(self, understanding: Understanding | None) -> list[Hit]:
+        """The recognised issues' provisions, resolved to current units, as a ranked list
+        (issue score, then role priority; see `assistant.issue_map.ranked_provisions`)."""
+        if understanding is None or not understanding.issues:
+            return []
+        out: list[Hit] = []
+        for provision in ranked_provisions(understanding.issues, understanding.intents):
+            if provision.ref not in self._issue_units:
+                self._issue_units[provision.ref] = self.resolve(provision.law, provision.article)
+            unit_id = self._issue_units[provision.ref]
+            if unit_id is not None and all(h.unit_id != unit_id for h in out):
+                out.append(Hit(passage_id="", unit_id=unit_id, doc_id=self.table.units[unit_id][0].doc_id,
+                               score=0.0, rank=len(out) + 1, retriever="issue_map"))
+        return out
 
     # -- retrieval ----------------------------------------------------------------------
 
     def retrieve(self, question: str, *, mode: str = "hybrid", k: int = 10, filters: Filters | None = None,
-                 timings: dict | None = None) -> list[tuple[str, dict[str, float]]]:
-        """Ranked `(unit_id, scores)` for a question; scores has bm25/dense/fused."""
+                 timings: dict | None = None, understanding: Understanding | None = None,
+                 ) -> list[tuple[str, dict[str, float]]]:
+        """Ranked `(unit_id, scores)` for a question; scores has bm25/dense/fused.
+
+        With an `understanding`, the provisions of its recognised issues are one more
+        ranked list in the fusion (weight `self.map_weight`)."""
         mode = self.retrieval_mode(mode)["used"]
         filters = filters or Filters()
         timings = timings if timings is not None else {}
@@ -256,7 +350,10 @@ class Pipeline:
             timings["faiss"] = _ms(started)
         started = time.perf_counter()
         per_retriever = {name: {h.unit_id: h.score for h in hits} for name, hits in rankings.items()}
-        fused = fuse(rankings, k=depth * 2, c=RRF_C)
+        issue_hits = self.issue_ranking(understanding)
+        if issue_hits:
+            rankings["issue_map"] = issue_hits
+        fused = fuse(rankings, k=depth * 2, c=RRF_C, weights={"issue_map": self.map_weight})
         out = []
         for unit_id, score in fused:
             entry = self.table.units.get(unit_id)
@@ -269,6 +366,36 @@ class Pipeline:
                 break
         timings["fusion"] = _ms(started)
         return out
+
+    def search_hits(self, question: str, understanding: Understanding, *, mode: str, k: int, filters: Filters,
+                    timings: dict, add) -> list[Evidence]:
+        """Retrieve and `add` the top `k` search hits; return the 背景 list.
+
+        For a question that asks about liability, compensation, remedies, deadlines,
+        defendants or proof, binding law ranks above policy documents and scholarship:
+        those are taken out of the hits and returned as background (up to
+        `BACKGROUND_K`), and the hits are filled with binding articles instead."""
+        from assistant.understanding import BINDING_FIRST_INTENTS
+
+        binding_first = bool(BINDING_FIRST_INTENTS.intersection(understanding.intents))
+        found = self.retrieve(question, mode=mode, k=max(k * 3, k + 30) if binding_first else k, filters=filters,
+                              timings=timings, understanding=understanding)
+        background: list[Evidence] = []
+        searched = 0
+        for unit_id, scores in found:
+            if binding_first and not is_liability_source(self.table.units[unit_id][0].doc_type):
+                if len(background) < BACKGROUND_K:
+                    background.append(self.evidence(unit_id, rank=len(background) + 1, origin="search", scores=scores))
+            elif searched < k:
+                searched += 1
+                add(unit_id, "search", scores)
+        return background
+
+    def no_legal_basis_note(self) -> str:
+        """未找到相关法律依据 and what was looked for (the answer to a question without legal content)."""
+        return (f"{NO_LEGAL_BASIS}。已查找：法律问题图谱（{len(self.issue_map)} 个问题的线索）、"
+                f"“{self.collection}”集合的法律名称与法律用语、当事人与损害情形词表；"
+                "问题中没有出现其中任何内容，因此未作检索，也不作责任分析。")
 
     def evidence(self, unit_id: str, *, rank: int, origin: str, scores: dict | None = None) -> Evidence:
         doc, unit = self.table.units[unit_id]
@@ -353,8 +480,19 @@ class Pipeline:
         # A question that only names articles is answered by lookup, never by similarity:
         # if the named article does not exist, the answer says so instead of guessing.
         if not pure_lookup:
-            for unit_id, scores in self.retrieve(question, mode=mode, k=k, filters=filt, timings=timings):
-                add(unit_id, "search", scores)
+            started = time.perf_counter()
+            answer.understanding = self.understand(question)
+            timings["understand"] = _ms(started)
+            if not answer.understanding.legal:
+                # Nothing legal to search for: say so, never analyse (a confident liability
+                # analysis of 😀 or a recipe would be invented).
+                answer.no_legal_basis = self.no_legal_basis_note()
+                answer.hits, answer.analysis = hits, Analysis()
+                timings["total"] = _ms(started_all)
+                answer.timings_ms = timings
+                return answer
+            answer.background = self.search_hits(question, answer.understanding, mode=mode, k=k, filters=filt,
+                                                 timings=timings, add=add)
 
         started = time.perf_counter()
         if expand and self.xrefs is not None:

@@ -69,6 +69,17 @@ class BM25Retriever:
             return np.zeros(len(self.passages), dtype=np.float32)
         return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
 
+    def document_frequency(self, token: str) -> int:
+        """How many passages contain `token` (0 when unknown): with `len(self.passages)`
+        this tells how typical a word is of the collection (question understanding)."""
+        if self._bm25 is None:
+            return 0
+        token_id = self._bm25.vocab_dict.get(token)
+        if token_id is None:
+            return 0
+        indptr = self._bm25.scores["indptr"]
+        return int(indptr[token_id + 1] - indptr[token_id])
+
     def search(self, query: str, k: int = 10) -> list[Hit]:
         return self.search_tokens(self.segmenter.tokenize(query), k)
 

@@ -306,6 +306,12 @@ class Segmenter:
                 parts.extend(word[i : i + size] for i in range(len(word) - size + 1) if freq.get(word[i : i + size]))
         return parts
 
+    def general_frequency(self, word: str) -> tuple[int, int]:
+        """(count of `word`, total count) in jieba's general-language dictionary: how common
+        a word is in everyday Chinese (0 for words jieba does not know)."""
+        tokenizer = self._jieba()
+        return int(tokenizer.FREQ.get(word, 0) or 0), int(tokenizer.total)
+
     def tokenize(self, text: str) -> list[str]:
         """Tokens of one text (document passage or query).
 

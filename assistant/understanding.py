@@ -1,0 +1,261 @@
+"""Question understanding (识别的法律问题): facts vs asks, intents, issues, legal or not.
+
+A lay question tells a story and then asks several things at once (能找谁赔偿？要我自己
+证明吗？最晚什么时候？). Before retrieval we separate the story (`facts`) from the
+questions (`asks`), name what is asked (`intents`), recognise the actors, harms and
+relations (`assistant.analysis.recognise_scenario`, the one owner of those tables), the
+issues of the issue map and their act kinds (案由), and the region named.
+
+`legal` answers one question: does the text have any recognisable legal content? The
+principle: legal content shows as (a) an issue of the map, (b) a story with a legal
+actor (agency, firm, staff) and a harm or legal relation, or (c) legal vocabulary — and
+(c) is one word of the curated legal vocabulary (the law's own terms), or — for words
+that are only statistically typical of the collection — two such words (the same rule
+as two cues for an issue), or one that is a real share of a short question: one
+incidental statute-like word in a long chat does not make it a legal question. Legal vocabulary (`LegalVocabulary`) = the general legal words
+of `LEGAL_WORDS`, the collection's own legal dictionary (law titles, short names, party
+terms), the map's legal cue words (not its lay cues: those are everyday words by
+design), the lay phrases of `assistant.vocabulary`, and — the part that scales to any
+collection — every word that is far more typical of the collection's texts than of
+everyday Chinese (keyness: its share of passages divided by its share of jieba's
+general-language dictionary, at least 10^`KEYNESS_LOG10`; 合同, 罚款, 拘留 pass, 天气,
+电影, 公司 do not). Nothing here lists test sentences.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, replace
+from typing import Callable, Iterable
+
+from assistant.analysis import recognise_scenario
+from assistant.issue_map import IssueMap, normalise, place_word
+from assistant.provisions import ROLE_CITIZEN
+from assistant.records import RecognisedIssue, Understanding
+from assistant.vocabulary import LAY_TO_LEGAL
+
+#: What is asked → the words that ask it (matched in the ask clauses). A question can
+#: have several intents; the order here is the display order.
+INTENT_CUES: dict[str, tuple[str, ...]] = {
+    "liability": ("责任", "谁负责", "负责任", "担责", "追责", "问责", "谁的错", "怪谁", "算谁的", "谁来管", "处分", "处罚", "判刑"),
+    "compensation": ("赔偿", "赔钱", "赔给", "赔我", "谁赔", "索赔", "补偿", "损失", "精神损害"),
+    "amount": ("多少钱", "赔多少", "多少", "金额", "数额", "标准", "怎么算", "如何计算", "计算"),
+    "remedy_route": ("怎么办", "怎么维权", "如何维权", "维权", "投诉", "举报", "复议", "起诉", "诉讼", "申诉",
+                     "救济", "途径", "渠道", "怎么处理", "如何处理", "能做什么", "该做什么", "怎么做", "质疑", "申请"),
+    "deadline": ("最晚", "期限", "时效", "多久", "多长时间", "什么时候", "几天", "几个月", "过期", "来得及", "截止", "时限"),
+    "defendant": ("告谁", "被告", "起诉谁", "告哪", "找谁", "向谁", "对谁", "以谁", "谁是"),
+    "burden_of_proof": ("证明", "举证", "证据", "谁来证"),
+}
+INTENTS = tuple(INTENT_CUES)
+
+#: Words that make a clause a question (besides a final ？/?).
+ASK_MARKERS = ("谁", "什么", "怎么", "怎样", "如何", "哪", "吗", "么", "呢", "能否", "可否", "是否", "能不能",
+               "可不可以", "要不要", "会不会", "有没有", "多少", "多久", "几", "该")
+
+#: General legal vocabulary: words of the law's own language that chit-chat does not use.
+LEGAL_WORDS: frozenset[str] = frozenset("""
+法 法律 法规 条例 规章 规定 司法解释 条款 条文 法条 违法 合法 非法 违规 违约 侵权 侵犯 侵害 责任 担责 追责 问责
+赔偿 补偿 索赔 处罚 罚款 罚单 处分 政务处分 行政 起诉 诉讼 上诉 申诉 复议 仲裁 判决 裁定 法院 检察院 律师
+合同 协议 权利 义务 权益 维权 投诉 举报 犯罪 刑事 民事 判刑 拘留 许可 审批 执法 监管 被告 原告 证据 举证 时效
+信息公开 隐私 个人信息 泄露 监察 纪律 主管部门 机关 采购 招标 投标 中标 质疑 国家赔偿 行政诉讼 行政复议 告
+警告 吊销 没收 强制 征收 征用 补助 低保 社保 工伤 劳动 债务 欠款 借款 继承 离婚 抚养 赡养 监护 处理者 受托 委托
+授权 公民 当事人 相对人 行政机关 国家机关 工作人员 公务员 失职 渎职 滥用职权 玩忽职守 受贿 贿赂 过错 过失
+""".split())
+
+#: Provincial-level regions (a question names its place with or without the suffix).
+PROVINCES: tuple[str, ...] = (
+    "北京市", "天津市", "上海市", "重庆市", "河北省", "山西省", "辽宁省", "吉林省", "黑龙江省", "江苏省", "浙江省",
+    "安徽省", "福建省", "江西省", "山东省", "河南省", "湖北省", "湖南省", "广东省", "海南省", "四川省", "贵州省",
+    "云南省", "陕西省", "甘肃省", "青海省", "台湾省", "内蒙古自治区", "广西壮族自治区", "西藏自治区",
+    "宁夏回族自治区", "新疆维吾尔自治区", "香港特别行政区", "澳门特别行政区",
+)
+
+#: Without an issue or a legal story, a question is legal with `MIN_LEGAL_WORDS` distinct
+#: legal words, or with fewer when they are at least `MIN_LEGAL_SHARE` of its words.
+MIN_LEGAL_WORDS = 2
+MIN_LEGAL_SHARE = 0.15
+#: Keyness of a legal word: ≥ 10^2.5 ≈ 300 times more frequent in the collection's passages
+#: than in general Chinese, and in at least `MIN_DOCUMENT_FREQUENCY` passages (a word seen
+#: in two passages is a coincidence, not the law's vocabulary).
+KEYNESS_LOG10 = 2.5
+MIN_DOCUMENT_FREQUENCY = 5
+#: Intents for which binding law ranks above policy and scholarship (背景).
+BINDING_FIRST_INTENTS = frozenset(INTENTS)
+
+_CLAUSE_SPLIT = re.compile(r"(?<=[。？！?!；;\n])|[，,、：:]")
+_QUESTION_END = re.compile(r"[？?]$")
+_CONTENT = re.compile(r"[\w\u4e00-\u9fff]")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_LAY_PATTERNS = tuple(re.compile(pattern) for pattern, _terms in LAY_TO_LEGAL)
+#: A person or body written as `X某` / `某X` (张某, 某公司): how legal questions name parties.
+_PLACEHOLDER = re.compile(r"[\u4e00-\u9fff]某[\u4e00-\u9fff]?|某(?:公司|企业|局|机关|部门|单位|市|县|区)")
+
+
+@dataclass(frozen=True)
+class LegalVocabulary:
+    """Which words are legal vocabulary (module docstring): fixed words plus keyness
+    against the collection (`document_frequency` over `passages`) and general Chinese
+    (`general_frequency` → (count, total)). Place names never count: a question naming
+    北京 is not legal for that."""
+
+    lexicon: frozenset[str] = frozenset()
+    document_frequency: Callable[[str], int] | None = None
+    passages: int = 0
+    general_frequency: Callable[[str], tuple[int, int]] | None = None
+    places: frozenset[str] = frozenset()
+
+    def keyness(self, word: str) -> float | None:
+        """log10 of (share of passages with `word`) / (share of `word` in general Chinese);
+        None when the collection statistics are missing or the word is too rare."""
+        if self.document_frequency is None or self.general_frequency is None or not self.passages:
+            return None
+        df = self.document_frequency(word)
+        if df < MIN_DOCUMENT_FREQUENCY:
+            return None
+        count, total = self.general_frequency(word)
+        return math.log10(df / self.passages * max(total, 1) / (count + 1))
+
+    def curated(self, word: str) -> bool:
+        """A term of the law's own vocabulary (fixed words, titles, party terms, map cues)."""
+        return word in LEGAL_WORDS or word in self.lexicon
+
+    def typical(self, word: str) -> bool:
+        """Statistically typical of the collection (keyness), not a place, not digits
+        (article numbers make digits typical of statutes; they are not legal words)."""
+        if word in self.places or not _CJK.search(word):
+            return False
+        keyness = self.keyness(word)
+        return keyness is not None and keyness >= KEYNESS_LOG10
+
+    def __contains__(self, word: str) -> bool:
+        return self.curated(word) or self.typical(word)
+
+
+def clauses(question: str) -> list[str]:
+    """The question cut at sentence ends and commas; each clause keeps its final ？."""
+    return [c.strip() for c in _CLAUSE_SPLIT.split(question or "") if c and c.strip(" \t\n。；;")]
+
+
+def is_ask(clause: str) -> bool:
+    """A clause asks something when it ends in ？ or contains an interrogative word."""
+    return bool(_QUESTION_END.search(clause)) or any(marker in clause for marker in ASK_MARKERS)
+
+
+def split_facts_and_asks(question: str) -> tuple[str, list[str]]:
+    """(facts, asks): the narrative clauses joined, and the asking clauses in order.
+
+    Asking clauses that follow each other inside one sentence stay separate asks
+    (能找谁赔偿，要我自己证明吗 are two asks)."""
+    facts, asks = [], []
+    for clause in clauses(question):
+        (asks if is_ask(clause) else facts).append(clause.rstrip("？?。！!；;"))
+    return "，".join(f for f in facts if f), [a for a in asks if a]
+
+
+def intents_of(asks: Iterable[str], question: str) -> list[str]:
+    """Intents named in the asks (in the whole question when nothing reads as an ask)."""
+    text = "".join(asks) or question
+    return [intent for intent, cues in INTENT_CUES.items() if any(cue in text for cue in cues)]
+
+
+def region_of(question: str, regions: Iterable[str] = ()) -> str:
+    """The first province (or a region of the collection, e.g. a city) the question names."""
+    text = normalise(question)
+    best: tuple[int, str] | None = None
+    for region in (*regions, *PROVINCES):
+        word = place_word(region)
+        if len(word) < 2:
+            continue
+        at = text.find(word)
+        if at >= 0 and (best is None or at < best[0] or (at == best[0] and len(region) > len(best[1]))):
+            best = (at, region)
+    return best[1] if best else ""
+
+
+def content_words(tokens: Iterable[str]) -> list[str]:
+    """Tokens that carry content (a letter, digit or CJK character), without repeats."""
+    return list(dict.fromkeys(t for t in tokens if _CONTENT.search(t)))
+
+
+def legal_words(question: str, words: list[str], vocabulary: LegalVocabulary) -> tuple[int, int]:
+    """(curated, typical): how many of `words` are curated legal terms — each lay legal
+    phrase matched (欠钱, 被罚) and each party written as `X某` counts as one too — and
+    how many are only statistically typical of the collection."""
+    curated = sum(1 for w in words if vocabulary.curated(w))
+    curated += sum(1 for pattern in _LAY_PATTERNS if pattern.search(question))
+    curated += len(_PLACEHOLDER.findall(question))
+    typical = sum(1 for w in words if not vocabulary.curated(w) and vocabulary.typical(w))
+    return curated, typical
+
+
+def has_legal_vocabulary(question: str, words: list[str], vocabulary: LegalVocabulary) -> bool:
+    """One curated legal term; or typical words: two, or one that is a real share of a
+    short question (module doc)."""
+    curated, typical = legal_words(question, words, vocabulary)
+    return curated >= 1 or typical >= MIN_LEGAL_WORDS or (
+        typical >= 1 and typical / max(len(words), 1) >= MIN_LEGAL_SHARE)
+
+
+def has_legal_story(scenario: dict[str, list[str]]) -> bool:
+    """An agency, firm or staff member (not only 我/市民) together with a harm or relation."""
+    actors = [a for a in scenario.get("actors", []) if a != ROLE_CITIZEN]
+    return bool(actors) and bool(scenario.get("harms") or scenario.get("relations"))
+
+
+def understand(
+    question: str,
+    *,
+    issue_map: IssueMap | None = None,
+    tokenize: Callable[[str], list[str]] | None = None,
+    vocabulary: LegalVocabulary | None = None,
+    regions: Iterable[str] = (),
+    threshold: float | None = None,
+) -> Understanding:
+    """What the question says and asks, and whether it has legal content (module doc).
+
+    `tokenize` is the collection's segmenter (the BM25 one, so words agree with the index;
+    default: plain jieba through a dictionary-less `Segmenter`); `vocabulary` the
+    collection's legal vocabulary (default: the fixed words only); `regions` the places of
+    the collection's local documents.
+    """
+    facts, asks = split_facts_and_asks(question)
+    scenario = recognise_scenario(question)
+    region = region_of(question, regions)
+    issues: list[RecognisedIssue] = []
+    if issue_map is not None:
+        issues = issue_map.match(question) if threshold is None else issue_map.match(question, threshold)
+        if region:
+            # a local issue of another place never matches (checked in match); prefer the named place's
+            issues.sort(key=lambda r: (-r.score, r.region != region and bool(r.region), r.issue_id))
+    act_kinds = list(dict.fromkeys(kind for issue in issues for kind in issue.act_kinds))
+    tokenize = tokenize or _default_tokenize
+    words = content_words(tokenize(question))
+    vocabulary = vocabulary or LegalVocabulary()
+    if issue_map is not None and not issue_map.legal_terms <= vocabulary.lexicon:
+        vocabulary = replace(vocabulary, lexicon=vocabulary.lexicon | issue_map.legal_terms)
+    legal = bool(issues) or has_legal_story(scenario) or has_legal_vocabulary(question, words, vocabulary)
+    return Understanding(
+        facts=facts,
+        asks=asks,
+        intents=intents_of(asks, question) if legal else [],
+        actors=list(scenario.get("actors", [])),
+        harms=list(scenario.get("harms", [])),
+        relations=list(scenario.get("relations", [])),
+        act_kinds=act_kinds,
+        issues=issues,
+        region=region,
+        legal=legal,
+    )
+
+
+_SEGMENTER = None
+
+
+def _default_tokenize(text: str) -> list[str]:
+    """Plain jieba words (no collection dictionary) for callers without an index."""
+    global _SEGMENTER
+    if _SEGMENTER is None:
+        from indexer.segment import Segmenter
+
+        _SEGMENTER = Segmenter()
+    return _SEGMENTER.tokenize(text)

@@ -1,0 +1,153 @@
+"""Question understanding (assistant/understanding.py) and the pipeline's use of it.
+
+Pure parts (facts vs asks, intents, region, keyness) are checked on their own; the rest
+runs through a real `Pipeline` over a small real index (five real laws and a real
+provincial policy document, built with the real model): the 20 nonsense / off-topic
+questions of `eval/data/nonsense.jsonl` get no analysis at all, lay questions written
+for this test (not taken from any dev set) are recognised with the shipped issue map,
+and the map's provisions join the fusion.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.issue_map import load_issue_map
+from assistant.pipeline import NO_LEGAL_BASIS, Pipeline
+from assistant.understanding import (
+    LegalVocabulary,
+    intents_of,
+    region_of,
+    split_facts_and_asks,
+    understand,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+NONSENSE = [json.loads(line) for line in (REPO / "eval/data/nonsense.jsonl").read_text(encoding="utf-8").splitlines()]
+LAWS = [
+    "行政法/数据安全法(2021-06-10).md",
+    "行政法/个人信息保护法(2021-08-20).md",
+    "宪法相关法/国家赔偿法(2012-10-26).md",
+    "诉讼与非诉讼程序法/行政诉讼法(2017-06-27).md",
+    "经济法/政府采购法(2014-08-31).md",
+    "../policy/山东省数字政府建设实施方案.txt",
+]
+#: Lay questions written for this test, with the issue of the shipped map each must raise.
+LAY = [
+    ("我在政务网站上提交的身份证照片被人拿去贷款了，网站是外包公司做的，该找谁？", "contractor-data-leak"),
+    ("交警的电子眼拍错了车牌，罚款扣分记在我头上，怎么申请撤销？", "non-site-enforcement"),
+    ("政府采购项目评标结果不公平，我们公司想提出质疑，最晚什么时候提？", "procurement-challenge"),
+    ("向区政府申请公开拆迁补偿方案，过了一个月都没答复，怎么办？", "gov-info-disclosure"),
+    ("健康码突然变红被隔离了一周，后来说是系统弄错了，误工损失找谁赔？", "health-code-error"),
+]
+
+
+def test_nonsense_set_is_twenty_varied_questions():
+    assert len(NONSENSE) == 20 and len({q["question"] for q in NONSENSE}) == 20
+    assert len({q["category"] for q in NONSENSE}) >= 8
+
+
+def test_facts_are_split_from_several_asks():
+    facts, asks = split_facts_and_asks("我的健康码莫名变红，被拦在小区外两天，能找谁赔偿？要我自己证明吗？最晚什么时候要提？")
+    assert facts == "我的健康码莫名变红，被拦在小区外两天"
+    assert asks == ["能找谁赔偿", "要我自己证明吗", "最晚什么时候要提"]
+    assert intents_of(asks, "") == ["compensation", "deadline", "defendant", "burden_of_proof"]
+    assert intents_of(["分别承担什么法律责任"], "") == ["liability"]
+    assert intents_of(["告谁", "去哪里投诉"], "") == ["remedy_route", "defendant"]
+
+
+def test_region_is_the_place_named():
+    assert region_of("浙江的公共数据开放有什么规定") == "浙江省"
+    assert region_of("我在杭州，健康码变红", regions=["杭州市", "浙江省"]) == "杭州市"
+    assert region_of("某市大数据局外包运维") == ""
+
+
+def test_keyness_separates_statute_words_from_everyday_words():
+    # 5,000 passages; jieba-like general counts out of 60 million
+    df = {"罚款": 140, "天气": 0, "电影": 2, "公司": 46, "123": 900}.get
+    general = {"罚款": 689, "天气": 2657, "电影": 4918, "公司": 45604, "123": 10}
+    vocab = LegalVocabulary(document_frequency=lambda w: df(w, 0), passages=5000,
+                            general_frequency=lambda w: (general.get(w, 0), 60_000_000))
+    assert "罚款" in vocab and vocab.keyness("罚款") > 3
+    assert "天气" not in vocab and "电影" not in vocab  # too rare in the collection to be judged
+    assert "公司" not in vocab  # common in the statutes, but far more common in everyday Chinese
+    assert "123" not in vocab  # digits are typical of statutes (article numbers), not legal words
+    assert "合同" in vocab  # curated legal word, no statistics needed
+
+
+def test_without_an_index_a_question_is_legal_by_its_curated_words():
+    assert understand("合同违约了对方要赔偿吗").legal
+    assert not understand("今天晚饭吃什么好呢").legal
+    u = understand("？？？")
+    assert not u.legal and u.intents == [] and u.asks == []
+
+
+# --- through the real pipeline ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pipeline(indexed_home):
+    indexed_home("mini-understanding", LAWS)
+    return Pipeline.open("mini-understanding")
+
+
+def empty(analysis) -> bool:
+    return not (analysis.parties or analysis.remedies or analysis.conclusion
+                or any(s.statement or s.basis for name in ("external", "internal", "individual", "fault_principle")
+                       for s in getattr(analysis, name)))
+
+
+@pytest.mark.parametrize("item", NONSENSE, ids=[q["id"] for q in NONSENSE])
+def test_nonsense_gets_no_analysis_and_says_so(pipeline, item):
+    answer = pipeline.ask(item["question"])
+    assert answer.understanding is not None and answer.understanding.legal is False
+    assert answer.no_legal_basis.startswith(NO_LEGAL_BASIS) and "法律问题图谱" in answer.no_legal_basis
+    assert empty(answer.analysis) and answer.hits == [] and answer.background == []
+    assert answer.to_dict()["no_legal_basis"] == answer.no_legal_basis
+
+
+def test_zero_analyses_over_the_whole_nonsense_set(pipeline):
+    analysed = [q["id"] for q in NONSENSE if not empty(pipeline.ask(q["question"]).analysis)]
+    assert analysed == []
+
+
+@pytest.mark.parametrize("question, issue_id", LAY)
+def test_lay_questions_are_legal_with_the_right_issue(pipeline, question, issue_id):
+    answer = pipeline.ask(question)
+    u = answer.understanding
+    assert u.legal and not answer.no_legal_basis
+    assert issue_id in [i.issue_id for i in u.issues]
+    assert u.intents  # each asks something specific
+    assert answer.hits and answer.to_dict()["understanding"]["issues"][0]["provisions"]
+
+
+def test_map_provisions_join_the_fusion(pipeline):
+    question = LAY[0][0]  # contractor-data-leak
+    unit = pipeline.resolve("中华人民共和国数据安全法", "第四十条")
+    assert unit is not None
+    with_map = [h.unit_id for h in pipeline.ask(question).hits if h.origin == "search"]
+    pipeline.use_issue_map, pipeline._issue_map = False, None
+    try:
+        without = [h.unit_id for h in pipeline.ask(question).hits if h.origin == "search"]
+        assert pipeline.fingerprint()["issue_map"] is False
+    finally:
+        pipeline.use_issue_map, pipeline._issue_map = True, None
+    assert unit in with_map
+    assert unit not in without or with_map.index(unit) < without.index(unit)
+    fingerprint = pipeline.fingerprint()
+    assert fingerprint["issue_map"] is True and fingerprint["issue_map_sha256"] == load_issue_map().sha256
+
+
+def test_liability_question_puts_policy_in_background(pipeline):
+    answer = pipeline.ask("数字政府建设中政务数据泄露了，山东省的政府部门要承担什么责任？")
+    assert "liability" in answer.understanding.intents
+    assert all(h.doc_type != "规范性文件" and h.doc_type != "学术文献" for h in answer.hits if h.origin == "search")
+    assert answer.background and all(h.law == "山东省数字政府建设实施方案" for h in answer.background)
+
+
+def test_pure_lookup_is_unchanged(pipeline):
+    answer = pipeline.ask("数安法第45条")
+    assert answer.understanding is None and answer.no_legal_basis == ""
+    assert answer.hits[0].origin == "lookup" and answer.hits[0].article == "第四十五条"
