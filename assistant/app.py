@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from assistant import render
-from assistant.manage import DEFAULT_MAX_UPLOAD_MB, Library, add_uploads, has_index
+from assistant.manage import (DEFAULT_MAX_UPLOAD_MB, Library, add_uploads, has_index, upload_limit_bytes,
+                              upload_limit_text)
 from assistant.upload_guard import UploadInbox, UploadPathGuard, UploadRefused
 from corpus.records import DOC_TYPES
 
@@ -152,7 +153,7 @@ class FaguiApp:
 
     @property
     def max_bytes(self) -> int:
-        return int(self.config.max_upload_mb * 1024 * 1024)
+        return upload_limit_bytes(self.config.max_upload_mb)
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -538,7 +539,7 @@ def build_blocks(app: FaguiApp, inbox: UploadInbox):
                         details_btn = gr.Button("显示 BM25 / 向量得分", elem_id="fagui-details")
                         details_html = gr.HTML(elem_id="fagui-details-result")
                     with gr.Tab("文档管理", id="manage"):
-                        uploads = gr.File(label=f"上传 PDF / DOCX / TXT / MD（每个 ≤ {app.config.max_upload_mb:g} MB）",
+                        uploads = gr.File(label=f"上传 PDF / DOCX / TXT / MD（每个 ≤ {upload_limit_text(app.max_bytes)}）",
                                           file_count="multiple", file_types=[".pdf", ".docx", ".txt", ".md"], type="filepath",
                                           elem_id="fagui-upload")
                         with gr.Row():
@@ -663,7 +664,7 @@ def create_app(config: AppConfig, *, auth: tuple[str, str] | None = None, librar
     api = gr.mount_gradio_app(
         api, blocks, path="/", css=APP_CSS, footer_links=[],
         allowed_paths=[str(home / "exports"), str(home / "eval-runs")],
-        max_file_size=int(config.max_upload_mb * 2 * 1024 * 1024),
+        max_file_size=handlers.max_bytes,  # Gradio's own check: the same limit as the label and refusal
         app_kwargs=dict(docs),  # Gradio's own app serves /openapi.json unless told not to
     )
     api.state.fagui = handlers

@@ -26,6 +26,20 @@ from typing import Callable
 from corpus.records import FileReport, IngestError
 
 DEFAULT_MAX_UPLOAD_MB = 50
+#: The "MB" of the upload limit everywhere it is stated: the form's label, the refusal
+#: and Gradio's own check (`max_file_size`, whose toast divides by 1024² as well).
+MIB = 1024 * 1024
+
+
+def upload_limit_bytes(max_mb: float) -> int:
+    """The upload limit in bytes for a limit given in MB (`--max-upload-mb`)."""
+    return int(max_mb * MIB)
+
+
+def upload_limit_text(max_bytes: int) -> str:
+    """The limit as every message states it: `50 MB` (one spelling, one unit)."""
+    return f"{max_bytes / MIB:g} MB"
+
 #: Extension → formats `corpus.ingest.sniff_format` may find in such a file. A file is
 #: accepted only when its content agrees with its name (an HTML page named .pdf is not).
 UPLOAD_FORMATS = {
@@ -98,7 +112,7 @@ def check_upload(path: Path, original_name: str, max_bytes: int) -> str:
 
     size = path.stat().st_size
     if size > max_bytes:
-        raise IngestError(original_name, f"file too large ({size / 1e6:.1f} MB; limit {max_bytes / 1e6:.0f} MB)")
+        raise IngestError(original_name, f"file too large ({size / MIB:.1f} MB; limit {upload_limit_text(max_bytes)})")
     suffix = Path(original_name).suffix.lower()
     allowed = UPLOAD_FORMATS.get(suffix)
     if allowed is None:

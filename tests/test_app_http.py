@@ -81,3 +81,25 @@ def test_huge_article_number_is_a_missing_article_in_the_app(client):
     assert "没有第999999999999999999条" in html and "该法共55条" in html, html
     analysis, evidence, *_ = client.predict(HUGE_ARTICLE, COLLECTION, "bm25", 10, [], "", [], api_name="/do_ask")
     assert "该法共55条" in analysis and "Error" not in analysis, analysis
+
+
+def test_one_upload_limit_is_stated_the_same_everywhere(server, live_server, tmp_path):
+    """Label, Gradio's own check (its toast divides max_file_size by 1024²) and our refusal."""
+    import httpx
+
+    from assistant.app import AppConfig
+    from assistant.manage import check_upload
+    from corpus.records import IngestError
+
+    small = live_server(AppConfig(collection=COLLECTION, progress=False, max_upload_mb=1))
+    config = httpx.get(f"{small}/config", timeout=30).json()
+    assert config["max_file_size"] == 1024 * 1024
+    labels = [c["props"].get("label") or "" for c in config["components"]]
+    assert any("每个 ≤ 1 MB" in label for label in labels), labels
+    big = tmp_path / "big.txt"
+    big.write_bytes("第一条 很长。\n".encode("utf-8") * 120_000)  # 1.9 MB
+    with big.open("rb") as handle:
+        refused = httpx.post(f"{small}/gradio_api/upload", files={"files": ("big.txt", handle)}, timeout=60)
+    assert refused.status_code == 413, refused.text
+    with pytest.raises(IngestError, match=r"limit 1 MB\)"):
+        check_upload(big, "big.txt", config["max_file_size"])
