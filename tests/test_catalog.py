@@ -69,6 +69,31 @@ def test_default_collection_contains_required_titles(home):
     assert not any(p.name == "_index.md" for p in files)
 
 
+def test_default_holds_every_national_document_and_the_selected_local_ones(home):
+    """Issue 13: default = national + DLC regulations chosen by the spec's title rule."""
+    default = catalog.shipped_files(catalog.load_spec("default"))
+    national = set(catalog.shipped_files(catalog.load_spec("national")))
+    assert national <= set(default)
+    names = " ".join(p.name for p in default)
+    for title in ["社会救助暂行办法", "道路交通安全违法行为处理程序规定", "不动产登记暂行条例", "保障中小企业款项支付条例",
+                  "治安管理处罚法", "企业信息公示暂行条例", "市场主体登记管理条例", "潍坊市12345政务服务便民热线条例",
+                  "上海市浦东新区城市管理领域非现场执法规定", "山东省社会信用条例", "浙江省数字经济促进条例"]:
+        assert title in names, title
+    local = [p for p in default if "/DLC/" in p.as_posix()]
+    rule = catalog.load_spec("default").select[0]
+    assert local and all(rule.admits(p) for p in local)
+    # a local regulation on another subject is left out, although data/ could hold it
+    assert not rule.admits(Path("广东省大气污染防治条例(2022-11-30).md"))
+    assert catalog.title_of_file(Path("上海市数据条例(2021-11-25).md")) == "上海市数据条例"
+
+
+def test_a_select_rule_without_keywords_is_refused(tmp_path, monkeypatch):
+    (tmp_path / "bad.json").write_text(json.dumps({"include": ["x/*.md"], "select": [{"glob": "x/**"}]}))
+    monkeypatch.setenv("FAGUI_COLLECTIONS", str(tmp_path))
+    with pytest.raises(ValueError, match="title_keywords"):
+        catalog.load_spec("bad")
+
+
 def test_national_excludes_local_regulations(home):
     files = catalog.shipped_files(catalog.load_spec("national"))
     assert len(files) > 1500
