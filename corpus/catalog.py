@@ -275,11 +275,28 @@ def _refresh(report: FileReport, by_id: dict[str, Document]) -> FileReport:
 SAFE_NAME = re.compile(r"[^\w\u4e00-\u9fff（）()《》\-.]+")
 
 
+#: Longest stored name in UTF-8 bytes: file systems allow 255, and `add_files` writes
+#: `.NAME.tmpPID` first. Counted in bytes because a Chinese character takes three.
+MAX_NAME_BYTES = 180
+_SUFFIX_CHARS = 10  # `.markdown` is the longest suffix a reader takes
+
+
 def sanitize_filename(name: str) -> str:
-    """A file name safe to store: no folders, no dot-files, no odd characters."""
+    """A file name safe to store: no folders, no dot-files, no odd characters, not too long.
+
+    A long name keeps its suffix (the reader is chosen by it) and gets a short hash of
+    the whole name in place of the cut, so two long names that share a prefix stay two
+    files. Idempotent: a stored name sanitises to itself.
+    """
     base = Path(name.replace("\\", "/")).name
     base = SAFE_NAME.sub("_", base).strip("._") or "document"
-    return base[:120]
+    if len(base.encode("utf-8")) <= MAX_NAME_BYTES:
+        return base
+    suffix = Path(base).suffix if len(Path(base).suffix) <= _SUFFIX_CHARS else ""
+    tag = "-" + hashlib.sha256(base.encode("utf-8")).hexdigest()[:10]
+    budget = MAX_NAME_BYTES - len((tag + suffix).encode("utf-8"))
+    stem = base[: len(base) - len(suffix)].encode("utf-8")[:budget].decode("utf-8", errors="ignore")
+    return stem + tag + suffix
 
 
 def add_files(name: str, paths: list[Path]) -> list[Path]:

@@ -1,5 +1,6 @@
 """`fagui` driven through its CLI on real files, the way issue 11 found the failures:
-an absurd article number answered like any missing article (F4)."""
+an absurd article number answered like any missing article (F4); long file names keep
+their extension and stay distinct (F6)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from assistant.cli import main
-from corpus.catalog import add_files
+from corpus.catalog import add_files, load_collection, load_spec, user_files
 
 REPO = Path(__file__).resolve().parents[1]
 LAW = REPO / "data/lawrefbook/行政法/数据安全法(2021-06-10).md"
@@ -33,3 +34,18 @@ def test_ask_beyond_any_article_number_says_how_many_articles(bm25_collection, q
     assert main(["ask", question, "--collection", bm25_collection, "--mode", "bm25"]) == 0
     out = capsys.readouterr().out
     assert "没有第" in out and "该法共55条（第一条至第五十五条）" in out, out
+
+
+def test_long_file_names_keep_their_extension_and_stay_distinct(home, tmp_path, capsys):
+    prefix = "Provisions-on-sharing-and-protecting-government-data-" * 4  # 212 characters
+    paths = []
+    for tail, body in (("甲", "各单位应当登记共享目录。"), ("乙", "各单位应当每年开展安全评估。")):
+        path = tmp_path / f"{prefix}{tail}.md"
+        path.write_text(f"# 政务数据{tail}规定\n\n第一条 {body}\n\n第二条 违反第一条的，依法处理。\n", encoding="utf-8")
+        paths.append(path)
+    assert main(["ingest", *map(str, paths), "--collection", "long", "--quiet"]) == 0
+    stored = user_files(load_spec("long"))
+    assert len(stored) == 2 and all(p.suffix == ".md" and len(p.name.encode()) <= 180 for p in stored), stored
+    result = load_collection("long")  # what the next index build reads
+    assert not result.failed, result.failed
+    assert sorted(d.title for d in result.documents) == ["政务数据乙规定", "政务数据甲规定"]
