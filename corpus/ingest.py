@@ -20,6 +20,8 @@ from corpus.records import Document, FileReport, IngestError, make_doc_id
 SKIPPED_NAMES = {"_index.md", "MANIFEST.tsv", ".DS_Store"}
 SKIPPED_SUFFIXES = (".meta.json",)
 SUPPORTED_SUFFIXES = {".pdf", ".docx", ".md", ".markdown", ".txt", ".text"}
+#: Only these names are read as (LawRefBook) Markdown; the content never decides it.
+MARKDOWN_SUFFIXES = {".md", ".markdown"}
 
 PDF_MAGIC = b"%PDF-"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -68,9 +70,9 @@ def sniff_format(path: Path) -> str:
         raise IngestError(str(path), "binary file of an unsupported type (expected PDF, DOCX, Markdown or text)")
     if path.with_name(path.stem + ".meta.json").exists():
         return "scholarship"  # raw-extracted paper text with its metadata sidecar
-    if path.suffix.lower() in {".md", ".markdown"} or _decode_head(head).startswith("# "):
+    if path.suffix.lower() in MARKDOWN_SUFFIXES:
         return "markdown"
-    return "text"
+    return "text"  # a .txt whose first line is `# title` is still plain text (the text reader drops the #)
 
 
 def _is_docx(path: Path) -> bool:
@@ -79,15 +81,6 @@ def _is_docx(path: Path) -> bool:
             return "word/document.xml" in archive.namelist()
     except zipfile.BadZipFile:
         return False
-
-
-def _decode_head(head: bytes) -> str:
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            return head.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return head.decode("utf-8", errors="replace")
 
 
 def _reader_for(fmt: str) -> Callable[..., Document]:

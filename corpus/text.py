@@ -99,7 +99,7 @@ def read_text(path: Path) -> Document:
         first = next((i for i, ln in enumerate(lines) if ln.text.strip()), None)
         if first is None:
             raise IngestError(str(path), "text file has no content")
-        title = lines[first].text.strip()
+        title = lines[first].text.strip().lstrip("#").strip()  # `# 标题` in a .txt is a title, not Markdown
         lines = lines[first + 1 :]  # the title line is metadata, not a unit
     if not any(ln.text.strip() for ln in lines):
         raise IngestError(str(path), "text file has a title but no body text")

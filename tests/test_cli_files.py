@@ -1,8 +1,9 @@
 """`fagui` driven through its CLI on real files, the way issue 11 found the failures:
 an absurd article number answered like any missing article (F4); long file names keep
-their extension and stay distinct (F6)."""
+their extension and stay distinct (F6); a .txt starting with `# title` is plain text (F7)."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -49,3 +50,13 @@ def test_long_file_names_keep_their_extension_and_stay_distinct(home, tmp_path, 
     result = load_collection("long")  # what the next index build reads
     assert not result.failed, result.failed
     assert sorted(d.title for d in result.documents) == ["政务数据乙规定", "政务数据甲规定"]
+
+
+def test_a_txt_starting_with_a_hash_title_is_plain_text(tmp_path, capsys):
+    path = tmp_path / "机房管理须知.txt"
+    path.write_text("# 机房管理须知\n\n一、进入机房应当登记。\n\n二、离开机房应当关闭设备。\n", encoding="utf-8")
+    assert main(["ingest", str(path), "--json", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "not a LawRefBook document" not in out
+    (report,) = json.loads(out)
+    assert report["ok"] and report["title"] == "机房管理须知" and report["units"] == 2, report
