@@ -95,6 +95,11 @@ RELATION_KEYWORDS: dict[str, tuple[str, ...]] = {
     "分包": ("分包", "转委托"),
 }
 
+#: Lay words for a private wrongdoer outside any organisation (`他人冒用身份证`, `餐馆老板`):
+#: a question naming one asks about rules that bind whoever does the act.
+PRIVATE_WRONGDOERS = ("他人", "别人", "冒用", "盗用", "冒名", "黑客", "老板", "不法分子", "犯罪分子", "骗子",
+                      "第三人", "行为人", "陌生人")
+
 #: Characters that end the left expansion of a question term (`一家科技公司` → 科技公司).
 _TERM_STOP = set("的了和与及、，。；：“”\"（）()某一家该名位个其我们在由对向把被将给让为是数十百千万条如果若当但而并且又也就都只")
 
@@ -387,6 +392,9 @@ def _relevant_rows(
     issue_roles, issue_words = _issue_roles(understanding)
     wanted |= issue_roles
     named = [w for key, words in scenario.items() if key.startswith("actor_terms:") for w in words] + issue_words
+    law_roles: dict[str, set[str]] = {}
+    for read in reads:
+        law_roles.setdefault(read.evidence.law, set()).update(role_of(s) for s in read.provision.subjects)
 
     def keep(row: tuple[Party, Liability, str]) -> bool:
         party, liability, role = row
@@ -398,6 +406,11 @@ def _relevant_rows(
             return False  # a kind of actor (医疗机构, 商业银行) the question does not name
         if lay_roles:  # `县级以上人民政府`: a government body the lexicon does not list
             return not wanted or bool(lay_roles & wanted)
+        if role == ROLE_ANY and not liability.subject and not _written_subject(liability) and wanted:
+            # `违反本条例规定…的，依法给予处罚`: whoever breaks this law — kept only when
+            # the law's articles among the evidence address one of the question's roles
+            law = by_ref[party.basis[0]].evidence.law if party.basis[0] in by_ref else ""
+            return bool(law_roles.get(law, set()) & wanted) or any(w in question for w in PRIVATE_WRONGDOERS)
         if role == ROLE_ANY or not wanted or role in wanted:
             return True
         if role == ROLE_STAFF:

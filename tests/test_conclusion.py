@@ -178,3 +178,21 @@ def test_map_remedies_carry_a_time_limit_only_where_the_article_states_it(articl
     for remedy in analysis.remedies:
         if remedy.time_limit:
             assert states_time_limit(texts[remedy.basis[0]], remedy.time_limit)
+
+
+def test_an_exemption_is_not_a_liability(articles):
+    evidence = evidence_for(articles, [(SCL, "第五条")])
+    assert "国家不承担赔偿责任" in evidence[0].text
+    analysis = analyse("公务员下班后私人打架伤了人，国家要赔吗？", evidence)
+    assert not any("不承担" in p.consequence or "不承担赔偿责任" in p.consequence for p in analysis.parties)
+
+
+def test_a_rule_for_whoever_acts_stays_only_when_the_question_has_such_an_actor(articles):
+    public_order = ("中华人民共和国治安管理处罚法", "第四十二条")
+    evidence = evidence_for(articles, [public_order, (PIPL, "第六十八条")])
+    ref = "".join(public_order)
+    agency_only = analyse("区政府部门泄露了我的信息，谁负责？", evidence)
+    assert not any(ref in p.basis for p in agency_only.parties)
+    assert any(f"{PIPL}第六十八条" in p.basis for p in agency_only.parties)
+    with_wrongdoer = analyse("区政府部门泄露了我的信息，餐馆老板拿到后上门恐吓我，谁负责？", evidence)
+    assert any(ref in p.basis for p in with_wrongdoer.parties)
