@@ -103,6 +103,33 @@ def test_ask_shows_analysis_with_citations_and_evidence(page):
     assert "## 责任主体" in page.request.get(links["fagui-answer.md"]).text()
 
 
+def test_lay_question_shows_the_conclusion_first_and_the_recognised_issues(page):
+    """Issue 12: a question in plain words gets the 结论 block (3–6 lines, each citing its
+    article or marked 无依据) above everything else, then 识别的法律问题 with the cues
+    that matched; the screenshot is for reading the card as a user would."""
+    issue_names = [i["name"] for i in json.loads((REPO / "assistant/data/issue_map.json").read_text("utf-8"))["issues"]]
+    ask(page, "外包公司给政府做的政务App泄露了我的个人信息，谁来承担责任？最晚什么时候能要求赔偿？")
+    page.wait_for_selector("#fagui-analysis .conclusion li")
+    lines = page.locator("#fagui-analysis .conclusion li")
+    assert 3 <= lines.count() <= 6
+    for i in range(lines.count()):
+        line = lines.nth(i)
+        if line.get_attribute("class") == "no_basis":
+            assert "无依据" in line.inner_text() and line.locator(".nobasis").count() == 1
+        else:  # every other line links its article into the source panel
+            assert line.locator("a.cite").count() >= 1, line.inner_text()
+    card = page.inner_text("#fagui-analysis")
+    assert card.index("结论") < card.index("识别的法律问题") < card.index("责任主体")
+    issues = page.inner_text("#fagui-analysis .issues")
+    assert any(name in issues for name in issue_names) and "命中线索" in issues
+    assert "外包公司" in page.locator("#fagui-analysis .issues .cue").all_inner_texts()
+    # the first conclusion line cites an article that opens in the source view
+    page.locator("#fagui-analysis .conclusion a.cite").first.click()
+    source_frame(page).wait_for_selector(".unit.target")
+    shot(page, "09_conclusion_issues.png")
+    page.locator("#fagui-analysis").screenshot(path=str(ARTIFACTS / "09_conclusion_issues_card.png"))
+
+
 def test_citation_opens_source_view_and_cross_references_navigate(page):
     ask(page, "国家机关委托企业维护电子政务系统，企业泄露了政务数据，谁负责？")
     link = page.locator("#fagui-analysis a.cite").first
