@@ -30,6 +30,22 @@ def load_map() -> dict:
     return json.loads(MAP_PATH.read_text(encoding="utf-8"))
 
 
+def cue_problem(cue: str) -> str:
+    """Why a cue can never be specific, or "" when it can.
+
+    A single character (码, 泄) occurs in nearly any question, so a plain cue needs two
+    characters. In an `a&b` cue one single-character part is allowed when the rest
+    carries it (`码&红色`), but not two (`卖&判` would fire on 买卖合同……判决)."""
+    parts = [re.sub(r"\s+", "", part) for part in cue.split("&")]
+    if any(not part for part in parts):
+        return "has an empty part"
+    if len(parts) == 1:
+        return "is a single character" if len(parts[0]) < 2 else ""
+    if sum(len(part) == 1 for part in parts) > 1 or sum(map(len, parts)) < 3:
+        return "has more than one single-character part"
+    return ""
+
+
 def structure_problems(data: dict) -> list[str]:
     """Format problems of the whole map: version, ids, roles, cues, provision counts."""
     problems = []
@@ -53,10 +69,9 @@ def structure_problems(data: dict) -> list[str]:
             if not cues.get(kind):
                 problems.append(f"{iid}: no {kind} cues")
             for cue in cues.get(kind, []):
-                parts = cue.split("&")
-                # A one-character part (泄, 码) matches nearly any question: never specific.
-                if any(len(re.sub(r"\s+", "", part)) < 2 for part in parts):
-                    problems.append(f"{iid}: cue {cue!r} has an empty or one-character part")
+                problem = cue_problem(cue)
+                if problem:
+                    problems.append(f"{iid}: cue {cue!r} {problem}")
         provisions = issue.get("provisions", [])
         if not 3 <= len(provisions) <= 12:
             problems.append(f"{iid}: {len(provisions)} provisions (expected 3-12)")
@@ -128,12 +143,14 @@ def test_structure_check_catches_bad_entries():
     broken = copy.deepcopy(data)
     broken["format"] = 2
     broken["issues"].append(copy.deepcopy(broken["issues"][0]))  # duplicate id
-    broken["issues"][0]["cues"]["lay"].append("码")
+    broken["issues"][0]["cues"]["lay"] += ["码", "卖&判", "健康码&"]
     broken["issues"][0]["provisions"][0]["role"] = "reason"
     problems = structure_problems(broken)
     assert any("format" in p for p in problems)
     assert any("duplicate id" in p for p in problems)
-    assert any("'码'" in p for p in problems)
+    assert any("'码' is a single character" in p for p in problems)
+    assert any("'卖&判' has more than one single-character part" in p for p in problems)
+    assert any("'健康码&' has an empty part" in p for p in problems)
     assert any("'reason'" in p for p in problems)
 
 
