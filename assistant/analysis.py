@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from assistant.provisions import (
     ACTOR_ROLES,
@@ -54,6 +54,9 @@ from assistant.provisions import (
 )
 from assistant.provisions import sentences as article_sentences
 from assistant.records import Analysis, ConclusionLine, Evidence, Party, Remedy, Slot, Understanding
+
+if TYPE_CHECKING:
+    from corpus.records import Document
 
 # --- keyword tables for the question -------------------------------------------------
 
@@ -587,6 +590,14 @@ def _scholarship_slots(evidence: list[Evidence]) -> dict[str, list[Slot]]:
                     )
                 )
     return out
+
+
+def scholarship_paper(documents: Iterable[Document]) -> Document | None:
+    """The scholarship paper whose framework 学理观点 slots quote: the current 学术文献
+    document that carries a bibliographic citation (a collection can hold other documents
+    typed 学术文献, such as LawRefBook's practice guides, which state no such framework)."""
+    return next((d for d in documents if d.doc_type == "学术文献" and d.status == "current" and d.extra.get("citation")),
+                None)
 
 
 def scholarship_evidence(paper, *, rank: int = 0) -> list[Evidence]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.analysis import analyse, evidence_from_unit, recognise_scenario, verify
+from assistant.analysis import analyse, evidence_from_unit, recognise_scenario, scholarship_paper, verify
 from assistant.provisions import ROLE_FIRM, ROLE_GOV, ROLE_STAFF, is_liability_source
 from assistant.records import Analysis, Party, Slot
 
@@ -24,7 +24,7 @@ SEED = 20240601
 def collection(default_documents):
     current = [d for d in default_documents if d.status == "current"]
     articles = {(d.title, u.number): (d, u) for d in current for u in d.articles()}
-    paper = next(d for d in current if d.doc_type == "学术文献")
+    paper = scholarship_paper(current)
     return articles, paper
 
 
