@@ -48,8 +48,11 @@ DEFAULT_DEPTH = 100  # candidates per retriever before fusion
 RRF_C = 10
 ANALYSIS_DEPTH = 10  # search hits the responsibility analysis reads
 #: RRF weight of the issue map's ranked provisions (one more list in the fusion, see
-#: `Pipeline.issue_ranking`); chosen on the even-numbered dev questions only.
-MAP_WEIGHT = 1.0
+#: `Pipeline.issue_ranking`). Chosen on the even-numbered questions of domain_dev +
+#: domain_lay_dev only (`python -m eval.tune_issue_map`, default collection): weights
+#: 0.5 / 1 / 2 / 3 / 5 gave even R@10 0.273 / 0.310 / 0.342 / 0.317 / — (odd, held out:
+#: 0.357 / 0.382 / 0.384 / 0.340); map off: even 0.245, odd 0.310.
+MAP_WEIGHT = 2.0
 BACKGROUND_K = 5  # policy / scholarship hits listed apart (背景) for liability-type questions
 NO_LEGAL_BASIS = "未找到相关法律依据"
 
@@ -205,7 +208,7 @@ class Pipeline:
         index_dir = index_dir or default_index_dir(collection)
         index = load_index(index_dir, model_path=model_path)
         documents = index.documents()
-        xrefs = CrossRefIndex.build(documents, cache=xref_cache_path(index_dir))
+        xrefs = CrossRefIndex.build(documents, cache=xref_cache_path(index.directory))  # holds documents.jsonl
         return cls(collection, index, documents, lookup=LawCatalog(documents), xrefs=xrefs)
 
     # -- protocol -----------------------------------------------------------------------
@@ -243,6 +246,8 @@ class Pipeline:
             "model_sha256": manifest.get("model", {}).get("weights_sha256", ""),
             "precision": manifest.get("model", {}).get("precision", ""),
             "faiss": manifest.get("faiss", {}).get("kind", ""),
+            "backend": manifest.get("backend", "faiss"),
+            "milvus_index": manifest.get("milvus", {}).get("index_type", ""),
             "index_created": manifest.get("created", ""),
             "query_vocabulary": self.vocabulary,
             "issue_map": self.use_issue_map and len(self.issue_map) > 0,
@@ -332,6 +337,9 @@ class Pipeline:
         filters = filters or Filters()
         timings = timings if timings is not None else {}
         depth = max(DEFAULT_DEPTH, k * 3) * (4 if filters.active else 1)
+        # An index that can filter inside its search (the Milvus backend: `scope` → a Milvus
+        # expression) gets the filters there too; `filters.admits` below stays the definition.
+        where = {"where": self.index.scope(filters)} if filters.active and hasattr(self.index, "scope") else {}
         rankings: dict[str, list] = {}
         if mode in ("bm25", "hybrid"):
             started = time.perf_counter()
@@ -339,14 +347,14 @@ class Pipeline:
             tokens = self.index.segmenter.tokenize(sparse_query)
             timings["segment"] = _ms(started)
             started = time.perf_counter()
-            rankings["bm25"] = self.index.search_bm25_tokens(tokens, depth)
+            rankings["bm25"] = self.index.search_bm25_tokens(tokens, depth, **where)
             timings["bm25"] = _ms(started)
         if mode in ("dense", "hybrid"):
             started = time.perf_counter()
             query_vector = self.index.embed_query(question)
             timings["embed"] = _ms(started)
             started = time.perf_counter()
-            rankings["dense"] = self.index.search_dense_vector(query_vector, depth)
+            rankings["dense"] = self.index.search_dense_vector(query_vector, depth, **where)
             timings["faiss"] = _ms(started)
         started = time.perf_counter()
         per_retriever = {name: {h.unit_id: h.score for h in hits} for name, hits in rankings.items()}
@@ -368,8 +376,11 @@ class Pipeline:
         return out
 
     def search_hits(self, question: str, understanding: Understanding, *, mode: str, k: int, filters: Filters,
-                    timings: dict, add) -> list[Evidence]:
+                    timings: dict, add, rewrites=None) -> list[Evidence]:
         """Retrieve and `add` the top `k` search hits; return the 背景 list.
+
+        With `rewrites` (`assistant.llm_answer.Rewrites` from a configured model), each
+        rewritten query is retrieved the same way and RRF-fused with the question's ranking.
 
         For a question that asks about liability, compensation, remedies, deadlines,
         defendants or proof, binding law ranks above policy documents and scholarship:
@@ -380,6 +391,10 @@ class Pipeline:
         binding_first = bool(BINDING_FIRST_INTENTS.intersection(understanding.intents))
         found = self.retrieve(question, mode=mode, k=max(k * 3, k + 30) if binding_first else k, filters=filters,
                               timings=timings, understanding=understanding)
+        if rewrites is not None and rewrites.queries:
+            depth = len(found) or k
+            found = rewrites.fuse(found, {q: self.retrieve(q, mode=mode, k=depth, filters=filters)
+                                          for q in rewrites.queries}, k=depth)
         background: list[Evidence] = []
         searched = 0
         for unit_id, scores in found:
@@ -446,10 +461,17 @@ class Pipeline:
     # -- answer -------------------------------------------------------------------------
 
     def ask(self, question: str, *, mode: str = "hybrid", k: int = 10, filters: dict | None = None,
-            expand: bool = True) -> Answer:
+            expand: bool = True, llm=None) -> Answer:
+        """Answer one question (see the module docstring). `llm` (`assistant.llm.LLMSettings`,
+        None = no model, nothing is called) adds query rewriting and a verified written answer."""
         question = (question or "").strip()
         if not question:
             raise ValueError("empty question")
+        session = None
+        if llm is not None:
+            from assistant.llm_answer import LLMSession
+
+            session = LLMSession(llm)
         timings: dict[str, float] = {}
         started_all = time.perf_counter()
         filt = Filters.from_dict(filters)
@@ -491,8 +513,11 @@ class Pipeline:
                 timings["total"] = _ms(started_all)
                 answer.timings_ms = timings
                 return answer
+            rewrites = session.rewrites(question) if session is not None else None
             answer.background = self.search_hits(question, answer.understanding, mode=mode, k=k, filters=filt,
-                                                 timings=timings, add=add)
+                                                 timings=timings, add=add, rewrites=rewrites)
+            if rewrites is not None:
+                answer.retrieval["rewrites"] = rewrites.to_dict()
 
         started = time.perf_counter()
         if expand and self.xrefs is not None:
@@ -512,6 +537,9 @@ class Pipeline:
         answer.analysis = analyse(question, self.analysis_evidence(hits), resolve=self.resolve_ref, scholarship=self.paper)
         timings["analysis"] = _ms(started)
         answer.hits = hits
+        if session is not None and answer.understanding is not None:
+            answer.written = session.written(answer, self.analysis_evidence(hits), resolve=self.resolve_ref,
+                                             catalog=self.lookup)
         timings["total"] = _ms(started_all)
         answer.timings_ms = timings
         return answer

@@ -9,17 +9,17 @@ issues of the issue map and their act kinds (案由), and the region named.
 `legal` answers one question: does the text have any recognisable legal content? The
 principle: legal content shows as (a) an issue of the map, (b) a story with a legal
 actor (agency, firm, staff) and a harm or legal relation, or (c) legal vocabulary — and
-(c) is one word of the curated legal vocabulary (the law's own terms), or — for words
-that are only statistically typical of the collection — two such words (the same rule
-as two cues for an issue), or one that is a real share of a short question: one
-incidental statute-like word in a long chat does not make it a legal question. Legal vocabulary (`LegalVocabulary`) = the general legal words
+(c) is scored like the map's cues (`legal_points`, legal at 2 points): a word of the
+curated legal vocabulary (the law's own terms) or a word far more typical of the
+statutes than of everyday Chinese is 2 points, a word only somewhat typical is 1 — so
+one incidental statute-like word in a chat does not make it a legal question. Legal vocabulary (`LegalVocabulary`) = the general legal words
 of `LEGAL_WORDS`, the collection's own legal dictionary (law titles, short names, party
 terms), the map's legal cue words (not its lay cues: those are everyday words by
 design), the lay phrases of `assistant.vocabulary`, and — the part that scales to any
 collection — every word that is far more typical of the collection's texts than of
 everyday Chinese (keyness: its share of passages divided by its share of jieba's
-general-language dictionary, at least 10^`KEYNESS_LOG10`; 合同, 罚款, 拘留 pass, 天气,
-电影, 公司 do not). Nothing here lists test sentences.
+general-language dictionary, at least 10^`KEYNESS_LOG10`, for words specific enough to
+name a subject; 商标, 罚款, 拘留 pass, 天气, 电影, 公司, 可以 do not). Nothing here lists test sentences.
 """
 from __future__ import annotations
 
@@ -70,15 +70,20 @@ PROVINCES: tuple[str, ...] = (
     "宁夏回族自治区", "新疆维吾尔自治区", "香港特别行政区", "澳门特别行政区",
 )
 
-#: Without an issue or a legal story, a question is legal with `MIN_LEGAL_WORDS` distinct
-#: legal words, or with fewer when they are at least `MIN_LEGAL_SHARE` of its words.
-MIN_LEGAL_WORDS = 2
-MIN_LEGAL_SHARE = 0.15
-#: Keyness of a legal word: ≥ 10^2.5 ≈ 300 times more frequent in the collection's passages
-#: than in general Chinese, and in at least `MIN_DOCUMENT_FREQUENCY` passages (a word seen
-#: in two passages is a coincidence, not the law's vocabulary).
-KEYNESS_LOG10 = 2.5
+#: Without an issue or a legal story, a question is legal at `MIN_LEGAL_POINTS` points of
+#: legal vocabulary (see `legal_points`), or with one typical word that is at least
+#: `MIN_LEGAL_SHARE` of its words (a two- or three-word question).
+MIN_LEGAL_POINTS = 2
+MIN_LEGAL_SHARE = 1 / 3
+#: A word typical of the law: ≥ 10^2 = 100 times more frequent in the collection's passages
+#: than in general Chinese, in at least `MIN_DOCUMENT_FREQUENCY` passages (a word seen in
+#: two passages is a coincidence) and in at most `MAX_DOCUMENT_SHARE` of them (可以, 要求,
+#: 提供 are frequent in statutes but say nothing about a subject: a term is specific).
+KEYNESS_LOG10 = 2.0
 MIN_DOCUMENT_FREQUENCY = 5
+MAX_DOCUMENT_SHARE = 0.05
+#: A typical word this much more frequent in the statutes (≥ 10^2.5 ≈ 300×) is a term by itself.
+STRONG_KEYNESS_LOG10 = 2.5
 #: Intents for which binding law ranks above policy and scholarship (背景).
 BINDING_FIRST_INTENTS = frozenset(INTENTS)
 
@@ -106,11 +111,12 @@ class LegalVocabulary:
 
     def keyness(self, word: str) -> float | None:
         """log10 of (share of passages with `word`) / (share of `word` in general Chinese);
-        None when the collection statistics are missing or the word is too rare."""
+        None when the collection statistics are missing or the word is too rare or too
+        common in the collection to be a term."""
         if self.document_frequency is None or self.general_frequency is None or not self.passages:
             return None
         df = self.document_frequency(word)
-        if df < MIN_DOCUMENT_FREQUENCY:
+        if df < MIN_DOCUMENT_FREQUENCY or df > MAX_DOCUMENT_SHARE * self.passages:
             return None
         count, total = self.general_frequency(word)
         return math.log10(df / self.passages * max(total, 1) / (count + 1))
@@ -177,23 +183,27 @@ def content_words(tokens: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(t for t in tokens if _CONTENT.search(t)))
 
 
-def legal_words(question: str, words: list[str], vocabulary: LegalVocabulary) -> tuple[int, int]:
-    """(curated, typical): how many of `words` are curated legal terms — each lay legal
-    phrase matched (欠钱, 被罚) and each party written as `X某` counts as one too — and
-    how many are only statistically typical of the collection."""
-    curated = sum(1 for w in words if vocabulary.curated(w))
-    curated += sum(1 for pattern in _LAY_PATTERNS if pattern.search(question))
-    curated += len(_PLACEHOLDER.findall(question))
-    typical = sum(1 for w in words if not vocabulary.curated(w) and vocabulary.typical(w))
-    return curated, typical
+def legal_points(question: str, words: list[str], vocabulary: LegalVocabulary) -> tuple[int, int]:
+    """(points, typical words): the question's legal vocabulary scored like the issue map
+    scores cues — a curated legal term, a lay legal phrase (欠钱, 被罚), a party written as
+    `X某` or a strongly typical word (keyness ≥ `STRONG_KEYNESS_LOG10`) is 2 points, a
+    word that is only typical of the collection is 1 point."""
+    points = 2 * sum(1 for w in words if vocabulary.curated(w))
+    points += 2 * sum(1 for pattern in _LAY_PATTERNS if pattern.search(question))
+    points += 2 * len(_PLACEHOLDER.findall(question))
+    typical = 0
+    for word in words:
+        if not vocabulary.curated(word) and vocabulary.typical(word):
+            typical += 1
+            points += 2 if vocabulary.keyness(word) >= STRONG_KEYNESS_LOG10 else 1
+    return points, typical
 
 
 def has_legal_vocabulary(question: str, words: list[str], vocabulary: LegalVocabulary) -> bool:
-    """One curated legal term; or typical words: two, or one that is a real share of a
-    short question (module doc)."""
-    curated, typical = legal_words(question, words, vocabulary)
-    return curated >= 1 or typical >= MIN_LEGAL_WORDS or (
-        typical >= 1 and typical / max(len(words), 1) >= MIN_LEGAL_SHARE)
+    """Legal at `MIN_LEGAL_POINTS` (one term, or two typical words), or with one typical
+    word that is a real share of a short question (module doc)."""
+    points, typical = legal_points(question, words, vocabulary)
+    return points >= MIN_LEGAL_POINTS or (typical >= 1 and typical / max(len(words), 1) >= MIN_LEGAL_SHARE)
 
 
 def has_legal_story(scenario: dict[str, list[str]]) -> bool:
