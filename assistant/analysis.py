@@ -284,7 +284,7 @@ def _party_rows(reads: list[_Read], scenario: dict[str, list[str]]) -> list[tupl
                 continue  # no enterprise in the question: enterprise-only rules are off topic
             if wanted and affiliation == ROLE_FIRM and ROLE_FIRM not in wanted:
                 continue
-            phrase = liability.subject_phrase or subject or _written_subject(liability) or "违反本条规定的主体"
+            phrase = liability.subject_phrase or subject or _written_subject(liability) or UNNAMED_SUBJECT
             party_name = f"{liability.of_subject}的{phrase}" if liability.of_subject else phrase
             role_label = f"{role}（所属：{affiliation}）" if affiliation else role
             actor_words = _terms(scenario, affiliation or role) if role != ROLE_ANY else ""
@@ -317,9 +317,8 @@ _OPENING_SUBJECT = re.compile(
     r"(?:应当|必须|不得|可以|依法|有下列|有本|违反|违法|未经|未按|不履行|拒绝|擅自)"
 )
 
-#: Subjects that name no particular kind of actor: anyone can be one, so a row about them
-#: is never foreign to a question.
-GENERIC_SUBJECTS = ("行为人", "违反本条规定的主体")
+#: The party of a liability clause that names no subject at all (`违反本法规定…的，…`).
+UNNAMED_SUBJECT = "违反本条规定的主体"
 
 
 def _written_subject(liability: Liability) -> str:
@@ -805,6 +804,8 @@ _INTENT_REMEDIES = {
 REMEDY_VERBS = {
     "行政复议": "申请行政复议", "行政诉讼": "提起行政诉讼", "民事诉讼": "提起民事诉讼", "国家赔偿": "请求国家赔偿",
     "行政补偿": "请求行政补偿", "采购质疑": "向采购人提出质疑", "政府采购投诉": "向财政部门投诉",
+    "个人信息权利请求": "请求查阅、复制、更正、删除个人信息或要求解释说明", "政府信息公开申请": "申请政府信息公开",
+    "投诉举报": "投诉、举报", "救济途径": "依该条主张权利",
 }
 
 
@@ -855,7 +856,7 @@ def _internal_line(analysis: Analysis) -> ConclusionLine:
 def _individual_line(analysis: Analysis) -> ConclusionLine:
     """Who answers personally: staff rows (处分, 政务处分, fines, crimes), crimes of anyone."""
     staff = [p for p in analysis.parties if p.role.startswith(ROLE_STAFF)
-             or (p.role == ROLE_ANY and p.liability == "刑事责任")]
+             or (p.role == ROLE_ANY and p.liability == "刑事责任" and p.party != UNNAMED_SUBJECT)]
     staff.sort(key=lambda p: p.liability not in ("政务处分", "刑事责任"))
     if not staff:
         return _no_support("individual")
@@ -864,12 +865,16 @@ def _individual_line(analysis: Analysis) -> ConclusionLine:
                           basis=list(dict.fromkeys(p.basis[0] for p in picked)))
 
 
+#: Claimants of a public-interest suit (个人信息保护法第七十条): their route is not the harmed person's.
+PUBLIC_CLAIMANTS = re.compile(r"人民检察院|消费者组织|网信部门确定的组织")
+
+
 def _remedy_lines(analysis: Analysis, intents: Iterable[str] = ()) -> list[ConclusionLine]:
     """What the harmed person can do and by when: one line per remedy kind (at most 3),
     those with a stated time limit and those the question asks about first."""
     kinds: dict[str, list[Remedy]] = {}
     for remedy in analysis.remedies:
-        if remedy.basis and not remedy.remedy.startswith(AUTHORITY_DEADLINE):
+        if remedy.basis and not remedy.remedy.startswith(AUTHORITY_DEADLINE) and not PUBLIC_CLAIMANTS.search(remedy.detail):
             kinds.setdefault(remedy.remedy, []).append(remedy)
     asked = [k for intent in intents for k in _INTENT_REMEDIES.get(intent, ())]
     order = sorted(kinds, key=lambda k: (not any(r.time_limit for r in kinds[k]),
