@@ -73,6 +73,7 @@ class CompareResult:
     changed: list[QuestionChange]
     only_in_a: list[str]
     only_in_b: list[str]
+    by_issue: dict[str, list[MetricDelta]] = field(default_factory=dict)  # issue id → recall@10 / mrr@10 A → B
 
     @property
     def improved(self) -> list[QuestionChange]:
@@ -162,7 +163,31 @@ def compare_runs(dir_a: str | Path, dir_b: str | Path) -> CompareResult:
         changed=changed,
         only_in_a=sorted(set(questions_a) - set(questions_b)),
         only_in_b=sorted(set(questions_b) - set(questions_a)),
+        by_issue=_by_issue(questions_a, questions_b),
     )
+
+
+def _by_issue(questions_a: dict[str, dict[str, Any]], questions_b: dict[str, dict[str, Any]]) -> dict[str, list[MetricDelta]]:
+    """Does the issue map help, issue by issue: for each issue recognised in either run,
+    the mean recall@10 and MRR@10 of its questions (those recognised with it) in A and in B
+    — e.g. A = map off, B = map on."""
+    members: dict[str, set[str]] = {}
+    for questions in (questions_a, questions_b):
+        for qid, row in questions.items():
+            for issue_id in (row.get("understanding") or {}).get("issues", []):
+                members.setdefault(issue_id, set()).add(qid)
+
+    def mean(questions: dict[str, dict[str, Any]], ids: set[str], name: str) -> float | None:
+        values = [(questions[q].get("metrics") or {}).get(name) for q in ids if q in questions]
+        values = [v for v in values if v is not None]
+        return sum(values) / len(values) if values else None
+
+    shared = set(questions_a) & set(questions_b)
+    return {
+        issue_id: [MetricDelta(name, mean(questions_a, ids & shared, name), mean(questions_b, ids & shared, name))
+                   for name in ("recall@10", "mrr@10")] + [MetricDelta("questions", len(ids & shared), len(ids & shared))]
+        for issue_id, ids in sorted(members.items())
+    }
 
 
 def _num(value: float | None) -> str:
@@ -203,6 +228,11 @@ def format_compare(result: CompareResult, max_questions: int = 50) -> str:
             lines.append(f"     lost: {'; '.join(c.lost)}")
     if len(result.changed) > max_questions:
         lines.append(f" … {len(result.changed) - max_questions} more")
+    if result.by_issue:
+        lines += ["", "by issue (questions recognised with it; recall@10 and mrr@10 A → B):"]
+        for issue_id, (recall, mrr, count) in result.by_issue.items():
+            lines.append(f"  {issue_id} (n={count.b:.0f}): recall@10 {_num(recall.a)}→{_num(recall.b)} ({_signed(recall.delta)}), "
+                         f"mrr@10 {_num(mrr.a)}→{_num(mrr.b)}")
     if result.only_in_a or result.only_in_b:
         lines.append(f"questions only in A: {len(result.only_in_a)}, only in B: {len(result.only_in_b)}")
     return "\n".join(lines)

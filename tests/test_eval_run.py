@@ -257,3 +257,25 @@ def test_compare_shows_party_row_precision(tmp_path):
     kind = {d.name: d for d in cmp.by_kind["who_is_liable"]}
     assert kind["party_row_precision"].delta == pytest.approx(0.5)
     assert "party_row_precision" in format_compare(cmp)
+
+
+def test_compare_by_issue_and_understanding_summary(tmp_path):
+    from assistant.records import RecognisedIssue, Understanding
+
+    class Understood(FakePipeline):
+        def ask(self, question, **kwargs):
+            answer = super().ask(question, **kwargs)
+            if question == QUESTIONS[0].question:
+                answer.understanding = Understanding(issues=[RecognisedIssue("contractor-data-leak", "受托企业泄露")])
+            return answer
+
+    _run(tmp_path, "a")  # A: nothing recognised, q1 mrr 0.5
+    pipeline = Understood({"q1": ["dsl:article:49", "dsl:article:40"], "q2": ["sca:article:7"]}, {"q1": ANALYSIS_Q1})
+    result = run_eval(pipeline, QUESTIONS, mode="hybrid", k=100, out_dir=tmp_path / "b", progress=False)
+    summary = result.metrics["understanding"]
+    assert summary["questions_with_issues"] == 1 and summary["by_issue"]["contractor-data-leak"]["ids"] == ["q1"]
+    assert summary["by_issue"]["contractor-data-leak"]["recall@10"] == 1.0
+    cmp = compare_runs(tmp_path / "a", tmp_path / "b")
+    recall, mrr, count = cmp.by_issue["contractor-data-leak"]
+    assert (recall.a, recall.b, mrr.a, mrr.b, count.b) == (1.0, 1.0, 0.5, 1.0, 1)
+    assert "contractor-data-leak (n=1)" in format_compare(cmp)
