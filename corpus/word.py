@@ -19,10 +19,19 @@ Broken input is reported, not raised from deep inside zipfile/lxml: a legacy `.d
 password-protected file (both OLE compound files), a file that is not a ZIP archive, a
 truncated/corrupt archive and a ZIP without `word/document.xml` each get their own
 IngestError reason.
+
+Bounded cost (issue 11, F3): a 53 KB file can hold 100,000 paragraphs and a 2 MB one a
+member that unpacks to 2 GiB. Before python-docx parses anything, the ZIP directory is
+checked (member count, declared uncompressed size — zipfile never inflates a member
+beyond its declared size) and the paragraphs of `word/document.xml` are counted in a
+stream; a deadline bounds the rest. Each limit has its own refusal naming the file.
+Paragraph styles are resolved once per style id: python-docx looks the default style
+up by scanning every style, which made a few thousand paragraphs take minutes.
 """
 from __future__ import annotations
 
 import re
+import time
 import zipfile
 import zlib
 from pathlib import Path
@@ -40,6 +49,16 @@ HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*(\d)$", re.IGNORECASE)
 TITLE_STYLES = {"title", "标题"}
 #: A dated enactment note right under a statute's title: `（2021年6月10日…通过）`.
 ENACTMENT_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+
+#: What one DOCX may cost. A Word file is a few dozen ZIP members; the longest statute
+#: (民法典, 1,260 articles) has a few thousand paragraphs; images are stored compressed,
+#: so unpacked size stays near the upload limit.
+MAX_MEMBERS = 2000
+MAX_UNCOMPRESSED_BYTES = 256 * 1024 * 1024
+MAX_PARAGRAPHS = 50_000
+MAX_READ_SECONDS = 60.0
+_PARAGRAPH_TAG = re.compile(rb"<w:p[\s/>]")
+_CHUNK = 1 << 20
 
 
 def read_docx(path: Path) -> Document:
@@ -91,6 +110,7 @@ def check_docx_container(path: Path) -> None:
             names = set(archive.namelist())
             if "word/document.xml" not in names:
                 raise IngestError(str(path), "ZIP archive without word/document.xml: not a Word document")
+            check_docx_cost(archive, path)
             bad = archive.testzip()
             if bad is not None:
                 raise IngestError(str(path), f"corrupt DOCX: damaged member {bad}")
@@ -98,6 +118,31 @@ def check_docx_container(path: Path) -> None:
         raise IngestError(str(path), f"corrupt or truncated DOCX (ZIP structure unreadable: {exc})") from exc
     except (EOFError, OSError, zipfile.LargeZipFile, zlib.error) as exc:
         raise IngestError(str(path), f"corrupt or truncated DOCX ({type(exc).__name__}: {exc})") from exc
+
+
+def check_docx_cost(archive: zipfile.ZipFile, path: Path) -> None:
+    """Refuse a package whose member count, unpacked size or paragraph count is beyond
+    the limits, from the ZIP directory and one streamed pass over document.xml."""
+    infos = archive.infolist()
+    if len(infos) > MAX_MEMBERS:
+        raise IngestError(str(path), f"DOCX has {len(infos):,} ZIP members (limit {MAX_MEMBERS:,}): refused")
+    unpacked = sum(info.file_size for info in infos)
+    if unpacked > MAX_UNCOMPRESSED_BYTES:
+        biggest = max(infos, key=lambda info: info.file_size)
+        raise IngestError(str(path), f"DOCX unpacks to {unpacked / 2**20:,.0f} MB (limit {MAX_UNCOMPRESSED_BYTES / 2**20:.0f} MB; "
+                                     f"member {biggest.filename} alone {biggest.file_size / 2**20:,.0f} MB): refused")
+    paragraphs = 0
+    tail = b""
+    with archive.open("word/document.xml") as handle:
+        for chunk in iter(lambda: handle.read(_CHUNK), b""):
+            window = tail + chunk
+            paragraphs += len(_PARAGRAPH_TAG.findall(window))
+            # the last 5 bytes (one tag's length) are read again with the next chunk, so a
+            # tag cut by the chunk boundary is counted then; one counted here is taken back
+            tail = window[-5:]
+            paragraphs -= len(_PARAGRAPH_TAG.findall(tail))
+            if paragraphs > MAX_PARAGRAPHS:
+                raise IngestError(str(path), f"DOCX has more than {MAX_PARAGRAPHS:,} paragraphs: refused")
 
 
 def _open_docx(path: Path):
@@ -123,14 +168,18 @@ def docx_lines(docx_document, path: Path) -> tuple[list[Line], str]:
 
     lines: list[Line] = []
     candidates: list[tuple[int, bool]] = []  # (line index, looks like a title)
-    for block in docx_document.iter_inner_content():
+    styles: dict[str | None, tuple[str, object]] = {}
+    deadline = time.monotonic() + MAX_READ_SECONDS
+    for count, block in enumerate(docx_document.iter_inner_content()):
+        if count % 256 == 0 and time.monotonic() > deadline:
+            raise IngestError(str(path), f"DOCX took longer than {MAX_READ_SECONDS:.0f} s to read: refused")
         if isinstance(block, Table):
             lines.extend(table_lines(block))
             continue
         text = normalize_text(block.text)
         if not text:
             continue
-        level, titled = paragraph_role(block)
+        level, titled = paragraph_role(block, styles)
         if len(candidates) < TITLE_SEARCH_PARAGRAPHS:
             candidates.append((len(lines), titled or level is not None))
         lines.append(Line(text=text, heading_level=level))
@@ -148,22 +197,36 @@ def docx_lines(docx_document, path: Path) -> tuple[list[Line], str]:
     return lines, title
 
 
-def paragraph_role(paragraph) -> tuple[int | None, bool]:
-    """(heading level from the style, whether it looks like a title: Title style or centred)."""
+def paragraph_role(paragraph, styles: dict | None = None) -> tuple[int | None, bool]:
+    """(heading level from the style, whether it looks like a title: Title style or centred).
+
+    `styles` caches (name, alignment) per style id across the paragraphs of a document.
+    """
     from docx.enum.text import WD_ALIGN_PARAGRAPH
 
-    name = ""
-    try:
-        name = (paragraph.style.name or "") if paragraph.style is not None else ""
-    except (KeyError, ValueError):  # a style id missing from styles.xml
-        name = ""
+    styles = {} if styles is None else styles
+    style_id = paragraph._p.style
+    if style_id not in styles:
+        styles[style_id] = _style_facts(paragraph)
+    name, style_alignment = styles[style_id]
     match = HEADING_STYLE.match(name.strip())
     level = int(match.group(1)) if match else None
     alignment = paragraph.alignment
-    if alignment is None and paragraph.style is not None:
-        alignment = paragraph.style.paragraph_format.alignment
+    if alignment is None:
+        alignment = style_alignment
     centred = alignment == WD_ALIGN_PARAGRAPH.CENTER
     return level, name.strip().lower() in TITLE_STYLES or centred
+
+
+def _style_facts(paragraph) -> tuple[str, object]:
+    """(style name, style alignment) of a paragraph's style; ("", None) when it has none."""
+    try:
+        style = paragraph.style
+    except (KeyError, ValueError):  # a style id missing from styles.xml
+        return "", None
+    if style is None:
+        return "", None
+    return style.name or "", style.paragraph_format.alignment
 
 
 def table_lines(table) -> list[Line]:

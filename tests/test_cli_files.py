@@ -1,9 +1,12 @@
 """`fagui` driven through its CLI on real files, the way issue 11 found the failures:
 an absurd article number answered like any missing article (F4); long file names keep
-their extension and stay distinct (F6); a .txt starting with `# title` is plain text (F7)."""
+their extension and stay distinct (F6); a .txt starting with `# title` is plain text (F7); DOCX bombs are refused fast (F3)."""
 from __future__ import annotations
 
 import json
+import struct
+import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -60,3 +63,69 @@ def test_a_txt_starting_with_a_hash_title_is_plain_text(tmp_path, capsys):
     assert "not a LawRefBook document" not in out
     (report,) = json.loads(out)
     assert report["ok"] and report["title"] == "机房管理须知" and report["units"] == 2, report
+
+
+def docx_with_body(path: Path, body_xml: str, extra_member: tuple[str, bytes] | None = None) -> Path:
+    """A real python-docx document whose body gets `body_xml` prepended (and one more member)."""
+    import docx
+
+    template = docx.Document()
+    template.add_paragraph("测试文档")
+    template.save(path)
+    with zipfile.ZipFile(path) as archive:
+        members = {info.filename: archive.read(info.filename) for info in archive.infolist()}
+    xml = members["word/document.xml"].decode("utf-8")
+    at = xml.index("<w:body>") + len("<w:body>")
+    members["word/document.xml"] = (xml[:at] + body_xml + xml[at:]).encode("utf-8")
+    if extra_member:
+        members[extra_member[0]] = extra_member[1]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+def declare_uncompressed_size(path: Path, member: str, size: int) -> None:
+    """Rewrite the central-directory entry of `member` to declare `size` unpacked bytes."""
+    data = bytearray(path.read_bytes())
+    entry = data.index(b"PK\x01\x02")  # first central-directory entry; walk to ours
+    while True:
+        name_len, extra_len, comment_len = struct.unpack_from("<HHH", data, entry + 28)
+        if data[entry + 46: entry + 46 + name_len].decode() == member:
+            struct.pack_into("<I", data, entry + 24, size)
+            break
+        entry += 46 + name_len + extra_len + comment_len
+    path.write_bytes(bytes(data))
+
+
+def ingest_report(path: Path, capsys) -> tuple[dict, float]:
+    started = time.perf_counter()
+    main(["ingest", str(path), "--json", "--quiet"])
+    took = time.perf_counter() - started
+    (report,) = json.loads(capsys.readouterr().out)
+    return report, took
+
+
+def test_docx_with_100000_empty_paragraphs_is_refused_fast(tmp_path, capsys):
+    bomb = docx_with_body(tmp_path / "bomb.docx", "<w:p/>" * 100_000)
+    assert bomb.stat().st_size < 100_000
+    report, took = ingest_report(bomb, capsys)
+    assert not report["ok"] and "more than 50,000 paragraphs" in report["error"], report
+    assert took < 10
+
+
+def test_docx_member_declaring_2_gib_is_refused_fast(tmp_path, capsys):
+    bomb = docx_with_body(tmp_path / "big.docx", "", ("word/media/image1.png", b"\0" * 1024))
+    declare_uncompressed_size(bomb, "word/media/image1.png", 2 * 1024**3)
+    report, took = ingest_report(bomb, capsys)
+    assert not report["ok"] and "image1.png alone 2,048 MB" in report["error"], report
+    assert took < 10
+
+
+def test_docx_with_many_styled_paragraphs_is_read_in_seconds(tmp_path, capsys):
+    """Style lookups once per style id: 20,000 paragraphs took minutes before."""
+    body = "<w:p><w:r><w:t>工作要求</w:t></w:r></w:p>" + "".join(
+        f"<w:p><w:r><w:t>{n}、第{n}项工作要求。</w:t></w:r></w:p>" for n in range(1, 20_001))
+    report, took = ingest_report(docx_with_body(tmp_path / "long.docx", body), capsys)
+    assert report["ok"] and report["units"] >= 999, report  # 1、 … 999、 are section headings
+    assert took < 30
