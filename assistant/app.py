@@ -341,9 +341,13 @@ class FaguiApp:
         return _notice(f"索引已构建：{report.documents} 个文档，{report.units} 个单元。" if report else "索引已更新。")
 
     def status_html(self, collection: str) -> str:
-        """One status line: index state of the selected collection and any build running."""
+        """One status line: index state of the selected collection and any build running.
+
+        Only this collection's own last build is reported as done or failed; another
+        collection's running build is named as such (builds queue behind it)."""
         status = self.library.status
-        if status.phase == "building":
+        name = collection or self.config.collection
+        if status.phase == "building" and status.collection == name:
             bars = _progress_lines()
             detail = "".join(f"<div class='muted'>{html.escape(line)}</div>" for line in bars)
             return f"<div id='fagui-build'>⏳ {html.escape(status.describe())}{detail}</div>"
@@ -355,7 +359,10 @@ class FaguiApp:
         state = "索引就绪" if ready else "尚无索引"
         if vectors is not None and vectors.state != "complete":
             state = f"关键词检索就绪 · {vectors.describe()}"
-        extra = f" · {html.escape(status.message)}" if status.phase in ("ready", "failed") and status.message else ""
+        own = self.library.status_of(name)
+        extra = f" · {html.escape(own.message)}" if own.phase in ("ready", "failed") and own.message else ""
+        if status.phase == "building":
+            extra += f" · 另一文件集正在构建索引：{html.escape(status.collection)}"
         return f"<div>文件集 <b>{html.escape(collection or '')}</b>：{html.escape(state)}{extra}</div>"
 
     # -- evaluation ----------------------------------------------------------------------

@@ -253,7 +253,8 @@ class Library:
         # sessions asking at once share one open instead of loading twice).
         self._open_lock = threading.Lock()
         self.build_lock = threading.Lock()
-        self.status = BuildStatus()
+        self.status = BuildStatus()  # the latest build of any collection
+        self._statuses: dict[str, BuildStatus] = {}  # the latest build of each collection
         self._opener = opener or _open_pipeline
         # Background vectors (BM25-first builds): one worker, a queue of collections.
         self.vectors: dict[str, VectorStatus] = {}
@@ -262,6 +263,15 @@ class Library:
         self._vector_worker: threading.Thread | None = None
         self._vector_progress = False
         self._builds_waiting = 0
+
+    def _set_status(self, status: BuildStatus) -> None:
+        self.status = status
+        self._statuses[status.collection] = status
+
+    def status_of(self, collection: str) -> BuildStatus:
+        """The latest build of this collection (idle if none): a failure of one collection
+        is not news on another collection's status line."""
+        return self._statuses.get(collection, BuildStatus(collection))
 
     def pipeline(self, collection: str):
         """The live pipeline of a collection (opened on first use), or None without an index."""
@@ -299,14 +309,14 @@ class Library:
             with self._vector_guard:
                 self._builds_waiting -= 1
         try:
-            self.status = BuildStatus(collection, "building", message, time.time())
+            self._set_status(BuildStatus(collection, "building", message, time.time()))
             try:
                 report = work()
                 self.swap_in(collection)
             except Exception as exc:  # noqa: BLE001 — shown in the page, re-raised for the caller
-                self.status = BuildStatus(collection, "failed", f"索引构建失败：{exc}", self.status.started, time.time())
+                self._set_status(BuildStatus(collection, "failed", f"索引构建失败：{exc}", self.status.started, time.time()))
                 raise
-            self.status = BuildStatus(collection, "ready", f"索引已更新（{collection}）", self.status.started, time.time())
+            self._set_status(BuildStatus(collection, "ready", f"索引已更新（{collection}）", self.status.started, time.time()))
         finally:
             self.build_lock.release()
         self.start_vectors(collection, progress=self._vector_progress)
@@ -422,7 +432,7 @@ class Library:
                 pass
 
         thread = threading.Thread(target=run, name=f"fagui-build-{collection}", daemon=True)
-        self.status = BuildStatus(collection, "building", f"正在首次构建索引：{collection}", time.time())
+        self._set_status(BuildStatus(collection, "building", f"正在首次构建索引：{collection}", time.time()))
         thread.start()
         return thread
 

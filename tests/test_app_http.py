@@ -103,3 +103,13 @@ def test_one_upload_limit_is_stated_the_same_everywhere(server, live_server, tmp
     assert refused.status_code == 413, refused.text
     with pytest.raises(IngestError, match=r"limit 1 MB\)"):
         check_upload(big, "big.txt", config["max_file_size"])
+
+
+def test_a_failed_build_shows_only_on_its_own_collection(client):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError):  # an empty collection cannot be built
+        client.predict("emptyone", api_name="/do_build")
+    assert "索引构建失败" in client.predict("emptyone", api_name="/status_html")
+    other = client.predict(COLLECTION, api_name="/status_html")
+    assert "失败" not in other and "索引就绪" in other, other
