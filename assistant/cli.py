@@ -151,7 +151,10 @@ def cmd_index(args: argparse.Namespace) -> int:
         return EXIT_FAILURES
     index_dir = Path(args.index_dir) if args.index_dir else default_index_dir(args.collection)
     config = _index_config(args)
-    first = args.bm25_first and config.dense
+    from indexer.backends import apply_backend_options
+
+    config = apply_backend_options(config, index_dir, args.backend, args.milvus_uri)
+    first = args.bm25_first and config.dense and config.backend == "faiss"
     report = build_index(result.documents, index_dir, config, progress=progress, vectors_later=first)
     if not first:
         _print_build(report, args.json)
@@ -389,6 +392,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="embedding precision: fp32 is the exact path; auto = ov-bf16 (OpenVINO) where the CPU "
                             "has native bf16, else int8")
     index.add_argument("--faiss", default="auto", choices=["auto", "flat", "hnsw", "ivf"])
+    index.add_argument("--backend", choices=["faiss", "milvus"], default=None,
+                       help="where the index lives: FAISS + bm25s files (default), or Milvus (pip install -e '.[milvus]'); "
+                            "default: the backend the collection's index was built with")
+    index.add_argument("--milvus-uri", default=None, metavar="URI",
+                       help="Milvus server (http://host:19530); default: a Milvus Lite database under the index directory")
     index.add_argument("--bm25-only", action="store_true", help="no dense vectors (no model needed)")
     index.add_argument("--bm25-first", action="store_true",
                        help="swap in the BM25 index first (searchable at once), then embed the vectors and swap again")

@@ -423,6 +423,7 @@ def bench_collection(collection: str, questions: list[str], *, repeat: int, inde
     out["cold_start_in_process"] = opened
     out["index"] = pipeline.fingerprint()
     out["warm"] = warm_latency(pipeline, questions, repeat=repeat, progress=progress)
+    pipeline.index.close()  # a Milvus Lite file serves one process: free it for `fagui serve`
     del pipeline
     if serve_seconds > 0:
         out["serve"] = serve_throughput(collection, questions, concurrency=clients, seconds=serve_seconds)

