@@ -27,7 +27,7 @@ import hashlib
 import json
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.records import IssueProvision, RecognisedIssue
@@ -120,23 +120,29 @@ class IssueMap:
     issues: tuple[MapIssue, ...]
     fragments: tuple[str, ...]  # every distinct normalised cue part, longest first
     legal_terms: frozenset[str] = frozenset()  # parts of the `legal` cues: the law's own words
+    by_fragment: dict[str, tuple[tuple[int, Cue], ...]] = field(default_factory=dict)  # part → (issue index, cue)
 
     def match(self, question: str, threshold: float = RECOGNISE_AT) -> list[RecognisedIssue]:
         """Issues the question signals (score ≥ threshold), best first, ties by id.
 
-        Cost: one substring test per distinct cue part, then set look-ups per issue.
+        Cost: one substring test per distinct cue part, then only the cues of the parts
+        that occur (`by_fragment`) are looked at.
         """
         text = normalise(question)
         if not text:
             return []
         present = {fragment for fragment in self.fragments if fragment in text}
-        if not present:
-            return []
+        hits: dict[int, dict[str, Cue]] = {}
+        for fragment in present:
+            for index, cue in self.by_fragment.get(fragment, ()):
+                if all(part in present for part in cue.parts):
+                    hits.setdefault(index, {})[cue.text] = cue
         out = []
-        for issue in self.issues:
+        for index, found in hits.items():
+            issue = self.issues[index]
             if issue.region and place_word(issue.region) not in text:
                 continue
-            hit = [cue for cue in issue.cues if all(part in present for part in cue.parts)]
+            hit = [cue for cue in issue.cues if cue.text in found]  # in the map's order
             plain = [cue.parts[0] for cue in hit if len(cue.parts) == 1]
             counted = [
                 cue for cue in hit
@@ -263,9 +269,15 @@ def parse_issue_map(data, path: str = "<issue map>", sha256: str = "") -> IssueM
         seen.add(issue.id)
     fragments = sorted({part for issue in issues for cue in issue.cues for part in cue.parts}, key=lambda f: (-len(f), f))
     description = data.get("description", "")
+    by_fragment: dict[str, list[tuple[int, Cue]]] = {}
+    for index, issue in enumerate(issues):
+        for cue in issue.cues:
+            for part in set(cue.parts):
+                by_fragment.setdefault(part, []).append((index, cue))
     return IssueMap(path=path, sha256=sha256, description=description if isinstance(description, str) else "",
                     issues=issues, fragments=tuple(fragments),
-                    legal_terms=frozenset(t for issue in issues for t in issue.legal_terms))
+                    legal_terms=frozenset(t for issue in issues for t in issue.legal_terms),
+                    by_fragment={part: tuple(cues) for part, cues in by_fragment.items()})
 
 
 def load_issue_map(path: str | Path | None = None) -> IssueMap:
