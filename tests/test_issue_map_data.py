@@ -154,6 +154,16 @@ def test_structure_check_catches_bad_entries():
     assert any("'reason'" in p for p in problems)
 
 
+def test_the_product_loader_accepts_the_map():
+    """The file this test checks is the one the product reads, and its loader agrees."""
+    from assistant.issue_map import DEFAULT_PATH, load_issue_map
+
+    assert DEFAULT_PATH == MAP_PATH
+    loaded = load_issue_map(MAP_PATH)
+    data = load_map()
+    assert [issue.id for issue in loaded.issues] == [issue["id"] for issue in data["issues"]]
+
+
 def test_limit_forms():
     assert "六十日" in limit_forms("60日")
     assert "60日" in limit_forms("六十日")
