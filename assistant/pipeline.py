@@ -388,7 +388,8 @@ class Pipeline:
         `BACKGROUND_K`), and the hits are filled with binding articles instead."""
         from assistant.understanding import BINDING_FIRST_INTENTS
 
-        binding_first = bool(BINDING_FIRST_INTENTS.intersection(understanding.intents))
+        # (not when the user filtered by document type: then those types are what was asked for)
+        binding_first = bool(BINDING_FIRST_INTENTS.intersection(understanding.intents)) and not filters.doc_type
         found = self.retrieve(question, mode=mode, k=max(k * 3, k + 30) if binding_first else k, filters=filters,
                               timings=timings, understanding=understanding)
         if rewrites is not None and rewrites.queries:

@@ -151,3 +151,11 @@ def test_pure_lookup_is_unchanged(pipeline):
     answer = pipeline.ask("数安法第45条")
     assert answer.understanding is None and answer.no_legal_basis == ""
     assert answer.hits[0].origin == "lookup" and answer.hits[0].article == "第四十五条"
+
+
+def test_document_type_filter_keeps_what_was_asked_for(pipeline):
+    question = "数字政府建设中政务数据泄露了，山东省的政府部门要承担什么责任？"
+    policy_type = pipeline.ask(question).background[0].doc_type
+    answer = pipeline.ask(question, filters={"doc_type": policy_type})
+    assert answer.hits and all(h.doc_type == policy_type for h in answer.hits if h.origin == "search")
+    assert answer.background == []
