@@ -140,3 +140,23 @@ def test_short_name_inside_another_title_is_neither_alias_nor_mapped_inside_word
     assert "职业病防治法" in tokens and "防沙治沙法" not in tokens
     # an alias is mapped when it is a whole word, in either mode
     assert "数据安全法" in search.tokenize("数安法第十条") and "数安法" not in search.tokenize("数安法第十条")
+
+
+def test_worker_processes_tokenise_exactly_like_one_process(monkeypatch):
+    """Bulk tokenising in forked workers (what a large BM25 build does) gives the same
+    tokens in the same order as one process, with the collection's own dictionary."""
+    from corpus.markdown import read_lawrefbook
+    from indexer import segment
+
+    laws = ["行政法/数据安全法(2021-06-10).md", "行政法/个人信息保护法(2021-08-20).md", "宪法相关法/国家赔偿法(2012-10-26).md"]
+    docs = [read_lawrefbook(REPO / "data/lawrefbook" / rel) for rel in laws]
+    texts = [unit.text for doc in docs for unit in doc.units] * 3
+    segmenter = Segmenter(build_user_dictionary(docs))
+    monkeypatch.setattr(segment, "PARALLEL_MIN_TEXTS", 10)
+    monkeypatch.setattr(segment, "PARALLEL_CHUNK", 50)
+    parallel = segmenter.tokenize_many(texts, workers=2)
+    assert parallel == [segmenter.tokenize(t) for t in texts]
+    assert any("数据处理者" in tokens or "个人信息处理者" in tokens for tokens in parallel), "the user dictionary reached the workers"
+    monkeypatch.setenv("FAGUI_TOKENIZE_WORKERS", "0")
+    with pytest.raises(ValueError, match="FAGUI_TOKENIZE_WORKERS"):
+        segment.tokenize_workers()
