@@ -50,6 +50,7 @@ from assistant.provisions import (
     binding_force,
     classify_provision,
     is_liability_source,
+    litigation_kind,
     role_of,
 )
 from assistant.provisions import sentences as article_sentences
@@ -752,6 +753,8 @@ def _map_remedy(provision, item: Evidence) -> Remedy:
     stating = segments[index]
     after = stating[stating.index(limit) + len(limit):] if limit in stating else stating
     name = remedy_name(after + "".join(segments[index + 1 : index + 2]), sentence, provision.why)
+    if name == "行政诉讼":  # `提起诉讼` in 民法典 is a civil suit
+        name = litigation_kind(sentence, item.law)
     if _limit_holder_is_authority(segments, index):
         label = f"{AUTHORITY_DEADLINE}（{name}）" if name else AUTHORITY_DEADLINE
         return Remedy(remedy=label, time_limit=limit, basis=[provision.ref], detail=provision.why)
@@ -772,11 +775,12 @@ def _issue_remedies(remedies: list[Remedy], evidence: list[Evidence], understand
             if provision.role not in ("remedy", "time_limit") or item is None:
                 continue
             found = _map_remedy(provision, item)
-            same = next((r for r in remedies if r.remedy == found.remedy and provision.ref in r.basis), None)
-            if same is None:
-                remedies.append(found)
-            elif found.time_limit and not same.time_limit:
-                same.time_limit = found.time_limit
+            same_ref = [r for r in remedies if provision.ref in r.basis]
+            same = next((r for r in same_ref if r.remedy == found.remedy), None)
+            if same is not None:
+                same.time_limit = same.time_limit or found.time_limit
+            elif not (found.time_limit and any(states_time_limit(r.time_limit, found.time_limit) for r in same_ref)):
+                remedies.append(found)  # unless the reader already gives that limit from this article
     return remedies
 
 
@@ -828,14 +832,15 @@ def _external_line(analysis: Analysis) -> ConclusionLine:
     relations = analysis.scenario.get("relations", [])
     designated = [p for p in analysis.parties if p.liability == "国家赔偿" and "赔偿义务机关" in p.consequence]
     designated.sort(key=lambda p: not ("委托" in relations and "委托" in p.party))
-    civil = [p for p in analysis.parties if p.liability == "民事责任" and not p.role.startswith(ROLE_STAFF)]
+    civil = [p for p in analysis.parties if p.liability == "民事责任" and not p.role.startswith(ROLE_STAFF)
+             and p.party != UNNAMED_SUBJECT]
     outward = [p for p in analysis.parties if p.role.startswith(ROLE_GOV)
                and p.liability in ("国家赔偿", "行政补偿", "合同责任")]
     picked = (designated[:1] + civil[:1]) or outward[:1]
     if picked:
         return ConclusionLine("external", "对受害人先担责：" + "；".join(_party_phrase(p) for p in picked),
                               basis=list(dict.fromkeys(p.basis[0] for p in picked)))
-    legal = [s for s in analysis.external if not s.no_basis and not s.label]
+    legal = [s for s in analysis.external if not s.no_basis and not s.label and UNNAMED_SUBJECT not in s.statement]
     if legal:
         statement = legal[0].statement.removeprefix("民事责任：")  # the row line repeats the kind
         return ConclusionLine("external", "对受害人先担责：" + _short(statement, 60), basis=legal[0].basis[:1])
@@ -884,8 +889,8 @@ def _remedy_lines(analysis: Analysis, intents: Iterable[str] = ()) -> list[Concl
         timed = [r for r in kinds[kind] if r.time_limit]
         verb = REMEDY_VERBS.get(kind, kind)
         if timed:
-            lines.append(ConclusionLine("remedy", f"可以{verb}：期限 {timed[0].time_limit}", basis=timed[0].basis[:1],
-                                        time_limit=timed[0].time_limit))
+            limit = "；".join(dict.fromkeys(timed[0].time_limit.split("；")))
+            lines.append(ConclusionLine("remedy", f"可以{verb}：期限 {limit}", basis=timed[0].basis[:1], time_limit=limit))
         else:
             lines.append(ConclusionLine("remedy", f"可以{verb}（条文未写明期限）", basis=kinds[kind][0].basis[:1]))
     return lines or [_no_support("remedy")]

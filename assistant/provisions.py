@@ -414,6 +414,8 @@ def _sanction_kind(segment: str, title: str) -> tuple[str, int] | None:
             before = segment[max(0, m.start() - 8) : m.start()]
             if any(before.endswith(c) or c in before for c in _CONDITION_BEFORE) or before.endswith(_NEGATED_BEFORE):
                 continue
+            if segment[m.end():].startswith(("的能力", "的条件", "的资格")):
+                continue  # a qualification (`具有独立承担民事责任的能力`), not a sanction
             if kind == "法律责任" and "刑法" in title:
                 kind = "刑事责任"
             return kind, m.start()
@@ -613,7 +615,8 @@ def extract_designations(text: str) -> list[Designation]:
     return out
 
 
-def _litigation_kind(sentence: str, title: str) -> str:
+def litigation_kind(sentence: str, title: str) -> str:
+    """民事诉讼 or 行政诉讼 for a `提起诉讼` sentence, by its words and the document title."""
     if "民事诉讼" in sentence:
         return "民事诉讼"
     if "行政" in sentence or _ADMIN_TITLE.search(title):
@@ -639,7 +642,7 @@ def extract_remedies(text: str, title: str = "") -> list[RemedyClause]:
         for kind, pattern in REMEDY_PATTERNS:
             if pattern.search(sentence):
                 if kind == "诉讼":
-                    kind = _litigation_kind(sentence, title)
+                    kind = litigation_kind(sentence, title)
                 elif kind == "国家赔偿" and "赔偿" not in title and "国家赔偿" not in sentence and "行政" not in sentence:
                     kind = "民事诉讼"
                 elif kind == "民事索赔":

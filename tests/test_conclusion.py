@@ -196,3 +196,20 @@ def test_a_rule_for_whoever_acts_stays_only_when_the_question_has_such_an_actor(
     assert any(f"{PIPL}第六十八条" in p.basis for p in agency_only.parties)
     with_wrongdoer = analyse("区政府部门泄露了我的信息，餐馆老板拿到后上门恐吓我，谁负责？", evidence)
     assert any(ref in p.basis for p in with_wrongdoer.parties)
+
+
+def test_a_qualification_is_not_a_liability(articles):
+    evidence = evidence_for(articles, [(PROCUREMENT, "第二十二条")])
+    assert "具有独立承担民事责任的能力" in evidence[0].text
+    analysis = analyse("供应商参加政府采购要具备什么条件？公司要承担什么责任？", evidence)
+    assert not any(p.liability == "民事责任" for p in analysis.parties)
+
+
+def test_a_map_limit_the_reader_already_states_is_not_repeated(articles):
+    """民法典第二百二十条 gives 十五日 for suing after an 异议登记: read once, as a civil suit."""
+    key = (CIVIL_CODE, "第二百二十条")
+    evidence = evidence_for(articles, [key])
+    understanding = issue(IssueProvision(*key, "time_limit", "异议登记后十五日内不起诉的，异议登记失效", "十五日"))
+    analysis = analyse("不动产登记错了，我申请了异议登记，多久之内要起诉？", evidence, understanding=understanding)
+    suits = [r for r in analysis.remedies if "".join(key) in r.basis and "诉讼" in r.remedy]
+    assert [r.remedy for r in suits] == ["民事诉讼"] and "十五日" in suits[0].time_limit
