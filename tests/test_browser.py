@@ -130,6 +130,14 @@ def test_lay_question_shows_the_conclusion_first_and_the_recognised_issues(page)
     page.locator("#fagui-analysis").screenshot(path=str(ARTIFACTS / "09_conclusion_issues_card.png"))
 
 
+def test_question_without_legal_content_gets_no_analysis(page):
+    ask(page, "😀😀😀？？！！")
+    page.wait_for_selector("#fagui-analysis .no-legal-basis")
+    assert "未找到相关法律依据" in page.inner_text("#fagui-analysis")
+    assert page.locator("#fagui-analysis table.parties").count() == 0
+    assert page.locator("#fagui-analysis .conclusion").count() == 0
+
+
 def test_citation_opens_source_view_and_cross_references_navigate(page):
     ask(page, "国家机关委托企业维护电子政务系统，企业泄露了政务数据，谁负责？")
     link = page.locator("#fagui-analysis a.cite").first
