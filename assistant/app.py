@@ -189,8 +189,10 @@ class FaguiApp:
     # -- ask ---------------------------------------------------------------------------
 
     def ask(self, question: str, collection: str, mode: str = "hybrid", k: int = 10,
-            doc_types: list[str] | None = None, region: str = "", statuses: list[str] | None = None):
-        """→ (analysis HTML, evidence HTML, Answer | None)."""
+            doc_types: list[str] | None = None, region: str = "", statuses: list[str] | None = None,
+            llm_base_url: str = "", llm_model: str = "", llm_rewrite: bool = True, llm_write: bool = True):
+        """→ (analysis HTML, evidence HTML, Answer | None). The `llm_*` values come from the
+        settings panel (pre-filled from FAGUI_LLM_*); empty = no model, nothing is called."""
         question = (question or "").strip()
         if not question:
             return _notice("请输入问题。"), "", None
@@ -198,12 +200,32 @@ class FaguiApp:
         if pipeline is None:
             return self._not_ready(collection), "", None
         filters = {"doc_type": doc_types or None, "region": (region or "").strip(), "status": statuses or None}
-        answer = pipeline.ask(question, mode=mode, k=int(k), filters=filters)
+        try:
+            llm, llm_note = self.llm_settings(llm_base_url, llm_model, llm_rewrite, llm_write), ""
+        except ValueError as exc:  # a half-filled settings panel: answer without the model, say why
+            llm, llm_note = None, _notice(f"大模型未使用：{exc}")
+        answer = pipeline.ask(question, mode=mode, k=int(k), filters=filters, llm=llm)
         terms = self.terms_of(pipeline, question)
-        analysis = render.render_lookup_messages(answer) + render.render_analysis(answer, self.unit_for_ref(pipeline), terms)
+        from assistant.llm_answer import render_written
+
+        analysis = (llm_note + render_written(answer) + render.render_lookup_messages(answer)
+                    + render.render_analysis(answer, self.unit_for_ref(pipeline), terms))
         timing = (f'<p class="muted">用时 {answer.timings_ms.get("total", 0):.0f} ms · '
                   f'模式 {html.escape(self.retrieval_note(answer, pipeline.collection))}</p>')
         return analysis + timing, render.render_evidence(answer, terms), answer
+
+    @staticmethod
+    def llm_settings(base_url: str, model: str, rewrite: bool = True, write: bool = True):
+        """`assistant.llm.LLMSettings` from the settings panel (timeout from the environment),
+        or None when no server is given; ValueError when half-filled. FAGUI_LLM_API_KEY is
+        sent only to the configured server, never to a URL typed into the page."""
+        from assistant.llm import LLMSettings, configured_server
+
+        url = (base_url or "").strip()
+        if not url:
+            return None
+        return LLMSettings.resolve(base_url=url, model=(model or "").strip() or None, rewrite=bool(rewrite),
+                                   write=bool(write), api_key=None if url == configured_server()[0] else "")
 
     def retrieval_note(self, answer, collection: str) -> str:
         """The mode that answered; when vectors are missing, why and how far their build is
@@ -275,7 +297,8 @@ class FaguiApp:
         rows.sort(key=lambda r: (r["fused_rank"] is None, r["fused_rank"] or 0, r["bm25_rank"] or 10**6, r["unit_id"]))
         return rows, terms
 
-    def details(self, question: str, collection: str, k: int = 10) -> str:
+    def details(self, question: str, collection: str, k: int = 10, llm_base_url: str = "", llm_model: str = "",
+                llm_rewrite: bool = True) -> str:
         question = (question or "").strip()
         if not question:
             return _notice("请输入问题。")
@@ -283,7 +306,17 @@ class FaguiApp:
         if pipeline is None:
             return self._not_ready(collection)
         rows, terms = self.details_rows(pipeline, question, int(k))
-        return render.render_retrieval_rows(rows, pipeline.collection, terms)
+        table = render.render_retrieval_rows(rows, pipeline.collection, terms)
+        try:
+            llm = self.llm_settings(llm_base_url, llm_model, llm_rewrite)
+        except ValueError as exc:
+            return _notice(f"大模型未使用：{exc}") + table
+        if llm is None or not llm.rewrite:
+            return table
+        from assistant.llm_answer import render_rewrite_details
+
+        mode = "hybrid" if pipeline.index.dense else "bm25"
+        return render_rewrite_details(pipeline, question, int(k), llm, mode=mode) + table
 
     # -- documents ---------------------------------------------------------------------
 
@@ -300,9 +333,11 @@ class FaguiApp:
         docs = sorted(pipeline.table.documents.values(), key=lambda d: (d.title, d.version_date))
         return [(f"{d.title}（{d.version_date or '无日期'}） — {d.source_path}", d.source_path) for d in docs]
 
-    def upload(self, files: list[str] | None, collection: str, progress: bool = True) -> tuple[str, str]:
+    def upload(self, files: list[str] | None, collection: str, progress: bool = True,
+               doc_type: str = "") -> tuple[str, str]:
         """Check, store and parse uploads, then update the index and swap it in.
-        → (report HTML, status HTML). Queries keep using the old index meanwhile."""
+        → (report HTML, status HTML). Queries keep using the old index meanwhile.
+        `doc_type` ("" = infer) is the user's type for these files."""
         from corpus.catalog import check_name
 
         collection = check_name(collection or self.config.collection)
@@ -310,7 +345,8 @@ class FaguiApp:
         if not paths:
             return _notice("请选择要上传的文件（PDF、DOCX、TXT、MD）。"), ""
         with self.upload_lock:
-            outcome = add_uploads(collection, [(p, p.name) for p in paths], max_bytes=self.max_bytes, ocr=self.config.ocr)
+            outcome = add_uploads(collection, [(p, p.name) for p in paths], max_bytes=self.max_bytes, ocr=self.config.ocr,
+                                  doc_type=doc_type or None)
             report_html = render.render_reports(outcome.reports)
             if not outcome.stored:
                 return report_html, _notice("没有可加入的文件，索引未改变。")
@@ -495,6 +531,23 @@ def render_metrics(metrics: dict[str, Any], out_dir: Path) -> str:
 # ------------------------------------------------------------------ Gradio page
 
 
+def llm_panel(gr):
+    """The settings panel of the optional model server (pre-filled from FAGUI_LLM_*):
+    base URL, model, and switches for rewriting and the written answer."""
+    from assistant.llm import configured_server
+
+    base_url, model = configured_server()
+    with gr.Accordion("大模型设置（可选，OpenAI 兼容接口）", open=False):
+        gr.Markdown("留空则不调用任何模型。只发送问题和检索到的条文；API key 只从环境变量 FAGUI_LLM_API_KEY 读取。")
+        with gr.Row():
+            url = gr.Textbox(value=base_url, label="服务地址", placeholder="http://127.0.0.1:8000/v1", elem_id="fagui-llm-url")
+            name = gr.Textbox(value=model, label="模型", placeholder="qwen2.5-7b-instruct", elem_id="fagui-llm-model")
+        with gr.Row():
+            rewrite = gr.Checkbox(value=True, label="检索前改写问题（法律用语）", elem_id="fagui-llm-rewrite")
+            write = gr.Checkbox(value=True, label="模型撰写回答（引用逐条核验）", elem_id="fagui-llm-write")
+    return url, name, rewrite, write
+
+
 def build_blocks(app: FaguiApp, inbox: UploadInbox):
     """The page: tabs on the left, the source view (iframe) on the right.
 
@@ -530,6 +583,7 @@ def build_blocks(app: FaguiApp, inbox: UploadInbox):
                                 doc_types = gr.Dropdown(list(DOC_TYPES), multiselect=True, label="文件类型")
                                 region = gr.Textbox(label="地区（包含）", placeholder="如：广东省")
                                 statuses = gr.CheckboxGroup(["current", "superseded"], label="版本状态")
+                        llm_url, llm_model, llm_rewrite, llm_write = llm_panel(gr)
                         ask_btn = gr.Button("提问", variant="primary", elem_id="fagui-ask")
                         analysis_html = gr.HTML(elem_id="fagui-analysis")
                         evidence_html = gr.HTML(elem_id="fagui-evidence")
@@ -549,6 +603,8 @@ def build_blocks(app: FaguiApp, inbox: UploadInbox):
                         uploads = gr.File(label=f"上传 PDF / DOCX / TXT / MD（每个 ≤ {upload_limit_text(app.max_bytes)}）",
                                           file_count="multiple", file_types=[".pdf", ".docx", ".txt", ".md"], type="filepath",
                                           elem_id="fagui-upload")
+                        upload_type = gr.Dropdown([("自动判断（有依据才定为有约束力的类型）", "")] + list(DOC_TYPES), value="",
+                                                  label="文件类型", elem_id="fagui-upload-type")
                         with gr.Row():
                             upload_btn = gr.Button("加入文件集并更新索引", variant="primary", elem_id="fagui-upload-btn")
                             build_btn = gr.Button("构建 / 更新索引", elem_id="fagui-build-btn")
@@ -571,15 +627,18 @@ def build_blocks(app: FaguiApp, inbox: UploadInbox):
                 gr.HTML(f'<iframe id="{render.SOURCE_FRAME}" name="{render.SOURCE_FRAME}" title="原文" '
                         f'src="{render.SOURCE_ROUTE}?c={html.escape(app.config.collection)}&u="></iframe>')
 
-        def do_ask(q, coll, m, kk, dt, rg, st):
-            return app.ask(q, coll, m, kk, dt, rg, st)
+        def do_ask(q, coll, m, kk, dt, rg, st, url, model, rewrite, write):
+            return app.ask(q, coll, m, kk, dt, rg, st, url, model, rewrite, write)
+
+        def do_details(q, coll, url, model, rewrite):
+            return app.details(q, coll, 10, url, model, rewrite)
 
         def received(paths) -> list[str]:
             return [str(inbox.accept(p)) for p in paths or []]
 
-        def do_upload(files, coll, progress=gr.Progress(track_tqdm=True)):
+        def do_upload(files, coll, doc_type, progress=gr.Progress(track_tqdm=True)):
             try:
-                report, note = app.upload(received(files), coll, progress=True)
+                report, note = app.upload(received(files), coll, progress=True, doc_type=doc_type)
             except UploadRefused as exc:
                 report, note = _notice(str(exc)), _notice("索引未改变。")
             finally:
@@ -612,14 +671,15 @@ def build_blocks(app: FaguiApp, inbox: UploadInbox):
                 return _notice(str(exc)), "", gr.update(choices=[], value=None), "", ""
             return app.status_html(coll), docs, gr.update(choices=choices, value=None), "", ""
 
-        ask_inputs = [question, collection, mode, k, doc_types, region, statuses]
+        ask_inputs = [question, collection, mode, k, doc_types, region, statuses, llm_url, llm_model, llm_rewrite, llm_write]
         ask_btn.click(do_ask, ask_inputs, [analysis_html, evidence_html, answer_state], concurrency_limit=4)
         question.submit(do_ask, ask_inputs, [analysis_html, evidence_html, answer_state], concurrency_limit=4)
         export_btn.click(app.export, [answer_state], [export_files])
         lookup_btn.click(app.lookup, [lookup_text, collection], [lookup_html], concurrency_limit=4)
         lookup_text.submit(app.lookup, [lookup_text, collection], [lookup_html], concurrency_limit=4)
-        details_btn.click(app.details, [details_q, collection], [details_html], concurrency_limit=4)
-        upload_btn.click(do_upload, [uploads, collection], [upload_report, upload_status, docs_html, remove_choice, uploads])
+        details_btn.click(do_details, [details_q, collection, llm_url, llm_model, llm_rewrite], [details_html],
+                          concurrency_limit=4)
+        upload_btn.click(do_upload, [uploads, collection, upload_type], [upload_report, upload_status, docs_html, remove_choice, uploads])
         remove_btn.click(do_remove, [remove_choice, collection], [upload_status, docs_html, remove_choice])
         build_btn.click(do_build, [collection], [upload_status, docs_html, remove_choice])
         eval_btn.click(do_evaluate, [eval_file, collection, eval_mode, eval_limit], [eval_html, eval_plots])

@@ -185,7 +185,9 @@ def _format_answer(answer) -> str:
     full analysis — or the 未找到相关法律依据 note instead of an analysis."""
     from assistant.export import conclusion_text, understanding_text
 
-    lines = [f"问题: {answer.question}", ""]
+    from assistant.llm_answer import written_lines
+
+    lines = [f"问题: {answer.question}", ""] + written_lines(answer)
     if answer.lookup and answer.lookup.get("messages"):
         lines += [f"条文检索: {m}" for m in answer.lookup["messages"]] + [""]
     if answer.no_legal_basis:
@@ -233,7 +235,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if pipeline is None:
         return EXIT_USAGE
     filters = {"doc_type": args.doc_type, "region": args.region, "status": args.status, "title": args.title}
-    answer = pipeline.ask(args.question, mode=args.mode, k=args.k, filters=filters)
+    answer = pipeline.ask(args.question, mode=args.mode, k=args.k, filters=filters, llm=_llm_settings(args))
     _note_fallback(answer.retrieval, args.collection)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
@@ -276,10 +278,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if pipeline is None:
         return EXIT_USAGE
     _note_fallback(pipeline.retrieval_mode(args.mode), args.collection)
+    llm = _llm_settings(args) if args.llm else None
+    if args.llm and llm is None:
+        raise ValueError("--llm needs a model server: set FAGUI_LLM_BASE_URL and FAGUI_LLM_MODEL, or give --llm-base-url and --llm-model")
     out_dir = Path(args.out) if args.out else Path("eval-runs") / f"{Path(args.questions).stem}-{args.collection}-{args.mode}"
     result = run_eval(
         pipeline, questions, mode=args.mode, k=args.k, out_dir=out_dir, limit=args.limit,
-        progress=_progress_enabled(args), questions_source=str(args.questions),
+        progress=_progress_enabled(args), questions_source=str(args.questions), llm=llm,
     )
     print(format_eval(result))
     return EXIT_OK
@@ -358,6 +363,25 @@ def _add_index_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--collection", default="default")
     parser.add_argument("--index-dir", help="index directory (default: $FAGUI_HOME/indexes/COLLECTION)")
     parser.add_argument("--model", help="sentence-transformers model folder (default: $FAGUI_MODEL or m3e-small)")
+def _llm_settings(args: argparse.Namespace):
+    """`assistant.llm.LLMSettings` from the flags and FAGUI_LLM_* (None: no model configured,
+    nothing is called). The API key is read from FAGUI_LLM_API_KEY only, never from a flag
+    (a flag would show it in the process list and the shell history)."""
+    from assistant.llm import LLMSettings
+
+    return LLMSettings.resolve(base_url=args.llm_base_url, model=args.llm_model, timeout=args.llm_timeout,
+                               rewrite=not args.no_rewrite, write=not args.no_llm_answer)
+
+
+def _add_llm_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("optional local model (OpenAI-compatible server; see README)")
+    group.add_argument("--llm-base-url", help="model server, e.g. http://127.0.0.1:8000/v1 (default: $FAGUI_LLM_BASE_URL)")
+    group.add_argument("--llm-model", help="model name on that server (default: $FAGUI_LLM_MODEL)")
+    group.add_argument("--llm-timeout", type=float, help="seconds of model time per answer (default: $FAGUI_LLM_TIMEOUT or 20)")
+    group.add_argument("--no-rewrite", action="store_true", help="do not rewrite the question into legal queries")
+    group.add_argument("--no-llm-answer", action="store_true", help="do not have the model write the answer")
+
+
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -420,6 +444,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("questions", help="question file: JSONL as in ../shared/eval, or CSV id,question,gold")
     _add_index_options(ev)
     ev.add_argument("--mode", default="hybrid", choices=["bm25", "dense", "hybrid"])
+    _add_llm_options(ask)
     ev.add_argument("--k", type=int, default=100, help="ranked hits per question")
     ev.add_argument("--out", help="output directory (default: eval-runs/<questions>-<collection>-<mode>)")
     ev.add_argument("--limit", type=int, help="only the first N questions")
@@ -429,6 +454,8 @@ def build_parser() -> argparse.ArgumentParser:
     cmp = sub.add_parser("eval-compare", help="metric deltas and changed questions between two eval runs")
     cmp.add_argument("dir_a")
     cmp.add_argument("dir_b")
+    ev.add_argument("--llm", action="store_true", help="ask with the configured model: rewriting on, written answers checked")
+    _add_llm_options(ev)
     cmp.add_argument("--max-questions", type=int, default=50)
     cmp.set_defaults(func=cmd_eval_compare)
 

@@ -199,6 +199,9 @@ class Answer:
     background: list[Evidence] = field(default_factory=list)  # 背景: policy and scholarship, ranked apart
     no_legal_basis: str = ""  # "未找到相关法律依据" + what was searched, when nothing legal was recognised
     retrieval: dict[str, Any] = field(default_factory=dict)  # requested / used mode and why
+    # The model-written answer when a model server is configured (assistant.llm_answer):
+    # text, verified / removed references, model, prompt version, fallback note.
+    written: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -212,4 +215,5 @@ class Answer:
             "background": [h.to_hit_dict() for h in self.background],
             "no_legal_basis": self.no_legal_basis,
             "retrieval": self.retrieval,
+            "written": self.written,
         }

@@ -130,10 +130,10 @@ def _retrieved(answer: Answer, score_key: str) -> list[RetrievedHit]:
     ]
 
 
-def _ask(pipeline: AnswerPipeline, question: Question, mode: str, k: int) -> tuple[Answer | None, float, str]:
+def _ask(pipeline: AnswerPipeline, question: Question, mode: str, k: int, llm=None) -> tuple[Answer | None, float, str]:
     started = time.perf_counter()
     try:
-        answer = pipeline.ask(question.question, mode=mode, k=k)
+        answer = pipeline.ask(question.question, mode=mode, k=k, **({"llm": llm} if llm is not None else {}))
         error = ""
     except Exception as exc:  # noqa: BLE001 — recorded per question and reported, see module doc
         answer, error = None, f"{type(exc).__name__}: {exc}"
@@ -230,10 +230,13 @@ def run_eval(
     limit: int | None = None,
     progress: bool = True,
     questions_source: str = "",
+    llm=None,
 ) -> EvalResult:
     """Evaluate `pipeline` on `questions` (the first `limit`) and write the report files.
 
     `k` is passed to `ask` and is the depth of the run file; recall@100 needs k ≥ 100.
+    `llm` (`assistant.llm.LLMSettings`) asks with the model steps on (`fagui eval --llm`):
+    the same metrics, plus `metrics["llm"]` (`eval.llm_checks.summarise_llm`).
     """
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
@@ -253,10 +256,13 @@ def run_eval(
     ranked: dict[str, list[str]] = {}
     partial: list[dict[str, Any]] = []
     used = RetrievalUsed(mode)
+    llm_answers: dict[str, Answer] = {}
     for question in tqdm(selected, desc="eval", unit="q", disable=not progress):
         gold = [{"law": g.law, "article": g.article, "unit_id": resolve(g.law, g.article)} for g in question.gold]
         resolved = list(dict.fromkeys(g["unit_id"] for g in gold if g["unit_id"] is not None))
-        answer, latency_ms, error = _ask(pipeline, question, mode, k)
+        answer, latency_ms, error = _ask(pipeline, question, mode, k, llm)
+        if answer is not None and llm is not None:
+            llm_answers[question.id] = answer
         used.count(answer)
         retrieved = _retrieved(answer, score_key) if answer is not None else []
         citations = check_citations(answer.analysis, resolve) if answer is not None else CitationCheck()
@@ -359,6 +365,10 @@ def run_eval(
         "latency": latency_stats([r.latency_ms for r in results]),
         "errors": [{"id": r.id, "error": r.error} for r in results if r.error],
     }
+    if llm is not None:
+        from eval.llm_checks import summarise_llm
+
+        metrics["llm"] = summarise_llm(llm, llm_answers)
 
     with (out / PER_QUESTION_FILE).open("w", encoding="utf-8") as fh:
         for r in results:
@@ -435,6 +445,10 @@ def format_eval(result: EvalResult) -> str:
                      f"{' (sha256 ' + und['sha256'][:12] + ')' if und.get('sha256') else ''}: issues recognised in "
                      f"{und.get('questions_with_issues', 0)}/{und.get('questions_understood', 0)} questions, "
                      f"{len(und.get('not_legal', []))} without legal content")
+    if m.get("llm"):
+        from eval.llm_checks import format_llm
+
+        lines.append(format_llm(m["llm"]))
     lines.append(f"latency p50 {_fmt(lat['p50_ms'], 1)} ms, p95 {_fmt(lat['p95_ms'], 1)} ms, "
                  f"mean {_fmt(lat['mean_ms'], 1)} ms")
     if m["unresolved_gold"]:
