@@ -15,7 +15,7 @@ from pathlib import Path
 
 from assistant.provisions import binding_force
 from assistant.records import Answer
-from assistant.render import CONCLUSION_KINDS, INTENT_LABELS, ORIGIN_LABELS, SLOT_NAMES
+from assistant.render import INTENT_LABELS, ORIGIN_LABELS, SLOT_NAMES, conclusion_label
 
 NO_BASIS = "无依据"
 
@@ -41,7 +41,7 @@ def _status(status: str, date: str) -> str:
 def conclusion_text(answer: Answer) -> list[str]:
     """The 结论 lines as plain text: `[对外] … — 依据 <refs>`."""
     return [
-        f"[{CONCLUSION_KINDS.get(line.kind, line.kind)}] {line.text}" + (f" — 依据 {'、'.join(line.basis)}" if line.basis else "")
+        f"[{conclusion_label(line)}] {line.text}" + (f" — 依据 {'、'.join(line.basis)}" if line.basis else "")
         for line in answer.analysis.conclusion
     ]
 
@@ -84,7 +84,7 @@ def export_sections(answer: Answer) -> list[Section]:
     if answer.no_legal_basis:
         return sections + [Section("结论", [answer.no_legal_basis])] + ([understanding] if understanding.paragraphs else [])
     conclusion = Section("结论", header=["层次", "结论", "依据"])
-    conclusion.rows = [[CONCLUSION_KINDS.get(l.kind, l.kind), l.text, "、".join(l.basis)] for l in analysis.conclusion]
+    conclusion.rows = [[conclusion_label(line), line.text, "、".join(line.basis)] for line in analysis.conclusion]
     sections.append(conclusion)
     if understanding.paragraphs:
         sections.append(understanding)

@@ -16,6 +16,7 @@ import re
 from typing import Callable, Iterable, Sequence
 from urllib.parse import urlencode
 
+from assistant.analysis import CONCLUSION_LAYERS
 from assistant.provisions import binding_force
 from assistant.records import Analysis, Answer, Evidence
 
@@ -45,7 +46,7 @@ INTENT_LABELS = {
 ANSWER_CSS = """<style>
 .fagui-card .conclusion{border-left:4px solid #1a7f37;background:#f0fff4;padding:6px 12px;margin:4px 0 10px;border-radius:6px}
 .fagui-card .conclusion ol{margin:.2em 0 .2em 1.2em;padding:0}.fagui-card .conclusion li{margin:.25em 0;line-height:1.6}
-.fagui-card .ckind{display:inline-block;min-width:2.6em;font-weight:bold;color:#1a7f37}
+.fagui-card .ckind{display:inline-block;min-width:2.6em;margin-right:.4em;font-weight:bold;color:#1a7f37}
 .fagui-card .conclusion li.no_basis .ckind{color:#cf222e}
 .fagui-card .issues{background:#f6f8fa;border-radius:6px;padding:6px 12px;margin:4px 0 10px}
 .fagui-card .issues li{margin:.2em 0}.fagui-card .cue{background:#fff8c5;border-radius:3px;padding:0 3px;margin:0 2px}
@@ -149,6 +150,15 @@ def render_basis(refs: Sequence[str], unit_for_ref: UnitForRef, collection: str,
     return "、".join(source_link(ref, unit_for_ref(ref), collection, terms) for ref in refs)
 
 
+def conclusion_label(line) -> str:
+    """The short label of a 结论 line: its layer (对外 / 内部 / 个人 / 救济), also for a
+    无依据 line, whose layer its text names (`救济途径：无依据…`)."""
+    kind = line.kind
+    if kind == "no_basis":
+        kind = next((k for k, name in CONCLUSION_LAYERS.items() if line.text.startswith(name)), kind)
+    return CONCLUSION_KINDS.get(kind, kind)
+
+
 def render_conclusion(answer: Answer, unit_for_ref: UnitForRef, terms: Sequence[str] = ()) -> str:
     """The 结论 block: 3–6 lines, each with its basis links; a layer without support is
     one line marked 无依据."""
@@ -159,7 +169,7 @@ def render_conclusion(answer: Answer, unit_for_ref: UnitForRef, terms: Sequence[
     for line in lines:
         text = esc(line.text).replace("无依据", no_basis_mark(), 1) if line.kind == "no_basis" else esc(line.text)
         cite = f' <span class="basis">— 依据 {render_basis(line.basis, unit_for_ref, answer.collection, terms)}</span>' if line.basis else ""
-        items.append(f'<li class="{esc(line.kind)}"><span class="ckind">{esc(CONCLUSION_KINDS.get(line.kind, line.kind))}</span>'
+        items.append(f'<li class="{esc(line.kind)}"><span class="ckind">{esc(conclusion_label(line))}</span>'
                      f"{text}{cite}</li>")
     return f'<div class="conclusion"><h4>结论</h4><ol>{"".join(items)}</ol></div>'
 

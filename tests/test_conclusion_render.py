@@ -64,6 +64,7 @@ def test_card_shows_the_conclusion_first_then_the_recognised_issues_escaped():
     assert 'data-unit="scl:7"' in conclusion  # a resolvable basis links into the source panel
     assert f'<span class="cite unresolved">{REVIEW20}</span>' in conclusion
     assert 'class="no_basis"' in conclusion and 'class="nobasis"' in conclusion  # the 无依据 layer is marked
+    assert '<li class="no_basis"><span class="ckind">内部</span>' in conclusion  # labelled with its layer
     issues = html[html.index('<div class="issues">'):]
     assert "受托企业泄露政务数据&lt;script&gt;" in issues and '<span class="cue">外包公司</span>' in issues
     assert "个人信息保护纠纷" in issues and "数据与个人信息" in issues
@@ -95,7 +96,7 @@ def test_markdown_docx_and_text_put_the_conclusion_first(tmp_path):
     md = answer_markdown(answer)
     assert md.index("## 结论") < md.index("## 识别的法律问题") < md.index("## 责任主体") < md.index("## 依据条文") < md.index("## 背景")
     assert f"| 对外 | 对受害人先担责：委托的行政机关——国家赔偿（为赔偿义务机关）" in md and f"| {SCL7} |" in md
-    assert "| 无依据 | 内部责任：无依据" in md
+    assert "| 内部 | 内部责任：无依据" in md
     assert "命中线索：外包公司、泄露" in md
     _, docx_path = export_answer(answer, tmp_path)
     word = WordDocument(str(docx_path))
@@ -105,7 +106,7 @@ def test_markdown_docx_and_text_put_the_conclusion_first(tmp_path):
     assert "可以申请行政复议：期限 六十日" in cells and REVIEW20 in cells
     text = conclusion_text(answer)
     assert text[0].startswith("[对外] 对受害人先担责") and text[0].endswith(f"— 依据 {SCL7}")
-    assert text[1] == "[无依据] 内部责任：无依据（检索到的条文未写明各方之间如何分担或追偿）"
+    assert text[1] == "[内部] 内部责任：无依据（检索到的条文未写明各方之间如何分担或追偿）"
     issues = understanding_text(answer)
     assert issues[0].startswith("受托企业泄露政务数据") and "案由：个人信息保护纠纷、行政赔偿" in issues[0]
     assert issues[-1] == "所问：谁担责、期限；案由：个人信息保护纠纷；地区：浙江省"
