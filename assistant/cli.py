@@ -274,14 +274,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from eval import format_eval, load_questions, run_eval
 
     questions = load_questions(Path(args.questions))
+    llm = _llm_settings(args) if args.llm else None
+    if args.llm and llm is None:
+        raise ValueError("--llm needs a model server: set FAGUI_LLM_BASE_URL and FAGUI_LLM_MODEL, or give --llm-base-url and --llm-model")
     pipeline = _open_pipeline(args)
     if pipeline is None:
         return EXIT_USAGE
     _note_fallback(pipeline.retrieval_mode(args.mode), args.collection)
-    llm = _llm_settings(args) if args.llm else None
-    if args.llm and llm is None:
-        raise ValueError("--llm needs a model server: set FAGUI_LLM_BASE_URL and FAGUI_LLM_MODEL, or give --llm-base-url and --llm-model")
-    out_dir = Path(args.out) if args.out else Path("eval-runs") / f"{Path(args.questions).stem}-{args.collection}-{args.mode}"
+    default_name = f"{Path(args.questions).stem}-{args.collection}-{args.mode}" + ("-llm" if llm is not None else "")
+    out_dir = Path(args.out) if args.out else Path("eval-runs") / default_name
     result = run_eval(
         pipeline, questions, mode=args.mode, k=args.k, out_dir=out_dir, limit=args.limit,
         progress=_progress_enabled(args), questions_source=str(args.questions), llm=llm,
@@ -359,10 +360,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _add_index_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--collection", default="default")
-    parser.add_argument("--index-dir", help="index directory (default: $FAGUI_HOME/indexes/COLLECTION)")
-    parser.add_argument("--model", help="sentence-transformers model folder (default: $FAGUI_MODEL or m3e-small)")
 def _llm_settings(args: argparse.Namespace):
     """`assistant.llm.LLMSettings` from the flags and FAGUI_LLM_* (None: no model configured,
     nothing is called). The API key is read from FAGUI_LLM_API_KEY only, never from a flag
@@ -382,6 +379,10 @@ def _add_llm_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--no-llm-answer", action="store_true", help="do not have the model write the answer")
 
 
+def _add_index_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--collection", default="default")
+    parser.add_argument("--index-dir", help="index directory (default: $FAGUI_HOME/indexes/COLLECTION)")
+    parser.add_argument("--model", help="sentence-transformers model folder (default: $FAGUI_MODEL or m3e-small)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -438,24 +439,24 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--status", action="append", choices=["current", "superseded"], help="filter by version status")
     ask.add_argument("--title", help="filter: title contains this")
     ask.add_argument("--json", action="store_true", help="stable machine-readable output")
+    _add_llm_options(ask)
     ask.set_defaults(func=cmd_ask)
 
     ev = sub.add_parser("eval", help="evaluate the ask pipeline on annotated questions (JSONL or CSV)")
     ev.add_argument("questions", help="question file: JSONL as in ../shared/eval, or CSV id,question,gold")
     _add_index_options(ev)
     ev.add_argument("--mode", default="hybrid", choices=["bm25", "dense", "hybrid"])
-    _add_llm_options(ask)
     ev.add_argument("--k", type=int, default=100, help="ranked hits per question")
     ev.add_argument("--out", help="output directory (default: eval-runs/<questions>-<collection>-<mode>)")
     ev.add_argument("--limit", type=int, help="only the first N questions")
+    ev.add_argument("--llm", action="store_true", help="ask with the configured model: rewriting on, written answers checked")
+    _add_llm_options(ev)
     ev.add_argument("--quiet", action="store_true")
     ev.set_defaults(func=cmd_eval)
 
     cmp = sub.add_parser("eval-compare", help="metric deltas and changed questions between two eval runs")
     cmp.add_argument("dir_a")
     cmp.add_argument("dir_b")
-    ev.add_argument("--llm", action="store_true", help="ask with the configured model: rewriting on, written answers checked")
-    _add_llm_options(ev)
     cmp.add_argument("--max-questions", type=int, default=50)
     cmp.set_defaults(func=cmd_eval_compare)
 
