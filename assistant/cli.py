@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from corpus.records import IngestError
+from corpus.records import DOC_TYPES, IngestError
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
 
@@ -51,10 +51,14 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     files = [p for p in files if p.exists()]
     result = ingest_files(files, ocr=not args.no_ocr, progress=_progress_enabled(args))
     finalize(result.documents)
+    if args.doc_type:  # the user's word over the inferred type (kept with the collection's files)
+        for report in result.reports:
+            if report.ok:
+                report.doc_type = args.doc_type
     _print_reports(result.reports, args.json)
     if args.collection:
         good = [Path(r.path) for r in result.reports if r.ok]  # a failed file is never added
-        add_files(args.collection, good)
+        add_files(args.collection, good, doc_type=args.doc_type)
         print(f"added {len(good)} file(s) to collection {args.collection!r}", file=sys.stderr if args.json else sys.stdout)
         _refresh_index(args)
     return EXIT_FAILURES if (result.failed or missing) else EXIT_OK
@@ -394,6 +398,8 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--collection", help="also add the files to this collection")
     ingest.add_argument("--json", action="store_true", help="machine-readable report")
     ingest.add_argument("--no-ocr", action="store_true", help="do not OCR pages without a text layer")
+    ingest.add_argument("--doc-type", choices=DOC_TYPES, help="set the document type of these files "
+                        "(instead of inferring it; e.g. 行政法规 for a 条例 whose text does not name 国务院令)")
     ingest.add_argument("--quiet", action="store_true", help="no progress bars")
     ingest.set_defaults(func=cmd_ingest)
 

@@ -138,14 +138,16 @@ class UploadOutcome:
         return [r for r in self.reports if r.ok]
 
 
-def add_uploads(collection: str, files: list[tuple[Path, str]], *, max_bytes: int, ocr: bool = True) -> UploadOutcome:
+def add_uploads(collection: str, files: list[tuple[Path, str]], *, max_bytes: int, ocr: bool = True,
+                doc_type: str | None = None) -> UploadOutcome:
     """Check, parse and only then store uploaded files `(temporary path, original name)`.
 
     Each file is parsed from a private staging copy laid out like the collection
     (`files/NAME`), so the parsed document already has its final identity and lands in
     the parse cache under the key the index build will ask for. Only a file that
     parsed is stored, by an atomic rename (`add_files`): a refused upload never
-    touches the collection, not even an earlier file of the same name.
+    touches the collection, not even an earlier file of the same name. `doc_type` is the
+    user's type for these files (`corpus.catalog.add_files`), instead of the inferred one.
     """
     from corpus.catalog import (ParseCache, add_files, cached_reader, fagui_home, load_spec, parser_fingerprint,
                                 sanitize_filename)
@@ -173,8 +175,9 @@ def add_uploads(collection: str, files: list[tuple[Path, str]], *, max_bytes: in
             except Exception as exc:  # noqa: BLE001 — a reader bug on one upload must not stop the batch
                 outcome.reports.append(FileReport(path=name, ok=False, error=f"unexpected {type(exc).__name__}: {exc}"))
                 continue
-            (stored,) = add_files(collection, [staged])
+            (stored,) = add_files(collection, [staged], doc_type=doc_type)
         report = report_for(doc, stored)
+        report.doc_type = doc_type or report.doc_type
         report.path = stored.relative_to(spec.state_dir).as_posix()
         outcome.reports.append(report)
         outcome.stored.append(stored)

@@ -30,6 +30,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from corpus.classify import UNCONFIRMED
+
 # --- roles and the actor lexicon ---------------------------------------------------
 
 ROLE_GOV = "行政机关/委托方"
@@ -251,7 +253,7 @@ LIABLE_AFTER_YOU = re.compile(r"^(?:承担|负责|赔偿)")
 XREF = re.compile(r"违反本(?:法|条例|规定|办法)((?:第[^，；。]*?条[^，；。]*?)+)规定")
 ARTICLE_IN_XREF = re.compile(r"第([〇零一二三四五六七八九十百千]+)条(?:至第([〇零一二三四五六七八九十百千]+)条)?")
 
-BINDING_TYPES = ("法律", "行政法规", "司法解释", "部门规章", "地方性法规")
+BINDING_TYPES = ("法律", "行政法规", "司法解释", "部门规章", "地方性法规")  # never corpus.classify.UNCONFIRMED
 
 
 # --- records -----------------------------------------------------------------------
@@ -349,6 +351,8 @@ def binding_force(doc_type: str) -> str:
         return f"有约束力（{doc_type}）"
     if doc_type == "规范性文件":
         return "规范性文件（一般不作为责任依据）"
+    if doc_type == UNCONFIRMED:
+        return "效力待确认（制定机关不明，不作为责任依据）"
     if doc_type == "案例":
         return "参考（案例）"
     return f"无约束力（{doc_type or '未知类型'}）"

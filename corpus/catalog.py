@@ -14,11 +14,11 @@ import json
 import os
 import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from corpus.ingest import IngestResult, finalize, ingest_files, read_document
-from corpus.records import Document, FileReport
+from corpus.records import DOC_TYPES, Document, FileReport
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -258,6 +258,7 @@ def load_collection(name: str, *, progress: bool = False, use_cache: bool = True
     added = ingest_files(
         user_files(spec), spec.state_dir, read=cached_reader(spec.state_dir, cache), progress=progress
     )
+    added.documents = apply_declared_types(added.documents, declared_types(spec))
     documents = finalize(shipped.documents + added.documents)
     by_id = {doc.doc_id: doc for doc in documents}
     reports = [_refresh(report, by_id) for report in shipped.reports + added.reports]
@@ -269,7 +270,58 @@ def _refresh(report: FileReport, by_id: dict[str, Document]) -> FileReport:
     doc = by_id.get(report.doc_id)
     if doc is not None:
         report.status = doc.status
+        report.doc_type = doc.doc_type
     return report
+
+
+# ------------------------------------------------------------------ types set by the user
+
+#: `{source_path: doc_type}` of user files whose type the user set (`fagui ingest
+#: --doc-type`, the upload form), next to the files: it survives every re-parse.
+DECLARED_TYPES_FILE = "doc_types.json"
+
+
+def check_doc_type(doc_type: str) -> str:
+    """A type from the closed vocabulary, or ValueError naming the allowed ones."""
+    if doc_type not in DOC_TYPES:
+        raise ValueError(f"unknown document type {doc_type!r}: use one of {', '.join(DOC_TYPES)}")
+    return doc_type
+
+
+def declared_types(spec: CollectionSpec) -> dict[str, str]:
+    path = spec.state_dir / DECLARED_TYPES_FILE
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _declare_types(spec: CollectionSpec, stored: list[Path], doc_type: str | None) -> None:
+    """Record (or, without a type, forget) the declared type of freshly stored files, so a
+    file replaced under the same name does not inherit an old declaration."""
+    table = declared_types(spec)
+    for path in stored:
+        rel = path.relative_to(spec.state_dir).as_posix()
+        if doc_type:
+            table[rel] = doc_type
+        else:
+            table.pop(rel, None)
+    if not table and not (spec.state_dir / DECLARED_TYPES_FILE).exists():
+        return
+    target = spec.state_dir / DECLARED_TYPES_FILE
+    tmp = target.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(table, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, target)
+
+
+def apply_declared_types(documents: list[Document], table: dict[str, str]) -> list[Document]:
+    """Documents with the user's declared type in place of the inferred one (said in a warning)."""
+    out = []
+    for doc in documents:
+        declared = table.get(doc.source_path)
+        if declared and declared != doc.doc_type:
+            doc = replace(doc, doc_type=declared, warnings=[*doc.warnings, f"type set by the user: {declared} (inferred {doc.doc_type})"])
+        out.append(doc)
+    return out
 
 
 SAFE_NAME = re.compile(r"[^\w\u4e00-\u9fff（）()《》\-.]+")
@@ -299,8 +351,12 @@ def sanitize_filename(name: str) -> str:
     return stem + tag + suffix
 
 
-def add_files(name: str, paths: list[Path]) -> list[Path]:
-    """Copy files into a collection's user folder (never outside it); returns new paths."""
+def add_files(name: str, paths: list[Path], doc_type: str | None = None) -> list[Path]:
+    """Copy files into a collection's user folder (never outside it); returns new paths.
+
+    `doc_type` is the user's type for these files (kept in DECLARED_TYPES_FILE)."""
+    if doc_type:
+        check_doc_type(doc_type)
     spec = load_spec(name)
     folder = spec.user_files_dir
     folder.mkdir(parents=True, exist_ok=True)
@@ -313,6 +369,7 @@ def add_files(name: str, paths: list[Path]) -> list[Path]:
         shutil.copyfile(path, tmp)
         os.replace(tmp, target)
         stored.append(target)
+    _declare_types(spec, stored, doc_type)
     return stored
 
 

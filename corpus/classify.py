@@ -3,44 +3,92 @@
 One rule set for every reader that has no better source (a LawRefBook folder or a
 front-matter `doc_type` is better): PDFs, DOCX, plain text and Markdown uploaded outside
 the LawRefBook layout. Order matters: the most specific evidence is checked first.
+
+Binding types need evidence of who enacted the text, because a title alone is weak: a
+university's 《本科生学籍管理条例》 and a translation of the EU's 《通用数据保护条例》 are
+条例 with articles, and any organisation writes 规定 and 办法. The evidence accepted:
+
+| type        | evidence (title or preamble)                                                 |
+|-------------|------------------------------------------------------------------------------|
+| 法律        | title 中华人民共和国…法 / …法修正案, or a 全国人民代表大会… 通过 line          |
+| 司法解释    | title issued by 最高人民法院 / 最高人民检察院                                 |
+| 地方性法规  | a local people's congress adoption line (…省…人民代表大会…通过/批准), a title  |
+|             | 〈place〉…条例 (only local congresses name 条例 after a place; not a school's), |
+|             | or a local congress standing committee's decision amending regulations       |
+| 行政法规    | 国务院令 (第N号), or 国务院 as issuer of a 条例/规定/办法                      |
+| 部门规章    | an order number of a ministry or government (…部令第N号, 人民政府令第N号)      |
+| 规范性文件  | an official document number (国发〔2023〕5号) on a text with articles          |
+
+A text with articles and none of this is 效力待确认: the analysis does not treat it as
+binding (`assistant.provisions.BINDING_TYPES`), and the user can set the type
+(`fagui ingest --doc-type`, the upload form). Texts without articles are 规划 or
+规范性文件 as before; neither is binding.
 """
 from __future__ import annotations
 
 import re
 
+UNCONFIRMED = "效力待确认"
+
 _TRAILING_NOTE = re.compile(r"[（(][^）)]*[）)]$")  # (2023-2025年), （试行）, （2021修正）
 _JUDICIAL = re.compile(r"^最高人民(法院|检察院)")
+_NATIONAL_LAW_TITLE = re.compile(r"^中华人民共和国.+(?<!办)法$|^中华人民共和国.+法典$|法修正案")
 _NPC_ADOPTED = re.compile(r"全国人民代表大会.{0,30}通过")
+_NPC_STANDING = re.compile(r"全国人民代表大会常务委员会")
 _LOCAL_CONGRESS = re.compile(r"(省|市|自治区|自治州|县)(第[一二三四五六七八九十]+届)?人民代表大会.{0,20}(通过|批准)")
+_LOCAL_STANDING = re.compile(r"(省|市|自治区|自治州|县)人民代表大会常务委员会")
 _LOCAL_TITLE = re.compile(r"^.{2,12}?(省|自治区|市|自治州|县|经济特区)")
+#: Words that make a place-titled 条例 an institution's rules (北京市某大学学生条例).
+_INSTITUTION = re.compile(r"大学|学院|学校|公司|集团|医院|协会|学会|研究院|研究所")
+_STATE_COUNCIL_ORDER = re.compile(r"国务院令|国务院第\s*\d+\s*号令")
+_ORDER_NUMBER = re.compile(r"令\s*(?:[〔\[(（]?\d{4}[〕\])）]?\s*年?)?\s*第\s*[0-9０-９一二三四五六七八九十百]+\s*号")
+_DOCUMENT_NUMBER = re.compile(r"[\u4e00-\u9fff]{1,10}[〔\[(（]\s*\d{4}\s*[〕\])）]\s*\d+\s*号")
+#: A decision of a standing committee amending or repealing regulations (关于修改《…条例》等四件法规的决定).
+_AMENDING_DECISION = re.compile(r"关于(修改|废止|修改和废止|修改、废止)[^的]*?(《.+?》|法规).*决定$")
 
 
 def infer_doc_type(title: str, *, has_articles: bool, preamble: str = "", issuer: str = "") -> str:
-    """Best guess among DOC_TYPES.
-
-    * 司法解释: titles of the Supreme People's Court / Procuratorate, or 解释 in a statute;
-    * 法律: statutes titled 中华人民共和国…法, ending in 法, or adopted by the NPC (preamble);
-    * 地方性法规: statutes adopted by a local people's congress, or 条例 titled by a place;
-    * 行政法规: 国务院令 in the preamble, or other 条例;
-    * 部门规章: statutes titled 规定 / 办法 / 细则 / 规则;
-    * 规划: texts titled 规划 or 纲要 that are not laws (十四五…规划);
-    * 规范性文件: everything else (意见, 通知, 方案, budgets…).
-    """
+    """Best guess among DOC_TYPES from the evidence in the table of the module docstring."""
     core = _TRAILING_NOTE.sub("", title.strip())
+    evidence = f"{core}\n{preamble}"
     if _JUDICIAL.match(core) and re.search(r"解释|规定|批复|决定", core):
         return "司法解释"
+    amending = amending_decision_type(core, evidence)
+    if amending:
+        return amending
     if has_articles:
-        if "解释" in core and not core.endswith("法"):
-            return "司法解释"
-        is_law_title = core.endswith(("法", "法典")) and not core.endswith("办法")
-        if is_law_title or "法修正案" in core or _NPC_ADOPTED.search(preamble):
-            return "法律"
-        if _LOCAL_CONGRESS.search(preamble) or (core.endswith("条例") and _LOCAL_TITLE.match(core)):
-            return "地方性法规"
-        if "国务院令" in preamble or core.endswith("条例") or (issuer == "国务院" and core.endswith(("规定", "办法"))):
-            return "行政法规"
-        if re.search(r"(规定|办法|细则|规则)$", core):
-            return "部门规章"
+        return statute_type(core, evidence, issuer)
     if ("规划" in core or "纲要" in core) and not core.endswith("法"):
         return "规划"
     return "规范性文件"
+
+
+def amending_decision_type(core: str, evidence: str) -> str:
+    """法律 / 地方性法规 for a congress standing committee's decision amending laws or
+    regulations (its body lists amendments, not articles); "" for anything else."""
+    if not _AMENDING_DECISION.search(core):
+        return ""
+    if _NPC_STANDING.search(evidence) and not _LOCAL_STANDING.search(evidence):
+        return "法律"
+    if core.startswith("国务院"):
+        return "行政法规"
+    if _LOCAL_STANDING.search(evidence) or _LOCAL_CONGRESS.search(evidence):
+        return "地方性法规"
+    return ""
+
+
+def statute_type(core: str, evidence: str, issuer: str = "") -> str:
+    """The type of a text with articles: a binding type only on evidence, else 效力待确认."""
+    if _NATIONAL_LAW_TITLE.search(core) or _NPC_ADOPTED.search(evidence):
+        return "法律"
+    if _LOCAL_CONGRESS.search(evidence):
+        return "地方性法规"
+    if core.endswith("条例") and _LOCAL_TITLE.match(core) and not _INSTITUTION.search(core):
+        return "地方性法规"
+    if _STATE_COUNCIL_ORDER.search(evidence) or (issuer == "国务院" and core.endswith(("条例", "规定", "办法"))):
+        return "行政法规"
+    if _ORDER_NUMBER.search(evidence):
+        return "部门规章"
+    if _DOCUMENT_NUMBER.search(evidence):
+        return "规范性文件"
+    return UNCONFIRMED

@@ -22,6 +22,7 @@ DOC_TYPES = (
     "规划",
     "学术文献",
     "案例",
+    "效力待确认",  # reads like a statute, but nothing in it shows who enacted it (corpus.classify)
 )
 
 #: Unit kinds. Laws yield `article`s; policy documents `section`s; papers the rest.

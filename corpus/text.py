@@ -14,11 +14,11 @@ The values never nest or span lines, so a ten-line parser is used instead of add
 YAML dependency.
 
 doc_type: a front-matter value is mapped onto the closed vocabulary `DOC_TYPES`
-(synonyms such as 方案 / 意见 → 规范性文件). Without one, the title decides
-(`infer_doc_type`): titles containing 规划 or 纲要 (十四五…规划) are 规划; other
+(synonyms such as 方案 / 意见 → 规范性文件). Without one, the title and the preamble
+decide (`corpus.classify`): titles containing 规划 or 纲要 (十四五…规划) are 规划; other
 non-statute texts (方案, 意见, 通知, 办法 …) are 规范性文件; texts with articles get a
-statute type from the title's ending (…法 → 法律, 省/市…条例 → 地方性法规, 条例 → 行政法规,
-解释 → 司法解释, 规定/办法/细则 → 部门规章).
+binding type only on evidence of who enacted them (国务院令, 令第N号, an adoption line, a
+document number), else 效力待确认.
 """
 from __future__ import annotations
 
@@ -110,7 +110,8 @@ def read_text(path: Path) -> Document:
     else:
         units = structure_policy(lines, doc_id)
 
-    doc_type, type_warning = resolve_doc_type(front.get("doc_type", ""), title, statute)
+    evidence = " ".join([front.get("doc_number", ""), front.get("issuer", ""), preamble_text(lines)])
+    doc_type, type_warning = resolve_doc_type(front.get("doc_type", ""), title, statute, evidence)
     if type_warning:
         warnings.append(type_warning)
     version_date = parse_date(front.get("date", ""))
@@ -191,14 +192,31 @@ def has_articles(lines: list[Line]) -> bool:
     return count >= MIN_ARTICLES_FOR_STATUTE
 
 
-def resolve_doc_type(declared: str, title: str, statute: bool) -> tuple[str, str]:
-    """(doc_type from the closed vocabulary, warning or "") for a declared type and title."""
+#: How many leading lines may carry the enactment evidence (令 number, adoption line).
+PREAMBLE_LINES = 8
+
+
+def preamble_text(lines: list[Line]) -> str:
+    """The text before the first article (at most PREAMBLE_LINES lines): where a statute
+    states who enacted it (国务院令第N号, …人民代表大会常务委员会…通过, 〔2023〕N号)."""
+    head: list[str] = []
+    for line in lines:
+        if ARTICLE_LINE.match(line.text) or len(head) >= PREAMBLE_LINES:
+            break
+        if line.text.strip():
+            head.append(line.text.strip())
+    return " ".join(head)
+
+
+def resolve_doc_type(declared: str, title: str, statute: bool, preamble: str = "") -> tuple[str, str]:
+    """(doc_type from the closed vocabulary, warning or "") for a declared type, the title
+    and the preamble's evidence."""
     declared = declared.strip()
     if declared in DOC_TYPES:
         return declared, ""
     if declared in DOC_TYPE_SYNONYMS:
         return DOC_TYPE_SYNONYMS[declared], ""
-    inferred = infer_doc_type(title, statute)
+    inferred = classify_title(title, has_articles=statute, preamble=preamble)
     if declared:
         return inferred, f"unknown doc_type {declared!r}; inferred {inferred} from the title"
     return inferred, ""

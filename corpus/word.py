@@ -39,7 +39,7 @@ from pathlib import Path
 from corpus.normalize import normalize_text
 from corpus.records import Document, IngestError, Line, make_doc_id
 from corpus.structure import structure_law
-from corpus.text import has_articles, parse_date, resolve_doc_type, structure_policy
+from corpus.text import has_articles, parse_date, preamble_text, resolve_doc_type, structure_policy
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK"
@@ -74,7 +74,7 @@ def read_docx(path: Path) -> Document:
         units = structure_law(law_lines, doc_id)
     else:
         units = structure_policy(lines, doc_id)
-    doc_type, warning = resolve_doc_type("", title, statute)
+    doc_type, warning = resolve_doc_type("", title, statute, preamble_text(lines))
     return Document(
         doc_id=doc_id,
         title=title,

@@ -30,11 +30,11 @@ def client(server):
     return Client(server, verbose=False)
 
 
-def upload(client, path: Path) -> tuple[str, str]:
+def upload(client, path: Path, doc_type: str = "") -> tuple[str, str]:
     """POST the file to the server and run the page's upload handler → (report, status)."""
     from gradio_client import handle_file
 
-    report, note, *_ = client.predict([handle_file(str(path))], COLLECTION, api_name="/do_upload")
+    report, note, *_ = client.predict([handle_file(str(path))], COLLECTION, doc_type, api_name="/do_upload")
     return report, note
 
 
@@ -113,3 +113,16 @@ def test_a_failed_build_shows_only_on_its_own_collection(client):
     assert "索引构建失败" in client.predict("emptyone", api_name="/status_html")
     other = client.predict(COLLECTION, api_name="/status_html")
     assert "失败" not in other and "索引就绪" in other, other
+
+
+def test_upload_form_sets_the_document_type(client, tmp_path):
+    """A translated foreign 条例 has no enactment evidence; the form's type field decides."""
+    path = tmp_path / "通用数据保护条例.md"
+    path.write_text("# 通用数据保护条例\n\n第一条 本条例规定个人数据处理的规则。\n\n第二条 控制者应当保护个人数据。\n",
+                    encoding="utf-8")
+    report, _ = upload(client, path)
+    assert "效力待确认" in report and "行政法规" not in report, report
+    report, _ = upload(client, path, "规范性文件")
+    assert "规范性文件" in report and "效力待确认" not in report, report
+    docs = client.predict(COLLECTION, api_name="/on_collection")[1]
+    assert "通用数据保护条例" in docs and "规范性文件" in docs

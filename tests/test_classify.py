@@ -14,15 +14,29 @@ REPO = Path(__file__).resolve().parents[1]
     [
         ("中华人民共和国数据安全法", True, "", "法律"),
         ("中华人民共和国国家发展规划法", True, "", "法律"),  # 规划 in a law's title is still a law
-        ("网络数据安全管理条例", True, "", "行政法规"),
+        ("网络数据安全管理条例", True, "", "效力待确认"),  # a bare 条例 title is no evidence
+        ("网络数据安全管理条例", True, "中华人民共和国国务院令第790号", "行政法规"),
         ("上海市数据条例", True, "", "地方性法规"),
         ("深圳经济特区数据条例", True, "", "地方性法规"),
         ("最高人民法院关于审理行政赔偿案件若干问题的规定", True, "", "司法解释"),
-        ("互联网信息服务算法推荐管理规定", True, "", "部门规章"),
+        ("互联网信息服务算法推荐管理规定", True, "", "效力待确认"),
+        ("互联网信息服务算法推荐管理规定", True, "国家互联网信息办公室 中华人民共和国工业和信息化部 令 第9号", "部门规章"),
+        ("杭州市公共数据授权运营管理办法", True, "杭州市人民政府令第342号", "部门规章"),
+        ("某省政务数据共享管理办法", True, "某政办发〔2023〕12号", "规范性文件"),
+        ("北京大学本科生学籍管理条例", True, "", "效力待确认"),
+        ("北京市某大学学生条例", True, "", "效力待确认"),
+        ("通用数据保护条例", True, "欧洲议会和欧盟理事会2016年4月27日", "效力待确认"),
+        ("中华人民共和国海关行政处罚实施办法", True, "", "效力待确认"),  # 办法 is not a law
+        ("某某规定解释", True, "", "效力待确认"),  # 解释 outside the courts is no judicial interpretation
+        ("浙江省人民代表大会常务委员会关于修改《浙江省电子商务条例》等四件法规的决定", False, "", "地方性法规"),
+        ("关于修改《某市数据条例》等四件法规的决定", False, "2023年5月26日某市第十六届人民代表大会常务委员会第二次会议通过",
+         "地方性法规"),
+        ("全国人民代表大会常务委员会关于修改《中华人民共和国网络安全法》的决定", False, "", "法律"),
         ("江苏省“十四五”数字政府建设规划", False, "", "规划"),
         ("国务院关于深入实施“人工智能+”行动的意见", False, "", "规范性文件"),
         ("某某条例", True, "2020年1月1日 国务院令第1号公布", "行政法规"),
-        ("数据出境安全评估办法", True, "", "部门规章"),  # 办法 is not a law
+        ("数据出境安全评估办法", True, "", "效力待确认"),  # 办法 is not a law, and nothing shows who issued it
+        ("数据出境安全评估办法", True, "国家互联网信息办公室令第11号", "部门规章"),
         ("某某办法", True, "2020年1月1日浙江省第十三届人民代表大会常务委员会第二次会议通过", "地方性法规"),
     ],
 )
@@ -31,8 +45,9 @@ def test_infer_doc_type(title, has_articles, preamble, expected):
 
 
 def test_markdown_outside_lawrefbook_layout_is_typed_by_content(tmp_path):
-    """An uploaded LawRefBook-style file has no folder to go by: its title decides."""
-    for rel, expected in [("行政法/数据安全法(2021-06-10).md", "法律"), ("行政法规/网络数据安全管理条例(2024-09-24).md", "行政法规")]:
+    """An uploaded LawRefBook-style file has no folder to go by: its content decides, and a
+    条例 whose file names no enacting body stays unconfirmed (the user can set the type)."""
+    for rel, expected in [("行政法/数据安全法(2021-06-10).md", "法律"), ("行政法规/网络数据安全管理条例(2024-09-24).md", "效力待确认")]:
         target = tmp_path / Path(rel).name
         target.write_bytes((REPO / "data/lawrefbook" / rel).read_bytes())
         assert read_document(target).doc_type == expected

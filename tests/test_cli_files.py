@@ -129,3 +129,39 @@ def test_docx_with_many_styled_paragraphs_is_read_in_seconds(tmp_path, capsys):
     report, took = ingest_report(docx_with_body(tmp_path / "long.docx", body), capsys)
     assert report["ok"] and report["units"] >= 999, report  # 1、 … 999、 are section headings
     assert took < 30
+
+
+UNIVERSITY_RULES = ("# 某大学本科生学籍管理条例\n\n第一条 为规范学籍管理，制定本条例。\n\n"
+                    "第二条 学生泄露他人个人信息的，学校给予纪律处分，并由其承担赔偿责任。\n")
+LIABILITY_QUESTION = "学生泄露他人个人信息，谁承担赔偿责任？"
+
+
+def ask_json(collection: str, capsys) -> dict:
+    assert main(["index", "--collection", collection, "--bm25-only", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["ask", LIABILITY_QUESTION, "--collection", collection, "--mode", "bm25", "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_a_statute_without_enactment_evidence_is_unconfirmed_and_not_binding(home, tmp_path, capsys):
+    """A university's 条例 is not 行政法规: 效力待确认, and the analysis grounds no party on it."""
+    path = tmp_path / "本科生学籍管理条例.txt"
+    path.write_text(UNIVERSITY_RULES, encoding="utf-8")
+    assert main(["ingest", str(path), "--json", "--quiet", "--collection", "uni"]) == 0
+    (report,) = json.loads(capsys.readouterr().out)
+    assert report["doc_type"] == "效力待确认", report
+    answer = ask_json("uni", capsys)
+    assert answer["analysis"]["parties"] == [] and "责任主体" in answer["analysis"]["no_basis"]
+
+
+def test_doc_type_set_by_the_user_survives_the_index_build(home, tmp_path, capsys):
+    path = tmp_path / "本科生学籍管理条例.txt"
+    path.write_text(UNIVERSITY_RULES, encoding="utf-8")
+    assert main(["ingest", str(path), "--quiet", "--collection", "rules", "--doc-type", "部门规章"]) == 0
+    (doc,) = load_collection("rules").documents
+    assert doc.doc_type == "部门规章" and any("set by the user" in w for w in doc.warnings)
+    answer = ask_json("rules", capsys)
+    assert any("某大学本科生学籍管理条例第二条" in p["basis"] for p in answer["analysis"]["parties"]), answer["analysis"]
+    assert main(["ingest", str(path), "--quiet", "--collection", "rules"]) == 0  # stored again, no type given
+    (doc,) = load_collection("rules").documents
+    assert doc.doc_type == "效力待确认"

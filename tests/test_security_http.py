@@ -71,7 +71,7 @@ def collection_files(name: str) -> list[str]:
 def test_server_file_named_in_upload_call_is_refused(servers, kind, ext):
     auth = ("ann", "pw") if kind == "auth" else None
     secret = str(servers["secrets"][ext])
-    status, text = call(servers[kind], "do_upload", [[file_data(secret)], "stolen"], auth=auth)
+    status, text = call(servers[kind], "do_upload", [[file_data(secret)], "stolen", ""], auth=auth)
     assert status == 403 and "not received as an upload" in text
     assert collection_files("stolen") == []
     leaked = [p for p in Path(servers["home"]).rglob(f"secret{ext}")]
@@ -81,7 +81,7 @@ def test_server_file_named_in_upload_call_is_refused(servers, kind, ext):
 @pytest.mark.parametrize("path", ["/etc/passwd", "http://127.0.0.1:9/x.md", "../../../../etc/hostname"])
 def test_paths_urls_and_objects_without_meta_are_refused(servers, path):
     for item in (file_data(path), file_data(path, meta=False)):
-        status, text = call(servers["open"], "do_upload", [[item], "stolen"])
+        status, text = call(servers["open"], "do_upload", [[item], "stolen", ""])
         assert status == 403, text
     assert collection_files("stolen") == []
 
@@ -90,7 +90,7 @@ def test_traversal_out_of_the_upload_folder_is_refused(servers):
     with httpx.Client(base_url=servers["open"], timeout=60) as client:
         uploaded = client.post("/gradio_api/upload", files={"files": ("law.md", VALID_MD.encode("utf-8"))}).json()[0]
     escape = str(Path(uploaded).parent / ".." / ".." / ".." / Path(servers["secrets"][".md"]).name)
-    status, _ = call(servers["open"], "do_upload", [[file_data(escape)], "stolen"])
+    status, _ = call(servers["open"], "do_upload", [[file_data(escape)], "stolen", ""])
     assert status == 403
 
 
@@ -110,7 +110,7 @@ def test_real_upload_is_ingested_and_its_temporary_copy_deleted(servers):
     path = uploaded[0]
     home = Path(servers["home"]).resolve()
     assert Path(path).resolve().is_relative_to(home / "tmp")  # inside FAGUI_HOME, not a shared /tmp
-    status, text = call(base, "do_upload", [[file_data(path)], "realup"])
+    status, text = call(base, "do_upload", [[file_data(path)], "realup", ""])
     assert status == 200 and "已加入 1 个文件" in text, text
     assert collection_files("realup") == ["upload-test.md"]
     assert not Path(path).exists()  # the temporary copy is gone once ingested

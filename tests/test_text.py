@@ -241,7 +241,8 @@ def test_front_matter_parsing_and_doc_types():
     assert infer_doc_type("广东省人民政府关于进一步深化数字政府改革建设的实施意见", False) == "规范性文件"
     assert infer_doc_type("中华人民共和国数据安全法", True) == "法律"
     assert infer_doc_type("浙江省公共数据条例", True) == "地方性法规"
-    assert infer_doc_type("政府采购法实施条例", True) == "行政法规"
+    assert infer_doc_type("政府采购法实施条例", True) == "效力待确认"  # a title is no evidence
+    assert resolve_doc_type("", "政府采购法实施条例", True, "中华人民共和国国务院令第658号") == ("行政法规", "")
     assert resolve_doc_type("规划", "x", False) == ("规划", "")
     assert resolve_doc_type("实施方案", "x", False) == ("规范性文件", "")
     doc_type, warning = resolve_doc_type("白皮书", "某某规划", False)
