@@ -508,6 +508,7 @@ def _pick_sentences(sentences: list[str], relations: list[str]) -> list[str]:
 
 
 _INTERNAL_CONTEXT = re.compile(r"委托|受托|合同|约定|向采购人")
+DEFENDANT_LABEL = "行政诉讼被告"  # external slots from `X是被告` / `以X为被告`
 
 
 def _slots(reads: list[_Read], rows: list[tuple[Party, Liability, str]], scenario) -> dict[str, list[Slot]]:
@@ -530,7 +531,7 @@ def _slots(reads: list[_Read], rows: list[tuple[Party, Liability, str]], scenari
             if d.sentence not in by_role[d.role]:
                 by_role[d.role].append(d.sentence)
         for role, sentences in by_role.items():
-            label = "国家赔偿（赔偿义务机关）" if role == "赔偿义务机关" else "行政诉讼被告"
+            label = "国家赔偿（赔偿义务机关）" if role == "赔偿义务机关" else DEFENDANT_LABEL
             for sentence in _pick_sentences(sentences, relations):
                 add("external", f"{label}：{_quote(sentence)}", ref)
         for remedy in provision.remedies:
@@ -826,25 +827,32 @@ def _party_phrase(party: Party) -> str:
     return f"{party.party}——{party.liability}（{_short(party.consequence, 36)}）"
 
 
-def _external_line(analysis: Analysis) -> ConclusionLine:
+def _external_line(analysis: Analysis, intents: Iterable[str] = ()) -> ConclusionLine:
     """Who answers to the harmed person first: the designated 赔偿义务机关 (the 委托 one
-    when the question has that relation), then the party owing civil damages."""
+    when the question has that relation), then the party owing civil damages; for a
+    question asking whom to sue, also the defendant the evidence designates."""
     relations = analysis.scenario.get("relations", [])
+    entrusted = lambda text: "委托" in relations and "委托" in text  # noqa: E731 — sort key
     designated = [p for p in analysis.parties if p.liability == "国家赔偿" and "赔偿义务机关" in p.consequence]
-    designated.sort(key=lambda p: not ("委托" in relations and "委托" in p.party))
+    designated.sort(key=lambda p: not entrusted(p.party))
     civil = [p for p in analysis.parties if p.liability == "民事责任" and not p.role.startswith(ROLE_STAFF)
              and p.party != UNNAMED_SUBJECT]
     outward = [p for p in analysis.parties if p.role.startswith(ROLE_GOV)
                and p.liability in ("国家赔偿", "行政补偿", "合同责任")]
-    picked = (designated[:1] + civil[:1]) or outward[:1]
-    if picked:
-        return ConclusionLine("external", "对受害人先担责：" + "；".join(_party_phrase(p) for p in picked),
-                              basis=list(dict.fromkeys(p.basis[0] for p in picked)))
-    legal = [s for s in analysis.external if not s.no_basis and not s.label and UNNAMED_SUBJECT not in s.statement]
-    if legal:
-        statement = legal[0].statement.removeprefix("民事责任：")  # the row line repeats the kind
-        return ConclusionLine("external", "对受害人先担责：" + _short(statement, 60), basis=legal[0].basis[:1])
-    return _no_support("external")
+    parts = [(_party_phrase(p), p.basis[0]) for p in (designated[:1] + civil[:1]) or outward[:1]]
+    defendants = [s for s in analysis.external if s.statement.startswith(DEFENDANT_LABEL) and s.basis]
+    defendants.sort(key=lambda s: not entrusted(s.statement))
+    if not parts:
+        legal = [s for s in analysis.external if not s.no_basis and not s.label and s.basis
+                 and UNNAMED_SUBJECT not in s.statement and s not in defendants]
+        parts = [(_short(s.statement.removeprefix("民事责任："), 60), s.basis[0]) for s in legal[:1]]
+    if defendants and ("defendant" in intents or not parts):
+        statement = defendants[0].statement.removeprefix(DEFENDANT_LABEL + "：")
+        parts.append((f"被告：{_short(statement, 60)}", defendants[0].basis[0]))
+    if not parts:
+        return _no_support("external")
+    return ConclusionLine("external", "对受害人先担责：" + "；".join(text for text, _ in parts),
+                          basis=list(dict.fromkeys(ref for _, ref in parts)))
 
 
 def _internal_line(analysis: Analysis) -> ConclusionLine:
@@ -902,7 +910,7 @@ def conclude(analysis: Analysis, understanding: Understanding | None = None) -> 
     by when. Each line cites the rows, slots or remedies it summarises — so every ref is
     already verified evidence — and a layer without support is one 无依据 line."""
     intents = understanding.intents if understanding else []
-    return [_external_line(analysis), _internal_line(analysis), _individual_line(analysis),
+    return [_external_line(analysis, intents), _internal_line(analysis), _individual_line(analysis),
             *_remedy_lines(analysis, intents)]
 
 

@@ -213,3 +213,13 @@ def test_a_map_limit_the_reader_already_states_is_not_repeated(articles):
     analysis = analyse("不动产登记错了，我申请了异议登记，多久之内要起诉？", evidence, understanding=understanding)
     suits = [r for r in analysis.remedies if "".join(key) in r.basis and "诉讼" in r.remedy]
     assert [r.remedy for r in suits] == ["民事诉讼"] and "十五日" in suits[0].time_limit
+
+
+def test_asked_whom_to_sue_the_external_line_names_the_designated_defendant(articles):
+    key = ("中华人民共和国行政诉讼法", "第二十六条")
+    evidence = evidence_for(articles, [key])
+    question = "外包公司替区政府处理罚款，罚错了我，我该告谁？"
+    asked = analyse(question, evidence, understanding=Understanding(intents=["defendant"]))
+    external = asked.conclusion[0]
+    assert external.kind == "external" and "被告" in external.text and external.basis == ["".join(key)]
+    assert "委托的行政机关是被告" in external.text  # the 委托 sentence, as the question is about outsourcing
