@@ -64,3 +64,22 @@ def format_llm(summary: Mapping[str, Any]) -> str:
             f"({rw['queries']} queries); written answers {wr['by_model']}/{wr['asked']} by the model, "
             f"{wr['shown']} shown, all citations verified in {wr['all_citations_verified']} "
             f"(share {share_text}); fallbacks {sum(wr['fallbacks'].values())}")
+
+
+def llm_section(summary: Mapping[str, Any]) -> tuple[str, list[str], list[list[str]], str]:
+    """The report table (`eval.report` section) of an `--llm` run."""
+    rw, wr = summary["rewriting"], summary["written"]
+    share = wr["all_citations_verified_share"]
+    rows = [
+        ["model", summary["settings"]["model"], f"{summary['settings']['base_url']}, {summary['settings']['timeout_s']} s per answer"],
+        ["questions with rewrites", f"{rw['with_rewrites']}/{rw['asked']}",
+         f"{rw['queries']} queries; failures: " + ("; ".join(f"{n}× {note}" for note, n in rw["failures"].items()) or "none")],
+        ["written answers by the model", f"{wr['by_model']}/{wr['asked']}", f"{wr['shown']} shown after the citation check"],
+        ["all citations verified", "—" if share is None else f"{share:.3f}",
+         f"{wr['all_citations_verified']}/{wr['by_model']} written answers needed no removal"],
+    ]
+    rows += [[f"removed in {qid}", str(len(refs)), "、".join(refs)] for qid, refs in wr["removed_references"].items()]
+    rows += [["fallback", str(n), note] for note, n in wr["fallbacks"].items()]
+    return ("Optional model (fagui eval --llm)", ["check", "value", "detail"], rows,
+            "Retrieval metrics above are with the rewritten queries fused in; the written answers are checked "
+            "reference by reference against the articles the model was given.")

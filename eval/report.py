@@ -152,6 +152,10 @@ def _sections(metrics: dict[str, Any], results: Sequence[Any]) -> list[tuple[str
            f"{', sha256 ' + understanding['sha256'] if understanding['sha256'] else ''}; issues recognised in "
            f"{understanding['questions_with_issues']}/{understanding['questions_understood']} questions; "
            f"without legal content: {', '.join(understanding['not_legal']) or 'none'}."))
+    if metrics.get("llm"):
+        from eval.llm_checks import llm_section
+
+        sections.append(llm_section(metrics["llm"]))
     sections.append(("Unresolved gold articles", ["question", "gold article"],
                      [[u["id"], u["ref"]] for u in metrics["unresolved_gold"]],
                      "Gold articles that do not exist in the collection: not in the qrels, so not scored."))

@@ -312,6 +312,8 @@ def test_fagui_eval_llm_reports_the_share_of_fully_verified_written_answers(pipe
     assert llm["written"]["all_citations_verified_share"] == 0.5
     assert llm["written"]["removed_references"] == {"a": ["数据安全法第九十九条", "网络安全法第六十四条", "个人信息保护法第八百条"]}
     assert metrics["retrieval"]["recall@10"] is not None and "all citations verified in 1 (share 0.500)" in out
+    report = (tmp_path / "run" / "report.md").read_text(encoding="utf-8")
+    assert "Optional model (fagui eval --llm)" in report and "removed in a" in report and "| 0.500 |" in report
 
 
 def test_app_settings_panel_shows_the_written_answer_and_never_blocks(pipeline, monkeypatch):
