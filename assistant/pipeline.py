@@ -535,7 +535,8 @@ class Pipeline:
                 add(old_unit.unit_id, "history")
 
         started = time.perf_counter()
-        answer.analysis = analyse(question, self.analysis_evidence(hits), resolve=self.resolve_ref, scholarship=self.paper)
+        answer.analysis = analyse(question, self.analysis_evidence(hits), resolve=self.resolve_ref, scholarship=self.paper,
+                                  understanding=answer.understanding)
         timings["analysis"] = _ms(started)
         answer.hits = hits
         if session is not None and answer.understanding is not None:
