@@ -79,7 +79,13 @@ def _background(answer: Answer) -> list[Section]:
 
 def export_sections(answer: Answer) -> list[Section]:
     analysis = answer.analysis
+    from assistant.llm_answer import written_parts
+
     sections = [Section("问题", [answer.question, f"文件集：{answer.collection}"])]
+    written = [text for kind, text in written_parts(answer) if kind != "heading"]
+    if written:  # only when a model server was configured (assistant.llm_answer)
+        sections.append(Section(f"模型撰写的回答（{answer.written.get('model', '')}，引用均已核验）" if answer.written
+                                else "检索改写", written))
     understanding = Section("识别的法律问题", understanding_text(answer))
     if answer.no_legal_basis:
         return sections + [Section("结论", [answer.no_legal_basis])] + ([understanding] if understanding.paragraphs else [])

@@ -20,6 +20,8 @@ import pytest
 
 from assistant.llm import LLMSettings
 from assistant.llm_answer import check_citations, model_evidence, parse_queries
+from assistant.refs import split_ref
+from corpus.numerals import parse_article_label
 
 LAWS = ["行政法/数据安全法(2021-06-10).md", "行政法/个人信息保护法(2021-08-20).md"]
 COLLECTION = "llm"
@@ -138,6 +140,15 @@ def test_citation_check_keeps_evidence_references_only(pipeline, baseline):
     # Arabic numerals and short names are the same article; a list keeps its verified member
     listed = check_citations("个保法第21条、第八百条和第69条都适用。", evidence, pipeline.lookup)
     assert listed.text == "个保法第21条和第69条都适用。" and listed.removed == ["个保法第八百条"]
+    # a model citing exactly what the 结论 cites, in the usual written forms, loses nothing
+    cited = list(dict.fromkeys(ref for line in baseline.analysis.conclusion for ref in line.basis))
+    forms = []
+    for ref in cited:
+        law, article = split_ref(ref)
+        short = law.replace("中华人民共和国", "")
+        forms += [f"《{law}》{article}", f"《{short}》{article}", f"{short}第{parse_article_label(article)[0]}条"]
+    faithful = check_citations("".join(f"依照{form}，有关主体应当承担相应责任。" for form in forms), evidence, pipeline.lookup)
+    assert len(cited) >= 3 and faithful.removed == [] and faithful.verified == cited
     # an article of the collection that was not given to the model is not evidence either
     outside = check_citations("依照《中华人民共和国数据安全法》第一条，本法保障数据安全。", evidence, pipeline.lookup)
     assert "中华人民共和国数据安全法第一条" not in refs and outside.text == "" and outside.verified == []
@@ -336,5 +347,9 @@ def test_app_settings_panel_shows_the_written_answer_and_never_blocks(pipeline, 
         assert time.perf_counter() - started < 2.5 and "within 1.0 s" in html
         details = app.details(QUESTION, COLLECTION, 10, stub.url, "stub-model", True)
     assert "检索改写" in details and "改写最佳排名" in details and "国家机关委托他人处理个人信息" in details
+    from assistant.export import answer_markdown
+
+    exported = answer_markdown(answer)  # the timed-out answer: the note travels with the export
+    assert "## 模型撰写的回答（stub-model，引用均已核验）" in exported and "改为显示确定性结论" in exported
     half = app.ask(QUESTION, COLLECTION, "hybrid", 10, None, "", None, "http://127.0.0.1:9/v1", "", True, True)[0]
     assert "大模型未使用" in half and "FAGUI_LLM_MODEL" in half
