@@ -221,6 +221,7 @@ REMEDY_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("诉讼", re.compile(r"提起(?:行政)?诉讼|向人民法院起诉|提起民事诉讼")),
     ("民事索赔", re.compile(r"请求赔偿损失|请求损害赔偿")),
     ("行政补偿", re.compile(r"请求[^，；。]{0,12}补偿")),
+    ("采购质疑", re.compile(r"提出(?:询问或者)?质疑")),
     ("投诉举报", re.compile(r"投诉|举报")),
 )
 #: Decisions a reviewing body can make: they are what a remedy obtains.
@@ -232,7 +233,7 @@ _ADMIN_TITLE = re.compile(r"行政|国家赔偿|复议|处罚|许可|强制|政�
 
 _CN_NUM = "〇零一二两三四五六七八九十百千万\\d"
 TIME_LIMIT = re.compile(
-    rf"(?:自[^，；。]{{1,40}}?之日起)?(?<!最后)[{_CN_NUM}]+个?(?:日|月|年)内|时效为[{_CN_NUM}]+个?(?:日|月|年)"
+    rf"(?:自[^，；。]{{1,40}}?之日起)?(?<!最后)[{_CN_NUM}]+个?(?:工作日|日|月|年)内|时效为[{_CN_NUM}]+个?(?:日|月|年)"
 )
 TIME_SPAN = re.compile(rf"[{_CN_NUM}]+个?(?:日|月|年)")
 

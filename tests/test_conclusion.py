@@ -164,14 +164,14 @@ def test_map_remedies_carry_a_time_limit_only_where_the_article_states_it(articl
     for remedy in analysis.remedies:
         for ref in remedy.basis:
             by_ref.setdefault(ref, []).append(remedy)
-    challenge = by_ref[f"{PROCUREMENT}第五十二条"]
-    assert [(r.remedy, r.time_limit) for r in challenge] == [("采购质疑", "7个工作日")]
+    challenge = by_ref[f"{PROCUREMENT}第五十二条"]  # read from the text itself; the map repeats nothing
+    assert [r.remedy for r in challenge] == ["采购质疑"] and states_time_limit(challenge[0].time_limit, "7个工作日")
     # the 7 days of art. 53 bind the purchaser (答复), not the supplier
     assert [r.remedy for r in by_ref[f"{PROCUREMENT}第五十三条"]] == ["办理期限（采购质疑）"]
     assert all(r.time_limit == "" for r in by_ref[f"{SCL}第七条"])
     assert f"{SCL}第三十九条" not in by_ref
     line = next(line for line in analysis.conclusion if line.kind == "remedy" and "质疑" in line.text)
-    assert line.time_limit == "7个工作日" and line.basis == [f"{PROCUREMENT}第五十二条"]
+    assert "七个工作日" in line.time_limit and line.basis == [f"{PROCUREMENT}第五十二条"]
     assert not any("办理期限" in line.text for line in analysis.conclusion)
     # every limit the analysis states occurs in the text of the article it cites
     texts = {e.ref: e.text for e in evidence}
@@ -223,3 +223,18 @@ def test_asked_whom_to_sue_the_external_line_names_the_designated_defendant(arti
     external = asked.conclusion[0]
     assert external.kind == "external" and "被告" in external.text and external.basis == ["".join(key)]
     assert "委托的行政机关是被告" in external.text  # the 委托 sentence, as the question is about outsourcing
+
+
+def test_a_limit_only_the_map_names_is_given_when_the_text_states_it(articles):
+    """行政复议法第二十一条 states 二十年 without the `…日内` form the reader knows: the map's
+    limit is checked against the text and given; a limit the text does not state is not."""
+    key = ("中华人民共和国行政复议法", "第二十一条")
+    evidence = evidence_for(articles, [key])
+    stated = analyse("房子被错误登记，多少年内还能申请复议？", evidence,
+                     understanding=issue(IssueProvision(*key, "time_limit", "不动产超过二十年不予受理", "二十年")))
+    review = [r for r in stated.remedies if r.remedy == "行政复议"]
+    assert [r.time_limit for r in review] == ["二十年"]
+    assert any(line.time_limit == "二十年" and line.basis == ["".join(key)] for line in stated.conclusion)
+    wrong = analyse("房子被错误登记，多少年内还能申请复议？", evidence,
+                    understanding=issue(IssueProvision(*key, "time_limit", "（错误的期限）", "三十年")))
+    assert all(r.time_limit == "" for r in wrong.remedies if r.remedy == "行政复议")
