@@ -353,3 +353,26 @@ def test_app_settings_panel_shows_the_written_answer_and_never_blocks(pipeline, 
     assert "## 模型撰写的回答（stub-model，引用均已核验）" in exported and "改为显示确定性结论" in exported
     half = app.ask(QUESTION, COLLECTION, "hybrid", 10, None, "", None, "http://127.0.0.1:9/v1", "", True, True)[0]
     assert "大模型未使用" in half and "FAGUI_LLM_MODEL" in half
+
+
+def test_the_page_wires_the_settings_panel_over_http(pipeline, live_server, monkeypatch):
+    """Through the real page (uvicorn + Gradio's client): the panel's four inputs reach
+    the ask and details handlers; a stalled model returns within the limit."""
+    from gradio_client import Client
+
+    from assistant.app import AppConfig
+
+    for name in ("FAGUI_LLM_BASE_URL", "FAGUI_LLM_MODEL", "FAGUI_LLM_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("FAGUI_LLM_TIMEOUT", "2")
+    client = Client(live_server(AppConfig(collection=COLLECTION, progress=False)), verbose=False)
+    plain, *_ = client.predict(QUESTION, COLLECTION, "hybrid", 10, [], "", [], api_name="/do_ask")
+    assert "责任分析" in plain and "模型撰写的回答" not in plain
+    with StubServer(rewrite=[{"content": GOOD_REWRITE}, {"content": GOOD_REWRITE}],
+                    answer=[{"delay": 6, "content": INVENTED}]) as stub:
+        started = time.perf_counter()
+        html, *_ = client.predict(QUESTION, COLLECTION, "hybrid", 10, [], "", [], stub.url, "stub-model", True, True,
+                                  api_name="/do_ask")
+        assert time.perf_counter() - started < 2 + 3 and "within" in html and "检索改写：国家机关委托" in html
+        details = client.predict(QUESTION, COLLECTION, stub.url, "stub-model", True, api_name="/do_details")
+    assert "改写最佳排名" in details
