@@ -484,7 +484,10 @@ def _margins(lines: Sequence[_RawLine]) -> dict[float, tuple[float, float]]:
         long_lines = [line for line in group if len(line.text) >= 8] or group
         buckets = Counter(round(line.x0 / 2) * 2 for line in long_lines)
         need = max(1, 0.1 * len(long_lines))
-        left = min(x for x, count in buckets.items() if count >= need)
+        # A scan stitched from misaligned strips has no common left edge (no bucket holds
+        # 10 % of the lines): fall back to the 10th percentile of the left edges.
+        lefts = sorted(line.x0 for line in long_lines)
+        left = min((x for x, count in buckets.items() if count >= need), default=lefts[int(0.1 * (len(lefts) - 1))])
         rights = sorted(line.x1 for line in long_lines)
         right = rights[int(0.9 * (len(rights) - 1))]
         margins[width] = (left, right)

@@ -303,6 +303,14 @@ def test_scanned_pdf_is_ocred(tmp_path):
     assert doc.pages == 1 and doc.extra["ocr_pages"] == [1]
 
 
+def test_scan_tiled_into_drifting_strips_is_ocred(tmp_path):
+    """Issue 11: such a book crashed in the layout step (`min() arg is an empty sequence`)."""
+    doc = read_pdf(fixtures.make_tiled_scan(tmp_path))
+    assert doc.extra["ocr_pages"] == [1, 2, 3] and doc.pages == 3
+    assert all(f"page {n}: no text layer, OCR used" in doc.warnings for n in (1, 2, 3))
+    assert len(doc.units) >= 10 and {unit.page for unit in doc.units} == {1, 2, 3}
+
+
 def test_extract_lines_keeps_pages(tmp_path):
     lines, pages, warnings = extract_lines(fixtures.make_running_lines(tmp_path))
     assert pages == 3 and warnings == []
