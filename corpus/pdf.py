@@ -620,6 +620,15 @@ def _read_page(page, path: Path, index: int, ocr: bool) -> _PageResult:
             return _PageResult([], [], warnings=[f"page {page_no}: no text layer and OCR failed ({type(exc).__name__}: {exc})"])
         note = "" if lines else " (nothing recognised)"
         return _PageResult(lines, [], ocr_used=True, warnings=[f"page {page_no}: no text layer, OCR used{note}"])
+    if ocr and cid / total >= CID_GARBAGE_SHARE:
+        # the text layer cannot be read (fonts without a ToUnicode map), the page image can
+        garbage = f"page {page_no}: text layer is (cid:NNN) garbage ({cid} of {total} glyphs unmapped)"
+        try:
+            lines = ocr_page_lines(path, index, page_no)
+        except Exception as exc:  # OCR trouble must not abort the document
+            return _PageResult([], [], warnings=[f"{garbage} and OCR failed ({type(exc).__name__}: {exc})"])
+        note = "" if lines else " (nothing recognised)"
+        return _PageResult(lines, [], ocr_used=True, warnings=[f"{garbage}; OCR used instead{note}"])
     warnings = []
     if cid:
         warnings.append(f"page {page_no}: {cid} of {total} glyphs have no Unicode mapping (cid) and were dropped")

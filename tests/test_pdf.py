@@ -331,7 +331,6 @@ def test_scanned_pdf_without_ocr_is_an_error(tmp_path):
         (fixtures.make_truncated, "corrupt or truncated"),
         (fixtures.make_encrypted, "encrypted"),
         (fixtures.make_blank, "empty PDF"),
-        (fixtures.make_cid_garbage, r"\(cid:NNN\) garbage"),
     ],
 )
 def test_bad_files_raise_ingest_error(tmp_path, maker, reason):
@@ -340,6 +339,20 @@ def test_bad_files_raise_ingest_error(tmp_path, maker, reason):
         read_pdf(path)
     assert path.name in str(info.value)
     assert re.search(reason, info.value.reason)
+
+
+def test_cid_garbage_without_ocr_is_refused(tmp_path):
+    with pytest.raises(IngestError, match=r"\(cid:NNN\) garbage"):
+        read_pdf(fixtures.make_cid_garbage(tmp_path), ocr=False)
+
+
+def test_cid_garbage_text_layer_is_ocred_and_says_so(tmp_path):
+    """Issue 11: a report whose fonts lack ToUnicode maps was refused although OCR is there."""
+    doc = read_pdf(fixtures.make_cid_report(tmp_path))
+    assert any("(cid:NNN) garbage" in w and "OCR used instead" in w for w in doc.warnings), doc.warnings
+    assert doc.extra["ocr_pages"] == [1] and all(unit.ocr for unit in doc.units)
+    text = "\n".join(unit.text for unit in doc.units)
+    assert doc.title == "数字政府建设年度报告" and "共享数据目录" in text and "(cid:" not in text
 
 
 def test_zero_byte_and_non_pdf(tmp_path):
