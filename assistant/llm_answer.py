@@ -41,7 +41,6 @@ MIN_WRITTEN_CHARS = 40  # a written answer shorter than this (after removals) is
 _SENTENCE_ENDS = "。！？；!?;\n"
 _SENTENCE_RE = re.compile(f"[^{_SENTENCE_ENDS}]*[{_SENTENCE_ENDS}]?")
 _CLAUSE_RE = re.compile(r"[^，,]*[，,]?")
-_JSON_RE = re.compile(r"\{.*\}|\[.*\]", re.S)
 _LEFTOVER_RE = re.compile(r"、\s*(?=[、和及与，。；）)]|$)|[和及与]\s*(?=[，。；、）)]|$)|(?<=[（(，])\s*[、和及与]|[（(]\s*[)）]")
 
 
@@ -108,13 +107,7 @@ def parse_queries(text: str, question: str) -> list[str]:
     possibly inside a code fence or after other words. Keeps short distinct strings that
     differ from the question, at most `MAX_REWRITES`; raises ValueError when the text
     holds no such JSON (the caller turns that into a note)."""
-    match = _JSON_RE.search(text or "")
-    if match is None:
-        raise ValueError("no JSON in the model's output")
-    try:
-        data = json.loads(match.group(0))
-    except ValueError:
-        raise ValueError("the model's output is not valid JSON") from None
+    data = _first_json(text or "")
     items = data.get("queries") if isinstance(data, dict) else data
     if not isinstance(items, list):
         raise ValueError('the model\'s JSON has no "queries" list')
@@ -128,6 +121,21 @@ def parse_queries(text: str, question: str) -> list[str]:
     if not out:
         raise ValueError("the model's JSON holds no usable query")
     return out[:MAX_REWRITES]
+
+
+def _first_json(text: str):
+    """The first JSON object or array in `text` that parses (models wrap JSON in code
+    fences or words, sometimes with more braces after it); ValueError when there is none."""
+    decoder = json.JSONDecoder()
+    starts = [i for i, ch in enumerate(text) if ch in "{["]
+    if not starts:
+        raise ValueError("no JSON in the model's output")
+    for start in starts:
+        try:
+            return decoder.raw_decode(text, start)[0]
+        except ValueError:
+            continue
+    raise ValueError("the model's output is not valid JSON")
 
 
 def rewrite_queries(settings: LLMSettings, question: str, deadline: Deadline) -> Rewrites:

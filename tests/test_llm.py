@@ -120,6 +120,7 @@ def test_settings_are_read_in_one_place_and_nothing_is_configured_by_default():
 def test_rewrite_output_is_parsed_leniently_and_refused_when_malformed():
     assert parse_queries(GOOD_REWRITE, QUESTION) == ["国家机关委托他人处理个人信息 受托人泄露 法律责任"]
     assert parse_queries('好的：["甲", "甲", 3, "乙", "丙", "丁"]', QUESTION) == ["甲", "乙", "丙"]
+    assert parse_queries('结果 {"queries": ["甲"]} 说明：{可按需调整}', QUESTION) == ["甲"]
     for bad in ("国家机关 责任", '{"queries": "国家机关"}', '{"queries": [QUESTION]}', '{"queries": []}'):
         with pytest.raises(ValueError):
             parse_queries(bad, QUESTION)
