@@ -201,7 +201,8 @@ def _format_answer(answer) -> str:
     issues = understanding_text(answer)
     if issues:
         lines += ["识别的法律问题 (recognised legal issues):"] + [f"  {line}" for line in issues] + [""]
-    lines.append("依据条文 (ranked evidence):")
+    if answer.hits or not answer.no_legal_basis:
+        lines.append("依据条文 (ranked evidence):")
     for hit in answer.hits:
         lines += _hit_lines(hit)
     if answer.background:
