@@ -48,11 +48,14 @@ DEFAULT_DEPTH = 100  # candidates per retriever before fusion
 RRF_C = 10
 ANALYSIS_DEPTH = 10  # search hits the responsibility analysis reads
 #: RRF weight of the issue map's ranked provisions (one more list in the fusion, see
-#: `Pipeline.issue_ranking`). Chosen on the even-numbered questions of domain_dev +
-#: domain_lay_dev only (`python -m eval.tune_issue_map`, default collection): weights
-#: 0.5 / 1 / 2 / 3 / 5 gave even R@10 0.273 / 0.310 / 0.342 / 0.317 / — (odd, held out:
-#: 0.357 / 0.382 / 0.384 / 0.340); map off: even 0.245, odd 0.310.
-MAP_WEIGHT = 2.0
+#: `Pipeline.issue_ranking`), per text retriever in the fusion: the map counts as much as
+#: BM25 and dense together (weight 2 in hybrid, 1 in a single mode). Chosen on the
+#: even-numbered questions of domain_dev + domain_lay_dev only (`python -m
+#: eval.tune_issue_map`): hybrid on the 89-document default, total weight 0.5/1/2/3 gave
+#: even R@10 0.273/0.317/0.350/0.340 (odd, held out: 0.357/0.399/0.400/0.400; map off
+#: 0.245/0.310); BM25 on the widened default, 0.5/1/2/3 gave even 0.247/0.337/0.307/0.307
+#: (odd 0.233/0.356/0.382/0.382; map off 0.176/0.151) — both best at one per text list.
+MAP_WEIGHT = 1.0
 BACKGROUND_K = 5  # policy / scholarship hits listed apart (背景) for liability-type questions
 NO_LEGAL_BASIS = "未找到相关法律依据"
 
@@ -332,7 +335,7 @@ class Pipeline:
         """Ranked `(unit_id, scores)` for a question; scores has bm25/dense/fused.
 
         With an `understanding`, the provisions of its recognised issues are one more
-        ranked list in the fusion (weight `self.map_weight`)."""
+        ranked list in the fusion (weight `self.map_weight` per text retriever)."""
         mode = self.retrieval_mode(mode)["used"]
         filters = filters or Filters()
         timings = timings if timings is not None else {}
@@ -358,10 +361,11 @@ class Pipeline:
             timings["faiss"] = _ms(started)
         started = time.perf_counter()
         per_retriever = {name: {h.unit_id: h.score for h in hits} for name, hits in rankings.items()}
+        text_lists = len(rankings)
         issue_hits = self.issue_ranking(understanding)
         if issue_hits:
             rankings["issue_map"] = issue_hits
-        fused = fuse(rankings, k=depth * 2, c=RRF_C, weights={"issue_map": self.map_weight})
+        fused = fuse(rankings, k=depth * 2, c=RRF_C, weights={"issue_map": self.map_weight * max(text_lists, 1)})
         out = []
         for unit_id, score in fused:
             entry = self.table.units.get(unit_id)
