@@ -167,6 +167,23 @@ class CheckedText:
     removed: list[str] = field(default_factory=list)
 
 
+def nest_marks(text: str) -> str:
+    """Inner book-title marks as 〈〉, the standard typography the reference parser reads:
+    `《最高人民法院关于适用《行政诉讼法》的解释》` → `《最高人民法院关于适用〈行政诉讼法〉的解释》`
+    (titles of judicial interpretations hold a law's title in 《》)."""
+    out, depth = [], 0
+    for ch in text:
+        if ch == "《":
+            out.append("《" if depth == 0 else "〈")
+            depth += 1
+        elif ch == "》" and depth > 0:
+            depth -= 1
+            out.append("》" if depth == 0 else "〉")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 def evidence_key(law: str, article: str) -> tuple[str, str]:
     """How a cited article is compared with the evidence: the lookup's normalised law name
     (no book marks, no 中华人民共和国, NFKC) and the canonical article label."""
@@ -190,7 +207,7 @@ def check_citations(text: str, evidence: Iterable[Evidence], catalog=None) -> Ch
     verified: list[str] = []
     removed: list[str] = []
     kept_sentences: list[str] = []
-    for sentence in _SENTENCE_RE.findall(text or ""):
+    for sentence in _SENTENCE_RE.findall(nest_marks(text or "")):
         if not sentence:
             continue
         refs = parse_article_refs(sentence, catalog, carry="sentence")
@@ -283,7 +300,7 @@ def answer_message(answer: Answer, evidence: Sequence[Evidence]) -> str:
         text = " ".join(item.text.split())
         if len(text) > MAX_ARTICLE_CHARS:
             text = text[:MAX_ARTICLE_CHARS] + "…"
-        lines.append(f"[{i}] 《{item.law}》{item.article}：{text}")
+        lines.append(f"[{i}] {nest_marks(f'《{item.law}》')}{item.article}：{text}")
     return "\n".join(lines)
 
 
@@ -342,8 +359,9 @@ class LLMSession:
 
 
 def all_verified(written: dict[str, Any]) -> bool:
-    """A written answer was shown and none of its references had to be removed."""
-    return bool(written.get("text")) and not written.get("removed")
+    """The model wrote a text citing at least one article, and none of its references had
+    to be removed (whether it was then long enough to be shown is counted apart)."""
+    return bool(written.get("raw_chars")) and bool(written.get("verified")) and not written.get("removed")
 
 
 # ------------------------------------------------------------------ display

@@ -20,6 +20,7 @@ import pytest
 
 from assistant.llm import LLMSettings
 from assistant.llm_answer import check_citations, model_evidence, parse_queries
+from assistant.records import Evidence
 from assistant.refs import split_ref
 from corpus.numerals import parse_article_label
 
@@ -150,6 +151,13 @@ def test_citation_check_keeps_evidence_references_only(pipeline, baseline):
         forms += [f"《{law}》{article}", f"《{short}》{article}", f"{short}第{parse_article_label(article)[0]}条"]
     faithful = check_citations("".join(f"依照{form}，有关主体应当承担相应责任。" for form in forms), evidence, pipeline.lookup)
     assert len(cited) >= 3 and faithful.removed == [] and faithful.verified == cited
+    # a judicial interpretation's title holds a law's title: nested 《》 are read as 〈〉
+    interpretation = Evidence(unit_id="x", doc_id="x", law="最高人民法院关于适用《中华人民共和国行政诉讼法》的解释",
+                              article="第二十条", text="…", doc_type="司法解释", status="current")
+    for form in ("《最高人民法院关于适用《中华人民共和国行政诉讼法》的解释》第二十条",
+                 "《最高人民法院关于适用〈行政诉讼法〉的解释》第20条"):
+        nested = check_citations(f"依照{form}，委托的行政机关是被告。", [interpretation])
+        assert nested.verified == [interpretation.ref] and nested.removed == [], form
     # an article of the collection that was not given to the model is not evidence either
     outside = check_citations("依照《中华人民共和国数据安全法》第一条，本法保障数据安全。", evidence, pipeline.lookup)
     assert "中华人民共和国数据安全法第一条" not in refs and outside.text == "" and outside.verified == []
