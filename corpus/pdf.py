@@ -772,14 +772,28 @@ def looks_like_law(lines: Sequence[Line]) -> bool:
     return strong >= 3 or (loose >= 10 and loose >= 0.25 * len(lines))
 
 
+#: Front-matter headings of a paper (摘要, Abstract, 关键词, 目录): never a title, and
+#: what follows them on page 1 is body text, not a title either.
+_FRONT_MATTER_RE = re.compile(r"^\s*(摘\s*要|内\s*容\s*(摘\s*要|提\s*要)|abstract|关\s*键\s*词|key\s*words|目\s*录)",
+                              re.IGNORECASE)
+
+
 def guess_title(first_page: Sequence[_RawLine]) -> str:
     """The title: the run of largest-font lines among the first lines of page 1.
 
     A red header (`国务院文件`) uses an even larger font, so lines that read like a
     header are skipped; doc numbers (`国发〔2025〕11号`) and dates are never titles.
+    Only lines above a 摘要 / Abstract heading can be the title: a thesis whose page 1 is
+    its abstract has no title there ("" — the caller falls back to the file name).
     """
+    head = list(first_page[:10])
+    front = next((i for i, line in enumerate(head) if _FRONT_MATTER_RE.match(line.text)), None)
+    if front is not None:
+        head = head[:front]
+        if not head:
+            return ""
     candidates = [
-        line for line in first_page[:10]
+        line for line in head
         if not _HEADER_WORDS_RE.match(line.text)
         and not _DOC_NUMBER_RE.search(line.text)
         and not find_dates(line.text)
@@ -787,10 +801,10 @@ def guess_title(first_page: Sequence[_RawLine]) -> str:
         and not re.fullmatch(r"[\d\s]+", line.text)
     ]
     if not candidates:
-        return first_page[0].text if first_page else ""
+        return head[0].text if head else ""
     largest = max(line.size for line in candidates)
     title_lines: list[_RawLine] = []
-    for line in first_page[:10]:
+    for line in head:
         if line in candidates and line.size >= largest * 0.95:
             if title_lines and line.top - title_lines[-1].bottom > 2.5 * line.size:
                 break
@@ -867,6 +881,38 @@ def _structure(lines: list[Line], joined: Sequence[_Joined], doc_id: str, has_ar
         return list(structure_policy(lines, doc_id)), "structure_policy"
     except ImportError:
         return _paragraph_units(joined, doc_id), "paragraphs"
+
+
+#: A section longer than this is split into citable parts of about SPLIT_TARGET_CHARS
+#: (whole paragraphs): a white paper's chapter runs over several pages, and a unit must
+#: point the reader to the page that says it.
+MAX_SECTION_CHARS = 1500
+SPLIT_TARGET_CHARS = 600
+
+
+def split_long_units(units: list[Unit], doc_id: str) -> list[Unit]:
+    """Long non-article units → parts of whole paragraphs, numbered `一·2` (part 2 of 一);
+    ids are renumbered per kind in order. Pages are set afterwards by `_fix_pages`."""
+    out: list[Unit] = []
+    for unit in units:
+        if unit.kind == "article" or len(unit.text) <= MAX_SECTION_CHARS:
+            out.append(unit)
+            continue
+        parts: list[list[str]] = [[]]
+        for paragraph in unit.text.split("\n"):
+            if parts[-1] and sum(map(len, parts[-1])) + len(paragraph) > SPLIT_TARGET_CHARS:
+                parts.append([])
+            parts[-1].append(paragraph)
+        for k, part in enumerate(parts, start=1):
+            number = unit.number if k == 1 else f"{unit.number}·{k}" if unit.number else f"·{k}"
+            out.append(replace(unit, text="\n".join(part), number=number))
+    counts: dict[str, int] = {}
+    renumbered = []
+    for unit in out:
+        index = counts.get(unit.kind, 0)
+        counts[unit.kind] = index + 1
+        renumbered.append(replace(unit, unit_id=make_unit_id(doc_id, unit.kind, index)))
+    return renumbered
 
 
 def _fix_pages(units: list[Unit], stream: str, char_pages: Sequence[int]) -> list[Unit]:
@@ -952,7 +998,7 @@ def read_pdf(
     version_date = max(dates) if dates else _signature_date(content.lines)
     doc_number = next((m.group(0) for line in lines[:8] if (m := _DOC_NUMBER_RE.search(line.text))), "")
     units, structurer = _structure(lines, content.lines, doc_id, has_articles)
-    units = _fix_pages(units, content.char_stream, content.char_pages)
+    units = _fix_pages(split_long_units(units, doc_id), content.char_stream, content.char_pages)
     units = _table_units(content.tables, units, doc_id)
     extra = dict(content.stats)
     extra["structurer"] = structurer

@@ -96,6 +96,11 @@ ITEM_RE = re.compile(r"^\s*(?P<num>[一二三四五六七八九十百]+)、")
 MAX_FORWARD_GAP = 10
 
 _HEADING_RANK = {"编": 1, "分编": 2, "章": 3, "节": 4}
+#: A bare `序言` heads the text before the first chapter and sits where chapters sit, so
+#: `第一章` replaces it (a constitution's articles are not under 序言).
+_PREAMBLE_HEADING_RANK = _HEADING_RANK["章"]
+#: Longest heading a wrapped second line may complete (`第一节 …及其常务` + `委员会的组织和职权`).
+MAX_WRAPPED_HEADING = 40
 #: Rank for Markdown headings whose text is not 编/章/节 (`## 一、一般规定`, `## 序言`):
 #: by `#` depth, level 2 sits where chapters sit.
 _MARKDOWN_LEVEL_RANK = {1: 1, 2: 3, 3: 4, 4: 5, 5: 6, 6: 7}
@@ -182,7 +187,8 @@ def _classify_heading(
         rank = (level_ranks or {}).get(line.heading_level) or _MARKDOWN_LEVEL_RANK.get(line.heading_level, 7)
         return _Heading(rank, compact_heading(body), None)
     if _BARE_HEADING_RE.match(text):
-        return _Heading(1, compact_heading(text), None)
+        heading = compact_heading(text)
+        return _Heading(_PREAMBLE_HEADING_RANK if heading == "序言" else 1, heading, None)
     m = HEADING_RE.match(text)
     if not m:
         return None
@@ -273,10 +279,16 @@ class _PathStack:
         if heading.text:
             self._stack.append(heading)
 
-    def retitle_last(self, title: str) -> None:
-        """Complete a bare label heading (`第一章`) with the title printed on the next line."""
+    def retitle_last(self, title: str, *, wrapped: bool = False) -> None:
+        """Complete a bare label heading (`第一章`) with the title printed on the next line,
+        or (`wrapped`) a heading title that ran onto the next line."""
         last = self._stack[-1]
-        self._stack[-1] = _Heading(last.rank, compact_heading(f"{last.text} {title}"), last.number)
+        joined = f"{last.text}{title}" if wrapped else f"{last.text} {title}"
+        self._stack[-1] = _Heading(last.rank, compact_heading(joined), last.number)
+
+    @property
+    def last_text(self) -> str:
+        return self._stack[-1].text if self._stack else ""
 
     @property
     def path(self) -> tuple[str, ...]:
@@ -332,6 +344,7 @@ def structure_law(lines: list[Line], doc_id: str) -> list[Unit]:
             current.add(segment, line)
 
     label_only_heading = False  # last line was a bare `第一章` whose title may follow
+    titled_heading = False  # last line was a `第一节 …` heading whose title may run on
     for line in lines:
         text = line.text.strip()
         if not text and line.heading_level is None:
@@ -340,7 +353,11 @@ def structure_law(lines: list[Line], doc_id: str) -> list[Unit]:
             paths.retitle_last(text)
             label_only_heading = False
             continue
-        label_only_heading = False
+        if titled_heading and _is_heading_title(text) and len(paths.last_text) + len(text) <= MAX_WRAPPED_HEADING:
+            paths.retitle_last(text, wrapped=True)  # the heading's title wrapped onto this line
+            titled_heading = False
+            continue
+        label_only_heading = titled_heading = False
         article_open = current is not None and current.kind == "article"
         opens_quote = article_open and _announces_quotation(current)
         heading = None
@@ -357,6 +374,7 @@ def structure_law(lines: list[Line], doc_id: str) -> list[Unit]:
             quoting = False
             prev_ends_sentence = True
             label_only_heading = line.heading_level is None and bool(_LABEL_ONLY_HEADING_RE.match(text))
+            titled_heading = line.heading_level is None and not label_only_heading and heading.number is not None
             continue
 
         m = ARTICLE_START_RE.match(text)

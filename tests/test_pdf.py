@@ -311,6 +311,41 @@ def test_scan_tiled_into_drifting_strips_is_ocred(tmp_path):
     assert len(doc.units) >= 10 and {unit.page for unit in doc.units} == {1, 2, 3}
 
 
+def test_constitution_preamble_and_wrapped_section_heading(tmp_path):
+    """Issue 11: 序言 became a parent of every article, and the second line of a wrapped
+    节 heading became a unit of its own."""
+    doc = read_pdf(fixtures.make_constitution(tmp_path))
+    articles = doc.articles()
+    assert [a.number for a in articles] == ["第一条", "第二条", "第三条", "第四条"]
+    assert all("序言" not in a.path for a in articles)
+    assert articles[0].path == ("第一章 总纲",)
+    assert articles[2].path == ("第二章 国家机构", "第一节 全国测试人民代表大会及其常务委员会的组织和职权")
+    assert not any(u.kind == "paragraph" for u in doc.units)
+    assert "测试国家是历史悠久的国家" in doc.units[0].text and doc.units[0].kind == "preamble"
+
+
+def test_thesis_starting_with_its_abstract_is_not_titled_by_it(tmp_path):
+    """Issue 11: such a thesis was titled "摘要随着工程教育…"; the file name is the better title."""
+    doc = read_pdf(fixtures.make_thesis_abstract_first(tmp_path))
+    assert doc.title == "工程教育认证背景下的课程改革研究"
+    assert "随着工程教育专业认证" in "".join(unit.text for unit in doc.units)
+
+
+def test_long_white_paper_section_is_split_into_citable_parts_with_pages(tmp_path):
+    """Issue 11: white papers gave a few units of several pages each."""
+    from corpus.pdf import MAX_SECTION_CHARS
+
+    doc = read_pdf(fixtures.make_white_paper(tmp_path))
+    parts = [u for u in doc.units if u.number.startswith("一")]
+    assert len(parts) >= 4 and [u.number for u in parts][:3] == ["一", "一·2", "一·3"]
+    assert all(len(u.text) <= MAX_SECTION_CHARS and u.page_end - u.page <= 1 for u in parts)
+    for unit in parts:  # every paragraph names the page it is printed on
+        printed = [int(p) for p in re.findall(r"第(\d)页第\d段", unit.text)]
+        assert unit.page == printed[0] and unit.page_end >= printed[-1], (unit.number, unit.page, printed)
+    assert len({u.unit_id for u in doc.units}) == len(doc.units)
+    assert doc.units[-1].number == "二" and doc.units[-1].page == 6
+
+
 def test_extract_lines_keeps_pages(tmp_path):
     lines, pages, warnings = extract_lines(fixtures.make_running_lines(tmp_path))
     assert pages == 3 and warnings == []
