@@ -11,15 +11,19 @@ principle: legal content shows as (a) an issue of the map, (b) a story with a le
 actor (agency, firm, staff) and a harm or legal relation, or (c) legal vocabulary — and
 (c) is scored like the map's cues (`legal_points`, legal at 2 points): a word of the
 curated legal vocabulary (the law's own terms) or a word far more typical of the
-statutes than of everyday Chinese is 2 points, a word only somewhat typical is 1 — so
-one incidental statute-like word in a chat does not make it a legal question. Legal vocabulary (`LegalVocabulary`) = the general legal words
-of `LEGAL_WORDS`, the collection's own legal dictionary (law titles, short names, party
-terms), the map's legal cue words (not its lay cues: those are everyday words by
-design), the lay phrases of `assistant.vocabulary`, and — the part that scales to any
-collection — every word that is far more typical of the collection's texts than of
-everyday Chinese (keyness: its share of passages divided by its share of jieba's
-general-language dictionary, at least 10^`KEYNESS_LOG10`, for words specific enough to
-name a subject; 商标, 罚款, 拘留 pass, 天气, 电影, 公司, 可以 do not). Nothing here lists test sentences.
+statutes than of everyday Chinese is 2 points; a word only somewhat typical, or a lay
+phrase of `assistant.vocabulary` (those name everyday topics the law covers: 孩子, 房子,
+医院), is 1 — so one incidental statute-like or everyday word does not make a legal
+question.
+
+Legal vocabulary (`LegalVocabulary`) = the general legal words of `LEGAL_WORDS`, the
+collection's own legal dictionary (law titles, short names, party terms), the map's
+legal cue words (not its lay cues: those are everyday words by design), and — the part
+that scales to any collection — every word far more typical of the collection's texts
+than of everyday Chinese (keyness: its share of passages divided by its share of
+jieba's general-language dictionary, at least 10^`KEYNESS_LOG10`, for words specific
+enough to name a subject; 商标, 罚款, 拘留 pass, 天气, 电影, 公司, 可以 do not). Nothing here
+lists test sentences.
 """
 from __future__ import annotations
 
@@ -55,7 +59,7 @@ ASK_MARKERS = ("谁", "什么", "怎么", "怎样", "如何", "哪", "吗", "么
 #: General legal vocabulary: words of the law's own language that chit-chat does not use.
 LEGAL_WORDS: frozenset[str] = frozenset("""
 法 法律 法规 条例 规章 规定 司法解释 条款 条文 法条 违法 合法 非法 违规 违约 侵权 侵犯 侵害 责任 担责 追责 问责
-赔偿 补偿 索赔 处罚 罚款 罚单 处分 政务处分 行政 起诉 诉讼 上诉 申诉 复议 仲裁 判决 裁定 法院 检察院 律师
+赔 赔偿 补偿 索赔 处罚 罚款 罚单 处分 政务处分 行政 起诉 诉讼 上诉 申诉 复议 仲裁 判决 裁定 法院 检察院 律师
 合同 协议 权利 义务 权益 维权 投诉 举报 犯罪 刑事 民事 判刑 拘留 许可 审批 执法 监管 被告 原告 证据 举证 时效
 信息公开 隐私 个人信息 泄露 监察 纪律 主管部门 机关 采购 招标 投标 中标 质疑 国家赔偿 行政诉讼 行政复议 告
 警告 吊销 没收 强制 征收 征用 补助 低保 社保 工伤 劳动 债务 欠款 借款 继承 离婚 抚养 赡养 监护 处理者 受托 委托
@@ -185,11 +189,12 @@ def content_words(tokens: Iterable[str]) -> list[str]:
 
 def legal_points(question: str, words: list[str], vocabulary: LegalVocabulary) -> tuple[int, int]:
     """(points, typical words): the question's legal vocabulary scored like the issue map
-    scores cues — a curated legal term, a lay legal phrase (欠钱, 被罚), a party written as
-    `X某` or a strongly typical word (keyness ≥ `STRONG_KEYNESS_LOG10`) is 2 points, a
-    word that is only typical of the collection is 1 point."""
+    scores cues — a curated legal term, a party written as `X某` or a strongly typical
+    word (keyness ≥ `STRONG_KEYNESS_LOG10`) is 2 points; a word that is only typical of
+    the collection, or a lay phrase of `assistant.vocabulary` (欠钱, 孩子, 医院: everyday
+    topics the law covers), is 1 point."""
     points = 2 * sum(1 for w in words if vocabulary.curated(w))
-    points += 2 * sum(1 for pattern in _LAY_PATTERNS if pattern.search(question))
+    points += sum(1 for pattern in _LAY_PATTERNS if pattern.search(question))
     points += 2 * len(_PLACEHOLDER.findall(question))
     typical = 0
     for word in words:
