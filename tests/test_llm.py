@@ -1,8 +1,8 @@
 """The optional model steps (issue 17) against a real HTTP server on 127.0.0.1.
 
-`StubServer` is a small OpenAI-compatible `/v1/chat/completions` endpoint
-(`http.server` in a thread) that returns scripted completions: invented article
-numbers, malformed JSON, slow answers, HTTP 500. The answers come from the real
+`StubServer` (`eval.llm_stub`) is a small OpenAI-compatible `/v1/chat/completions`
+endpoint (`http.server` in a thread) that returns scripted completions: invented
+article numbers, malformed JSON, slow answers, HTTP 500. The answers come from the real
 pipeline on a small real index (数据安全法 + 个人信息保护法, real model), so the
 citation check runs against real evidence. Without configuration no socket may be
 connected at all (`socket.socket.connect` is made to fail).
@@ -12,9 +12,7 @@ from __future__ import annotations
 import json
 import os
 import socket
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -23,6 +21,7 @@ from assistant.llm_answer import check_citations, model_evidence, parse_queries
 from assistant.records import Evidence
 from assistant.refs import split_ref
 from corpus.numerals import parse_article_label
+from eval import llm_stub
 
 LAWS = ["行政法/数据安全法(2021-06-10).md", "行政法/个人信息保护法(2021-08-20).md"]
 COLLECTION = "llm"
@@ -35,50 +34,13 @@ INVENTED = ("依据《中华人民共和国个人信息保护法》第二十一�
             "《个人信息保护法》第六十九条规定，处理者不能证明自己没有过错的，应当承担损害赔偿等侵权责任，第八百条另有规定。")
 
 
-class StubServer:
-    """OpenAI-compatible chat completions on a free loopback port. `rewrite` and `answer`
-    are scripts (lists of steps) for the two prompts, told apart by the system prompt;
-    a step is `{"content": str}`, optionally with `"status"` or `"delay"` (seconds)."""
+class StubServer(llm_stub.StubServer):
+    """`eval.llm_stub.StubServer` with scripts per prompt: a step is `{"content": str}`,
+    optionally with `"status"` or `"delay"` (seconds)."""
 
     def __init__(self, rewrite=(), answer=()):
-        self.scripts = {"rewrite": list(rewrite), "answer": list(answer)}
-        self.requests: list[dict] = []
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                kind = "rewrite" if "查询改写器" in body["messages"][0]["content"] else "answer"
-                stub.requests.append({"path": self.path, "kind": kind, "body": body,
-                                      "authorization": self.headers.get("Authorization")})
-                step = stub.scripts[kind].pop(0) if stub.scripts[kind] else {"content": ""}
-                time.sleep(step.get("delay", 0))
-                data = json.dumps({"choices": [{"message": {"role": "assistant", "content": step.get("content", "")}}]},
-                                  ensure_ascii=False).encode("utf-8")
-                try:
-                    self.send_response(step.get("status", 200))
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except OSError:  # the client gave up (timeout tests)
-                    pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-
-    def __enter__(self) -> "StubServer":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(llm_stub.scripted([llm_stub.Reply(**step) for step in rewrite],
+                                           [llm_stub.Reply(**step) for step in answer]))
 
     def settings(self, **options) -> LLMSettings:
         return LLMSettings.resolve(base_url=self.url, model="stub-model", environ={}, **options)
@@ -385,3 +347,17 @@ def test_the_page_wires_the_settings_panel_over_http(pipeline, live_server, monk
         assert time.perf_counter() - started < 2 + 3 and "within" in html and "检索改写：国家机关委托" in html
         details = client.predict(QUESTION, COLLECTION, stub.url, "stub-model", True, api_name="/do_details")
     assert "改写最佳排名" in details
+
+
+def test_stub_measurement_faithful_model_keeps_every_reference_and_shifted_numbers_are_removed(pipeline, tmp_path):
+    """`python -m eval.llm_stub`: the written 结论 verifies completely; off-by-one numbers do not."""
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(json.dumps({"id": "a", "question": QUESTION, "kind": "lay", "gold": [
+        {"law": "中华人民共和国个人信息保护法", "article": "第二十一条"}]}, ensure_ascii=False) + "\n", encoding="utf-8")
+    results = {}
+    for shift in (0, 1):
+        out = tmp_path / f"shift{shift}"
+        assert llm_stub.main([str(questions), "--collection", COLLECTION, "--out", str(out), "--shift", str(shift)]) == 0
+        results[shift] = json.loads((out / "metrics.json").read_text(encoding="utf-8"))["llm"]["written"]
+    assert results[0]["all_citations_verified_share"] == 1.0 and results[0]["removed_references"] == {}
+    assert results[1]["all_citations_verified_share"] == 0.0 and results[1]["removed_references"]["a"]
