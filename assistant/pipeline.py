@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.analysis import analyse, evidence_from_unit, unit_label
+from assistant.analysis import analyse, evidence_from_unit, scholarship_paper, unit_label
 from assistant.issue_map import DEFAULT_PATH as ISSUE_MAP_PATH
 from assistant.issue_map import IssueMap, empty_issue_map, load_issue_map, ranked_provisions
 from assistant.provisions import is_liability_source
@@ -198,7 +198,7 @@ class Pipeline:
         self.regions = tuple(sorted({d.region for d in documents if d.region}))  # places of local documents
         self.lookup = lookup
         self.xrefs = xrefs
-        self.paper = next((d for d in documents if d.doc_type == "学术文献" and d.status == "current"), None)
+        self.paper = scholarship_paper(documents)
 
     @classmethod
     def open(cls, collection: str, index_dir: Path | None = None, model_path: str | None = None) -> "Pipeline":
