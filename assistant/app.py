@@ -344,12 +344,15 @@ class FaguiApp:
         paths = [Path(f) for f in files or []]
         if not paths:
             return _notice("请选择要上传的文件（PDF、DOCX、TXT、MD）。"), ""
+        # Parsing (OCR, a large DOCX) runs outside the upload lock: it touches only private
+        # staging copies, and each file is stored by an atomic rename, so other uploads and
+        # removals never wait for it. Index builds are serialised under the lock.
+        outcome = add_uploads(collection, [(p, p.name) for p in paths], max_bytes=self.max_bytes, ocr=self.config.ocr,
+                              doc_type=doc_type or None)
+        report_html = render.render_reports(outcome.reports)
+        if not outcome.stored:
+            return report_html, _notice("没有可加入的文件，索引未改变。")
         with self.upload_lock:
-            outcome = add_uploads(collection, [(p, p.name) for p in paths], max_bytes=self.max_bytes, ocr=self.config.ocr,
-                                  doc_type=doc_type or None)
-            report_html = render.render_reports(outcome.reports)
-            if not outcome.stored:
-                return report_html, _notice("没有可加入的文件，索引未改变。")
             started = time.perf_counter()
             build = self.library.rebuild(collection, progress=progress)
         took = time.perf_counter() - started

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -298,6 +299,14 @@ def declared_types(spec: CollectionSpec) -> dict[str, str]:
 def _declare_types(spec: CollectionSpec, stored: list[Path], doc_type: str | None) -> None:
     """Record (or, without a type, forget) the declared type of freshly stored files, so a
     file replaced under the same name does not inherit an old declaration."""
+    with _DECLARED_TYPES_LOCK:  # two uploads may store files at once
+        _update_declared_types(spec, stored, doc_type)
+
+
+_DECLARED_TYPES_LOCK = threading.Lock()
+
+
+def _update_declared_types(spec: CollectionSpec, stored: list[Path], doc_type: str | None) -> None:
     table = declared_types(spec)
     for path in stored:
         rel = path.relative_to(spec.state_dir).as_posix()

@@ -126,3 +126,36 @@ def test_upload_form_sets_the_document_type(client, tmp_path):
     assert "规范性文件" in report and "效力待确认" not in report, report
     docs = client.predict(COLLECTION, api_name="/on_collection")[1]
     assert "通用数据保护条例" in docs and "规范性文件" in docs
+
+
+def test_a_slow_parse_does_not_hold_the_upload_lock(client, tmp_path, monkeypatch):
+    """F3: while one upload is still being parsed, an index build (or removal) goes ahead."""
+    import threading
+
+    import corpus.text
+
+    entered, release = threading.Event(), threading.Event()
+    real_read_text = corpus.text.read_text
+
+    def slow_read_text(path):
+        if "慢" in Path(path).name:
+            entered.set()
+            release.wait(120)
+        return real_read_text(path)
+
+    monkeypatch.setattr(corpus.text, "read_text", slow_read_text)
+    slow = tmp_path / "慢速解析办法.txt"
+    slow.write_text("慢速解析办法\n第一条 上传解析期间不得阻塞其他操作。\n第二条 违反第一条的，依法处理。\n", encoding="utf-8")
+    from gradio_client import handle_file
+
+    job = client.submit([handle_file(str(slow))], COLLECTION, "", api_name="/do_upload")
+    try:
+        assert entered.wait(60)
+        done = threading.Event()
+        threading.Thread(target=lambda: (client.predict(COLLECTION, api_name="/do_build"), done.set()), daemon=True).start()
+        assert done.wait(90), "the build waited for the parse"
+        assert not job.done()
+    finally:
+        release.set()
+    report, note, *_ = job.result(timeout=180)
+    assert "已接收" in report and "现在即可检索" in note, report
