@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.analysis import analyse, evidence_from_unit, group_parties, states_time_limit, verify
+from assistant.analysis import analyse, evidence_from_unit, group_parties, scholarship_paper, states_time_limit, verify
 from assistant.records import ConclusionLine, IssueProvision, Party, RecognisedIssue, Understanding
 
 GOV_APP = "外包公司给政府做的政务App泄露了公民个人信息，谁来承担责任？"
@@ -238,3 +238,10 @@ def test_a_limit_only_the_map_names_is_given_when_the_text_states_it(articles):
     wrong = analyse("房子被错误登记，多少年内还能申请复议？", evidence,
                     understanding=issue(IssueProvision(*key, "time_limit", "（错误的期限）", "三十年")))
     assert all(r.time_limit == "" for r in wrong.remedies if r.remedy == "行政复议")
+
+
+def test_the_scholarship_paper_is_the_cited_paper_not_any_document_typed_scholarship(default_documents):
+    typed = [d for d in default_documents if d.doc_type == "学术文献" and d.status == "current"]
+    assert len(typed) >= 2  # default also holds LawRefBook's practice guides typed 学术文献
+    paper = scholarship_paper(default_documents)
+    assert paper.extra["citation"]["doi"] == "10.12677/ojls.2023.115601"
