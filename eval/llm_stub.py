@@ -9,7 +9,7 @@ and HTTP 500s.
 `python -m eval.llm_stub QUESTIONS --index-dir DIR --out OUT [--shift N]` runs
 `fagui eval --llm` against `faithful_responder`: a "model" that writes the deterministic
 结论 lines it is sent as prose, citing each basis in turn as `《全称》第X条`, `《简称》第X条`
-and `简称第N条` — with `--shift N`, every article number off by N (a model that invents
+and `简称第N条` (Arabic digits; in 《》 when the title itself holds 《》) — with `--shift N`, every article number off by N (a model that invents
 plausible numbers). With shift 0 a correct check removes nothing; with a shift, what it
 still lets through is a shifted number that happens to be another evidence article.
 """
@@ -108,8 +108,10 @@ def faithful_responder(shift: int = 0) -> Responder:
         number, suffix = parse_article_label(article)
         article = article_label(number + shift, suffix) if shift else article
         short = law.replace("中华人民共和国", "")
-        forms = (f"《{law}》{article}", f"《{short}》{article}", f"{short}第{parse_article_label(article)[0]}条")
-        return forms[next(counter) % 3]
+        arabic = f"第{number + shift}条" + (article[article.index("条") + 1:] if suffix else "")  # 第253条之一
+        # without book-title marks only for a title that holds none (as a writer would)
+        bare = f"{short}{arabic}" if "《" not in law else f"《{short}》{arabic}"
+        return (f"《{law}》{article}", f"《{short}》{article}", bare)[next(counter) % 3]
 
     def respond(kind: str, system: str, user: str) -> Reply:
         if kind == "rewrite":
