@@ -160,3 +160,16 @@ def test_document_type_filter_keeps_what_was_asked_for(pipeline):
     answer = pipeline.ask(question, filters={"doc_type": policy_type})
     assert answer.hits and all(h.doc_type == policy_type for h in answer.hits if h.origin == "search")
     assert answer.background == []
+
+
+def test_collection_statistics_behind_keyness(pipeline):
+    bm25, segmenter = pipeline.index.bm25, pipeline.index.segmenter
+    passages = len(bm25.passages)
+    with_term = sum(1 for tokens in map(segmenter.tokenize, (p.text for p in bm25.passages)) if "受托人" in tokens)
+    assert bm25.document_frequency("受托人") == with_term > 0  # counted from the real passages
+    assert bm25.document_frequency("红烧肉") == 0
+    count, total = segmenter.general_frequency("天气")
+    assert count > 0 and total > 1_000_000 and segmenter.general_frequency("受托人受托人")[0] == 0
+    vocabulary = pipeline.vocabulary_of_law
+    assert "个人信息保护法" in vocabulary.lexicon and vocabulary.keyness("天气") is None
+    assert with_term <= passages
