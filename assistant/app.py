@@ -224,6 +224,10 @@ class FaguiApp:
         url = (base_url or "").strip()
         if not url:
             return None
+        if url != configured_server()[0] and not _loopback_url(url):
+            # The page must not make this server send questions and articles anywhere a
+            # visitor types (or probe the intranet): other servers are set at start-up.
+            raise ValueError("页面中只能填写本机（127.0.0.1 / localhost）的模型服务；其他地址请在启动时用 FAGUI_LLM_BASE_URL 配置")
         return LLMSettings.resolve(base_url=url, model=(model or "").strip() or None, rewrite=bool(rewrite),
                                    write=bool(write), api_key=None if url == configured_server()[0] else "")
 
@@ -469,6 +473,23 @@ class FaguiApp:
         path = source_file(pipeline.collection, doc.source_path)
         boxes = unit_boxes(path, page, unit.text, unit.number, first_page=page == unit.page)
         return render_page(path, page, boxes)
+
+
+def _loopback_url(url: str) -> bool:
+    """True for an http(s) URL whose host is this machine's loopback (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def source_file(collection: str, source_path: str) -> Path:

@@ -361,3 +361,18 @@ def test_stub_measurement_faithful_model_keeps_every_reference_and_shifted_numbe
         results[shift] = json.loads((out / "metrics.json").read_text(encoding="utf-8"))["llm"]["written"]
     assert results[0]["all_citations_verified_share"] == 1.0 and results[0]["removed_references"] == {}
     assert results[1]["all_citations_verified_share"] == 0.0 and results[1]["removed_references"]["a"]
+
+
+def test_page_may_name_only_a_loopback_or_the_configured_model_server(monkeypatch):
+    """The settings panel must not turn the server into a relay to any address a visitor types."""
+    from assistant.app import FaguiApp
+
+    monkeypatch.delenv("FAGUI_LLM_BASE_URL", raising=False)
+    for url in ("http://169.254.169.254/v1", "http://10.0.0.5:8000/v1", "https://example.org/v1", "http://127.0.0.1.evil.test/v1"):
+        with pytest.raises(ValueError, match="本机"):
+            FaguiApp.llm_settings(url, "m")
+    assert FaguiApp.llm_settings("http://127.0.0.1:8000/v1", "m").base_url.startswith("http://127.0.0.1")
+    assert FaguiApp.llm_settings("http://localhost:8000/v1", "m") is not None
+    monkeypatch.setenv("FAGUI_LLM_BASE_URL", "http://llm.intranet.test:8000/v1")
+    monkeypatch.setenv("FAGUI_LLM_MODEL", "m")
+    assert FaguiApp.llm_settings("http://llm.intranet.test:8000/v1", "m") is not None
