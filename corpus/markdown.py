@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from corpus.classify import infer_doc_type
+from corpus.ingest import MARKDOWN_SUFFIXES
 from corpus.records import Document, IngestError, Line, Unit, make_doc_id, make_unit_id
 from corpus.structure import block_units, structure_law
 from corpus.versions import law_key
@@ -81,7 +82,7 @@ class HeaderEvent:
 
 def is_document(path: Path) -> bool:
     """True for Markdown files that hold an instrument (not `_index.md` folder indexes)."""
-    return path.suffix.lower() == ".md" and path.name != INDEX_FILE
+    return path.suffix.lower() in MARKDOWN_SUFFIXES and path.name != INDEX_FILE
 
 
 def _relative_source(path: Path, root: Path | None) -> PurePosixPath:
@@ -107,7 +108,7 @@ def read_lawrefbook(path: Path, root: Path | None = None) -> Document:
     """
     path = Path(path)
     if not is_document(path):
-        raise IngestError(str(path), "not a LawRefBook document (folder index _index.md or not .md)")
+        raise IngestError(str(path), "not a LawRefBook document (folder index _index.md or not .md/.markdown)")
     rel = _relative_source(path, root)
     # The LawRefBook folder layout (行政法/…, DLC/…) decides type and region, wherever the
     # collection root is (data/ holds lawrefbook/ next to policy/ and pdfs/).

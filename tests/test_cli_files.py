@@ -55,6 +55,15 @@ def test_long_file_names_keep_their_extension_and_stay_distinct(home, tmp_path, 
     assert sorted(d.title for d in result.documents) == ["政务数据乙规定", "政务数据甲规定"]
 
 
+def test_a_markdown_suffix_is_read_as_markdown(tmp_path, capsys):
+    """Uploads accept .markdown; the Markdown reader used to refuse all but .md."""
+    path = tmp_path / "测试办法.markdown"
+    path.write_text("# 测试办法\n\n第一条 测试单位应当登记。\n\n第二条 违反第一条的，依法处理。\n", encoding="utf-8")
+    assert main(["ingest", str(path), "--json", "--quiet"]) == 0
+    (report,) = json.loads(capsys.readouterr().out)
+    assert report["ok"] and report["title"] == "测试办法" and report["units"] == 2, report
+
+
 def test_a_txt_starting_with_a_hash_title_is_plain_text(tmp_path, capsys):
     path = tmp_path / "机房管理须知.txt"
     path.write_text("# 机房管理须知\n\n一、进入机房应当登记。\n\n二、离开机房应当关闭设备。\n", encoding="utf-8")
