@@ -870,7 +870,10 @@ def _individual_line(analysis: Analysis) -> ConclusionLine:
     """Who answers personally: staff rows (处分, 政务处分, fines, crimes), crimes of anyone."""
     staff = [p for p in analysis.parties if p.role.startswith(ROLE_STAFF)
              or (p.role == ROLE_ANY and p.liability == "刑事责任" and p.party != UNNAMED_SUBJECT)]
-    staff.sort(key=lambda p: p.liability not in ("政务处分", "刑事责任"))
+    # the staff of a deciding body (履行个人信息保护职责的部门的工作人员) answer for how they
+    # decide, not for the act the question is about: listed after everyone else
+    staff.sort(key=lambda p: (any(role_of(a.group()) == ROLE_ENFORCER for a in actors_in(p.party)),
+                              p.liability not in ("政务处分", "刑事责任")))
     if not staff:
         return _no_support("individual")
     picked = staff[:2]

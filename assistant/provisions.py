@@ -498,6 +498,21 @@ def _xref_articles(sentence: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(labels))
 
 
+def _owned_phrase(text: str, staff: re.Match[str]) -> str:
+    """`履行个人信息保护职责的部门的工作人员`: staff named after the body they belong to — a
+    deciding body (ENFORCER) that `_first_subject` skips — keep that body in the phrase, so
+    the row says whose staff it is."""
+    if role_of(staff.group()) != ROLE_STAFF or not text[: staff.start()].endswith("的"):
+        return staff.group()
+    owner = next((a for a in actors_in(text[: staff.start() - 1]) if a.end() == staff.start() - 1), None)
+    if owner is None or role_of(owner.group()) != ROLE_ENFORCER:
+        return staff.group()
+    start = owner.start()
+    while start > 0 and text[start - 1] not in "，；。：、（）":  # the body's whole name
+        start -= 1
+    return text[start : staff.end()]
+
+
 def _default_subject(
     sentence: str, context: tuple[str, str, str] | None, title: str
 ) -> tuple[str, str, str] | None:
@@ -509,7 +524,7 @@ def _default_subject(
             break
     m = _first_subject(sentence[:first_sanction])
     if m:
-        return m.group(), m.group(), ""
+        return m.group(), _owned_phrase(sentence, m), ""
     if context:
         return context[0], context[1], "context"
     for activity, term in ACTIVITY_SUBJECTS:
