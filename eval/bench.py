@@ -407,6 +407,13 @@ def machine() -> dict:
             "python": platform.python_version()}
 
 
+def _index_kind(index: dict) -> str:
+    """`faiss flat` / `milvus FLAT` from a pipeline fingerprint (older runs: FAISS only)."""
+    if index.get("backend") == "milvus":
+        return f"milvus {index.get('milvus_index') or '-'}"
+    return f"faiss {index.get('faiss') or '-'}"
+
+
 def bench_collection(collection: str, questions: list[str], *, repeat: int, index_dir: Path | None = None,
                      cold: bool = True, serve_seconds: float = 0.0, clients: tuple[int, ...] = DEFAULT_CLIENTS,
                      builds: tuple[BuildSpec, ...] = (), progress: bool = False) -> dict:
@@ -612,7 +619,7 @@ def render_markdown(result: dict) -> str:
     for name, coll in result["collections"].items():
         warm = coll["warm"]
         lines += [f"## Collection `{name}`", "",
-                  f"Index: faiss {coll['index'].get('faiss') or '-'}, model {coll['index'].get('model') or '-'} "
+                  f"Index: {_index_kind(coll['index'])}, model {coll['index'].get('model') or '-'} "
                   f"({coll['index'].get('precision') or '-'}), built {coll['index'].get('index_created') or '-'}.", "",
                   f"### Warm latency (mode {warm['mode']}, {warm['questions']} questions, median of {warm['repeat']} passes)", "",
                   "| stage | p50 ms | p95 ms | p99 ms | mean ms |", "| --- | ---: | ---: | ---: | ---: |"]
