@@ -305,23 +305,26 @@ def _quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _like_infix(value: str) -> str:
-    """`%value%` with LIKE's own wildcards in `value` escaped."""
-    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return '"%' + escaped.replace('"', '\\"') + '%"'
+def _like_infix(value: str) -> str | None:
+    """`"%value%"`, or None when `value` holds LIKE's own wildcards (Milvus Lite cannot
+    escape them): that clause is then left to the pipeline's post-filter."""
+    if "%" in value or "_" in value:
+        return None
+    return '"%' + value.replace("\\", "\\\\").replace('"', '\\"') + '%"'
 
 
 def filter_expression(doc_type: Sequence[str] = (), region: str = "", status: Sequence[str] = (), title: str = "") -> str:
     """The Milvus boolean expression of the pipeline's Filters (same semantics as
-    `Filters.admits`: doc_type/status one of, region/title contained); "" = no filter."""
+    `Filters.admits`: doc_type/status one of, region/title contained); "" = no filter. A
+    region/title holding `%` or `_` is not expressed (the pipeline's post-filter applies it)."""
     parts = []
     if doc_type:
         parts.append(f"doc_type in [{', '.join(_quote(t) for t in doc_type)}]")
-    if region:
+    if region and _like_infix(region):
         parts.append(f"region like {_like_infix(region)}")
     if status:
         parts.append(f"status in [{', '.join(_quote(s) for s in status)}]")
-    if title:
+    if title and _like_infix(title):
         parts.append(f"law like {_like_infix(title)}")
     return " and ".join(parts)
 

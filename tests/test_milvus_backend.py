@@ -111,6 +111,10 @@ def test_filters_run_inside_milvus(milvus_home, capsys):
     assert len(unfiltered) >= 2  # both laws match the words
     titled = index.search_bm25("数据 处理 个人信息", 30, where=index.scope(Filters(title="个人信息保护法")))
     assert titled and {index.passage(h.passage_id).title for h in titled} == {"中华人民共和国个人信息保护法"}
+    # a quote in a filter value is a literal character, not syntax; a LIKE wildcard in it
+    # leaves that clause to the pipeline's post-filter
+    assert index.search_bm25("数据", 5, where=index.scope(Filters(title='法"'))) == []
+    assert index.scope(Filters(title="个人%")) == ""
     answer = ask_json(capsys, "受托企业泄露政务数据", "--doc-type", policy_type)
     searched = [h for h in answer["hits"] if h["origin"] == "search"]
     assert searched and all(h["doc_type"] == policy_type for h in searched)
