@@ -140,7 +140,11 @@ class Run:
             time.sleep(1.0)
         self._stop.set()
         self.server.terminate()
-        self.server.wait(30)
+        try:
+            self.server.wait(60)
+        except subprocess.TimeoutExpired:  # open HTTP connections can hold uvicorn's graceful shutdown
+            self.server.kill()
+            self.server.wait(30)
         return self.summary()
 
     def summary(self) -> dict:
