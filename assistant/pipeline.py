@@ -55,6 +55,9 @@ ANALYSIS_DEPTH = 10  # search hits the responsibility analysis reads
 #: even R@10 0.273/0.317/0.350/0.340 (odd, held out: 0.357/0.399/0.400/0.400; map off
 #: 0.245/0.310); BM25 on the widened default, 0.5/1/2/3 gave even 0.247/0.337/0.307/0.307
 #: (odd 0.233/0.356/0.382/0.382; map off 0.176/0.151) — both best at one per text list.
+#: Confirmed in hybrid on the widened default (1,517 documents): per text list
+#: 0.25/0.5/1/1.5 gave even R@10 0.243/0.300/0.365/0.323 (odd 0.245/0.311/0.399/0.393;
+#: map off 0.193/0.178); recognition at 3 points instead of 2 was worse (even 0.333).
 MAP_WEIGHT = 1.0
 BACKGROUND_K = 5  # policy / scholarship hits listed apart (背景) for liability-type questions
 NO_LEGAL_BASIS = "未找到相关法律依据"
