@@ -256,3 +256,51 @@ def test_fresh_collection_answers_by_bm25_first_and_turns_hybrid_without_restart
     out = capsys.readouterr()
     assert json.loads(out.out)["retrieval"]["used"] == "hybrid" and "note:" not in out.err
     assert library.start("fresh") == "ready", "a restart finds the complete index"
+
+
+def test_an_upload_during_the_vector_step_goes_first_and_the_vectors_resume(tmp_path, monkeypatch):
+    """The vector worker holds the build lock but yields it: an upload waiting for it
+    stops the worker after its current batch, is searchable at once, and the worker
+    then resumes and swaps in the complete index of the updated collection."""
+    from indexer import store
+
+    monkeypatch.setenv("FAGUI_HOME", str(tmp_path))
+    monkeypatch.setenv("CI", "true")
+    catalog.add_files("fresh", [REPO / "data/lawrefbook" / LAWS[0]])
+    gate, held, calls = threading.Event(), threading.Event(), []
+    real_add_vectors = store.add_vectors
+
+    def held_add_vectors(index_dir, progress=True, embedder=None, on_progress=None):
+        def report(done, total):
+            calls.append((done, total))
+            if len(calls) == 1:
+                held.set()
+                assert gate.wait(120)
+            on_progress(done, total)
+        return real_add_vectors(index_dir, progress=progress, embedder=embedder, on_progress=report)
+
+    monkeypatch.setattr(store, "add_vectors", held_add_vectors)
+    library = Library()
+    app = FaguiApp(AppConfig(collection="fresh", progress=False), library)
+    assert library.start("fresh") == "building"
+    assert held.wait(180), library.status.message
+    path = tmp_path / "机房值守办法.txt"
+    path.write_text(policy_text("机房值守办法", "机房值守人员应当每日巡检政务云设备。"), encoding="utf-8")
+    uploaded = {}
+    worker = threading.Thread(target=lambda: uploaded.update(note=app.upload([str(path)], "fresh", progress=False)[1]))
+    worker.start()
+    deadline = time.monotonic() + 30
+    while not library._builds_waiting and time.monotonic() < deadline:  # the upload waits for the build lock
+        time.sleep(0.05)
+    gate.set()
+    worker.join(180)
+    assert "现在即可检索" in uploaded["note"]
+    assert "每日巡检政务云设备" in app.lookup("机房值守办法第一条", "fresh")
+    assert library.wait_for_vectors(300)
+    assert library.vector_status("fresh").state == "complete"
+    live = library.pipeline("fresh")
+    assert live.index.dense_state == "complete" and "机房值守办法" in {d.title for d in live.table.documents.values()}
+    assert calls[-1][0] == calls[-1][1] == len(live.index.passages)
+    before = calls[0][1]  # passages of the index the worker was embedding when the upload came
+    assert before < len(live.index.passages)
+    assert not any(done == total == before for done, total in calls), "the worker stopped for the upload"
