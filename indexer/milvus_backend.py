@@ -48,7 +48,7 @@ import numpy as np
 
 from indexer.bm25 import BM25Retriever
 from indexer.cache import EmbeddingCache, text_key
-from indexer.dense import DenseRetriever, choose_faiss_kind
+from indexer.dense import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M, DenseRetriever, choose_faiss_kind
 from indexer.hits import reciprocal_rank_fusion
 from indexer.records import BuildReport, Hit, Passage
 from indexer.segment import Segmenter, UserDictionary
@@ -78,12 +78,12 @@ TERMS_FILE = "terms.json"
 #: default, chosen by STARD Recall@10) or Milvus's BM25 function with its jieba analyzer.
 BM25_SOURCES = ("own", "milvus")
 #: FAISS kind (indexer.dense.choose_faiss_kind) → Milvus index type and build parameters.
+#: The same graph settings as the default backend's FAISS HNSW (indexer.dense).
 MILVUS_INDEX = {
     "flat": ("FLAT", {}),
-    "hnsw": ("HNSW", {"M": 32, "efConstruction": 40}),
-    "ivf": ("IVF_FLAT", {"nlist": 1024}),
+    "hnsw": ("HNSW", {"M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION}),
 }
-MILVUS_SEARCH_PARAMS = {"FLAT": {}, "HNSW": {"ef": 128}, "IVF_FLAT": {"nprobe": 16}}
+MILVUS_SEARCH_PARAMS = {"FLAT": {}, "HNSW": {"ef": HNSW_EF_SEARCH}}
 INSERT_BATCH = 1000
 MAX_TOPK = 16384  # Milvus's largest search limit
 MAX_TEXT = 65535  # Milvus VARCHAR limit (bytes); passage windows are far shorter
@@ -399,12 +399,14 @@ def build(documents: Sequence, index_dir: Path, config, progress: bool, embedder
     model_info: dict = {}
     dense_kind = ""
     if config.dense:
+        dense_kind = choose_faiss_kind(config.faiss_kind, len(passages), config.ann_threshold)
+        if dense_kind not in MILVUS_INDEX:
+            raise ValueError(f"the milvus backend builds {' or '.join(MILVUS_INDEX)} vector indexes, not {dense_kind!r}")
         if embedder is None:
             embedder = _runnable(make_embedder(config), config, report)
         start = time.perf_counter()
         vectors = _embed(passages, index_dir, embedder, report, progress)
         timings["embedding"] = round(time.perf_counter() - start, 3)
-        dense_kind = choose_faiss_kind(config.faiss_kind, len(passages), config.ann_threshold)
 
     # Connect only now: segmenting forks worker processes, which must not inherit gRPC threads.
     client = client_for(uri)
