@@ -8,6 +8,10 @@ Public API (importing this package loads no model and no jieba dictionary):
     load_index(index_dir, model_path=None) -> Index   (.search / .search_bm25 / .search_dense)
     Segmenter, build_user_dictionary, BM25Retriever, DenseRetriever, Embedder,
     Passage, Hit, BuildReport, reciprocal_rank_fusion
+
+Backends: `IndexConfig(backend="faiss")` (default: files, FAISS + bm25s) or
+`IndexConfig(backend="milvus", milvus_uri="")` (indexer.milvus_backend: Milvus Lite under the
+index directory, or a Milvus server by URI); `load_index` opens either by the manifest.
 """
 from indexer.bm25 import BM25Retriever
 from indexer.dense import DenseRetriever
