@@ -36,7 +36,7 @@ def questions(tmp_path_factory):
     rows = [
         {"id": f"q{i}", "question": q, "gold": [{"law": "中华人民共和国数据安全法", "article": "第四十五条"}]}
         for i, q in enumerate(["数据处理者不履行数据安全保护义务怎么处罚？", "国家机关违法造成损害要赔偿吗？",
-                               "数安法第45条", "重要数据目录由谁制定？", "行政赔偿的请求时效是多久？", "第六个问题不应被读到"])
+                               "数安法第45条", "重要数据目录由谁制定？违反了承担什么法律责任？", "行政赔偿的请求时效是多久？", "第六个问题不应被读到"])
     ]
     path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
     return path
