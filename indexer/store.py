@@ -42,7 +42,7 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from indexer.bm25 import BM25Retriever
 from indexer.cache import EmbeddingCache, text_key
@@ -51,6 +51,9 @@ from indexer.hits import reciprocal_rank_fusion
 from indexer.passages import WindowSettings, make_passages
 from indexer.records import BuildReport, Hit, Passage
 from indexer.segment import Segmenter, SegmenterSettings, UserDictionary, build_user_dictionary
+
+if TYPE_CHECKING:  # annotations only: numpy is loaded by the retrievers that use it
+    import numpy as np
 
 FORMAT_VERSION = 2
 #: Versions `read_manifest` accepts. Version 1 had no `dense` entry: its vectors are
