@@ -55,6 +55,7 @@ from assistant.provisions import (
 )
 from assistant.provisions import sentences as article_sentences
 from assistant.records import Analysis, ConclusionLine, Evidence, Party, Remedy, Slot, Understanding
+from corpus.numerals import NUMERAL_CHARS, chinese_to_int
 
 if TYPE_CHECKING:
     from corpus.records import Document
@@ -652,13 +653,11 @@ REMEDY_NAMES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("个人信息权利请求", re.compile(r"查阅|复制|更正|补充|删除|解释说明")),
     ("投诉举报", re.compile(r"投诉|举报")),
 )
-_NUMERAL_RUN = re.compile(r"[〇零一二两三四五六七八九十百千万\d]+")
+_NUMERAL_RUN = re.compile(f"[{NUMERAL_CHARS}]+")  # the one numeral alphabet (corpus.numerals)
 
 
 def _digits(text: str) -> str:
     """Numerals as digits and without `个`, so `七个工作日` and `7个工作日` compare equal."""
-    from corpus.numerals import chinese_to_int
-
     def value(m: re.Match[str]) -> str:
         try:
             return str(chinese_to_int(m.group()))

@@ -603,6 +603,16 @@ class _PageResult:
     warnings: list[str] = field(default_factory=list)
 
 
+def _ocr_page(path: Path, index: int, page_no: int, why: str, used: str) -> _PageResult:
+    """The page read by OCR because of `why`; an OCR failure is a warning, never an abort."""
+    try:
+        lines = ocr_page_lines(path, index, page_no)
+    except Exception as exc:  # OCR trouble must not abort the document
+        return _PageResult([], [], warnings=[f"{why} and OCR failed ({type(exc).__name__}: {exc})"])
+    note = "" if lines else " (nothing recognised)"
+    return _PageResult(lines, [], ocr_used=True, warnings=[f"{why}{used}{note}"])
+
+
 def _read_page(page, path: Path, index: int, ocr: bool) -> _PageResult:
     """One page → raw lines and tables; OCR when the page has no text layer but images."""
     page_no = index + 1
@@ -614,21 +624,11 @@ def _read_page(page, path: Path, index: int, ocr: bool) -> _PageResult:
             return _PageResult([], [], warnings=[f"page {page_no}: blank (no text, no images)"])
         if not ocr:
             return _PageResult([], [], warnings=[f"page {page_no}: no text layer, skipped (OCR disabled)"])
-        try:
-            lines = ocr_page_lines(path, index, page_no)
-        except Exception as exc:  # OCR trouble must not abort the document
-            return _PageResult([], [], warnings=[f"page {page_no}: no text layer and OCR failed ({type(exc).__name__}: {exc})"])
-        note = "" if lines else " (nothing recognised)"
-        return _PageResult(lines, [], ocr_used=True, warnings=[f"page {page_no}: no text layer, OCR used{note}"])
+        return _ocr_page(path, index, page_no, f"page {page_no}: no text layer", ", OCR used")
     if ocr and cid / total >= CID_GARBAGE_SHARE:
         # the text layer cannot be read (fonts without a ToUnicode map), the page image can
         garbage = f"page {page_no}: text layer is (cid:NNN) garbage ({cid} of {total} glyphs unmapped)"
-        try:
-            lines = ocr_page_lines(path, index, page_no)
-        except Exception as exc:  # OCR trouble must not abort the document
-            return _PageResult([], [], warnings=[f"{garbage} and OCR failed ({type(exc).__name__}: {exc})"])
-        note = "" if lines else " (nothing recognised)"
-        return _PageResult(lines, [], ocr_used=True, warnings=[f"{garbage}; OCR used instead{note}"])
+        return _ocr_page(path, index, page_no, garbage, "; OCR used instead")
     warnings = []
     if cid:
         warnings.append(f"page {page_no}: {cid} of {total} glyphs have no Unicode mapping (cid) and were dropped")
