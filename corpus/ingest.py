@@ -14,14 +14,13 @@ from typing import Callable, Iterable
 
 from tqdm import tqdm
 
+from corpus.markdown import MARKDOWN_SUFFIXES, merge_parts, read_lawrefbook
 from corpus.records import Document, FileReport, IngestError, make_doc_id
 
 #: File names that are never documents (folder indexes, sidecars, manifests).
 SKIPPED_NAMES = {"_index.md", "MANIFEST.tsv", ".DS_Store"}
 SKIPPED_SUFFIXES = (".meta.json",)
 SUPPORTED_SUFFIXES = {".pdf", ".docx", ".md", ".markdown", ".txt", ".text"}
-#: Only these names are read as (LawRefBook) Markdown; the content never decides it.
-MARKDOWN_SUFFIXES = {".md", ".markdown"}
 
 PDF_MAGIC = b"%PDF-"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -86,8 +85,6 @@ def _is_docx(path: Path) -> bool:
 def _reader_for(fmt: str) -> Callable[..., Document]:
     """Import readers lazily: PDF/OCR and DOCX pull heavy libraries only when needed."""
     if fmt == "markdown":
-        from corpus.markdown import read_lawrefbook
-
         return read_lawrefbook
     if fmt == "pdf":
         from corpus.pdf import read_pdf
@@ -226,7 +223,6 @@ def ingest_files(
 
 def finalize(documents: list[Document]) -> list[Document]:
     """Merge multi-file documents (民法典 books) and assign version status across the set."""
-    from corpus.markdown import merge_parts
     from corpus.versions import assign_status
 
     return assign_status(merge_parts(documents))

@@ -27,11 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from corpus.classify import infer_doc_type
-from corpus.ingest import MARKDOWN_SUFFIXES
 from corpus.records import Document, IngestError, Line, Unit, make_doc_id, make_unit_id
 from corpus.structure import block_units, structure_law
 from corpus.versions import law_key
 
+#: Only these names are read as (LawRefBook) Markdown; the content never decides it.
+MARKDOWN_SUFFIXES = {".md", ".markdown"}
 INFO_END = "<!-- INFO END -->"
 INDEX_FILE = "_index.md"
 
