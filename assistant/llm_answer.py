@@ -74,7 +74,7 @@ class Rewrites:
         has weight 1 and the rewrites share `REWRITE_SHARE`. A unit keeps its original scores
         (bm25 / dense of the question itself); `fused` becomes the new RRF score and
         `rewrite` its best rank among the rewrites."""
-        from assistant.pipeline import RRF_C, fuse
+        from indexer.hits import RRF_C, fuse
         from indexer.records import Hit
 
         def hits(ranking: list[tuple[str, dict]], name: str) -> list[Hit]:

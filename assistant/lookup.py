@@ -44,7 +44,7 @@ from typing import Any, Iterable
 from assistant.records import Evidence
 from corpus.numerals import NUMERAL_CHARS, article_label, chinese_to_int, label_numeral, parse_article_label
 from corpus.records import Document, Unit
-from corpus.versions import law_key
+from corpus.versions import NATIONAL_REGIONS, VersionIndex, law_key
 from indexer.segment import CONVENTIONAL_SHORT_NAMES, derived_short_name, title_core
 
 #: Conventional short names missing from `indexer.segment.CONVENTIONAL_SHORT_NAMES`
@@ -72,7 +72,6 @@ MATCH_NAMES = {MATCH_TITLE: "title", MATCH_CONVENTIONAL: "conventional", MATCH_D
 #: National laws first, then regulations, interpretations, rules, local rules, the rest.
 DOC_TYPE_RANK = {"法律": 0, "行政法规": 1, "司法解释": 2, "部门规章": 3, "地方性法规": 4}
 
-_NATIONAL_REGIONS = {"", "全国", "中国", "中华人民共和国", "national"}
 _BOOK_MARKS = str.maketrans("", "", "《》<>〈〉")
 
 
@@ -89,8 +88,8 @@ def normalize_name(name: str) -> str:
 class LawEntry:
     """One instrument with all its versions: current first, then superseded newest first.
 
-    `law_id` is stable and unique: law_key|doc_type|region|part (the grouping used by
-    `corpus.versions`).
+    `law_id` is stable and unique: law_key|doc_type|region|part (`corpus.versions.version_group`);
+    `versions` is that group of the catalog's `VersionIndex`.
     """
 
     law_id: str
@@ -107,7 +106,7 @@ class LawEntry:
 
     @property
     def national(self) -> bool:
-        return self.region.strip() in _NATIONAL_REGIONS
+        return self.region.strip() in NATIONAL_REGIONS
 
     def version_at(self, date: str) -> Document:
         """The version a text of `date` (ISO) cites: the latest one adopted on or before
@@ -148,35 +147,20 @@ class LawResolution:
         return bool(self.law_ids)
 
 
-def _entry_id(doc: Document) -> str:
-    region = "" if doc.region.strip() in _NATIONAL_REGIONS else doc.region.strip()
-    return "|".join((doc.law_key or law_key(doc.title), doc.doc_type, region, doc.part))
-
-
-def _ordered_versions(docs: list[Document]) -> list[Document]:
-    """Current version first, then newest date first (ISO dates sort as text), then id."""
-    by_id = sorted(docs, key=lambda d: d.doc_id)
-    newest_first = sorted(by_id, key=lambda d: d.version_date, reverse=True)  # stable
-    return sorted(newest_first, key=lambda d: d.status != "current")
-
-
 class LawCatalog:
     """Law names → laws, and (law, article label) → unit, for one set of documents.
 
     Built once per collection; lookups are dictionary reads. Only `current` and
     `superseded` documents take part — a `duplicate` is another copy of a version
-    that is already here.
+    that is already here. The laws are the groups of the collection's one
+    `corpus.versions.VersionIndex` (`self.versions`, built here), which the ask
+    pipeline reads for its history too.
     """
 
     def __init__(self, documents: Iterable[Document]):
-        grouped: dict[str, list[Document]] = {}
-        for doc in documents:
-            if doc.status == "duplicate":
-                continue
-            grouped.setdefault(_entry_id(doc), []).append(doc)
+        self.versions = VersionIndex(documents)
         self.entries: dict[str, LawEntry] = {}
-        for law_id in sorted(grouped):
-            versions = _ordered_versions(grouped[law_id])
+        for law_id, versions in self.versions.groups.items():
             head = versions[0]
             title = unicodedata.normalize("NFKC", head.title).strip()
             self.entries[law_id] = LawEntry(
@@ -187,7 +171,6 @@ class LawCatalog:
                 region=head.region,
                 versions=versions,
             )
-        self._articles: dict[str, dict[str, Unit]] = {}
         self._doc_by_id: dict[str, Document] = {}
         for entry in self.entries.values():
             for doc in entry.versions:
@@ -296,18 +279,8 @@ class LawCatalog:
         return self._doc_by_id[doc_id]
 
     def articles_of(self, doc: Document) -> dict[str, Unit]:
-        """Canonical label → article unit of one document version (first wins on a repeat)."""
-        table = self._articles.get(doc.doc_id)
-        if table is None:
-            table = {}
-            for unit in doc.articles():
-                try:
-                    label = article_label(*parse_article_label(unit.number))
-                except ValueError:
-                    continue
-                table.setdefault(label, unit)
-            self._articles[doc.doc_id] = table
-        return table
+        """Canonical label → article unit of one document version (`VersionIndex.articles_of`)."""
+        return self.versions.articles_of(doc)
 
 
 class _NgramSuggester:
@@ -991,8 +964,7 @@ def _match_in_law(ref: ArticleRef, law_id: str, catalog: LawCatalog) -> ArticleM
     note = ref.note if len(ref.law_ids) > 1 else ""
     articles = catalog.articles_of(doc)
     history = []
-    for old in entry.versions[1:]:
-        old_unit = catalog.articles_of(old).get(ref.article)
+    for old, old_unit in catalog.versions.history(doc, ref.article):
         history.append(VersionHit(
             doc_id=old.doc_id, title=old.title, version_date=old.version_date, status=old.status,
             unit=old_unit, same_text=bool(old_unit and articles.get(ref.article) and _same_text(old_unit.text, articles[ref.article].text)),

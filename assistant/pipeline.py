@@ -29,7 +29,8 @@ from assistant.refs import split_ref
 from assistant.vocabulary import expand_query
 from corpus.numerals import canonical_article_label
 from corpus.records import Document, Unit
-from corpus.versions import law_key
+from corpus.versions import VersionIndex
+from indexer.hits import RRF_C, fuse
 from indexer.records import Hit
 
 MODES = ("bm25", "dense", "hybrid")
@@ -40,12 +41,7 @@ BM25_FALLBACK_REASONS = {
     "pending": "the vectors of this index are not embedded yet (BM25-first build); answered by BM25",
     "off": "the index was built without vectors (--bm25-only); answered by BM25",
 }
-DEFAULT_DEPTH = 100  # candidates per retriever before fusion
-# RRF constant, tuned on STARD (../shared/eval/stard): over c ∈ {10, 30, 60}, dense weight
-# ∈ {0.7 … 2.0} and depth ∈ {50, 100, 200}, c=10 with equal weights and depth 100 was best
-# on the even-numbered questions (R@10 0.513 vs 0.500 at c=60) and confirmed on the odd
-# ones (0.533 vs 0.516).
-RRF_C = 10
+DEFAULT_DEPTH = 100  # candidates per retriever before fusion (the fusion and its constant: indexer.hits)
 ANALYSIS_DEPTH = 10  # search hits the responsibility analysis reads
 #: RRF weight of the issue map's ranked provisions (one more list in the fusion, see
 #: `Pipeline.issue_ranking`), per text retriever in the fusion: the map counts as much as
@@ -104,21 +100,6 @@ class Filters:
         return bool(self.doc_type or self.region or self.status or self.title)
 
 
-def fuse(rankings: dict[str, list], k: int, c: int = RRF_C, weights: dict[str, float] | None = None) -> list[tuple[str, float]]:
-    """Weighted reciprocal-rank fusion of unit rankings: Σ w / (c + rank).
-
-    Takes `{retriever: [Hit…]}` and returns `[(unit_id, fused score)]`, best first, ties
-    by unit id — deterministic, and needs no calibration between BM25 and cosine scores.
-    """
-    weights = weights or {}
-    scores: dict[str, float] = {}
-    for name, hits in rankings.items():
-        weight = weights.get(name, 1.0)
-        for hit in hits:
-            scores[hit.unit_id] = scores.get(hit.unit_id, 0.0) + weight / (c + hit.rank)
-    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:k]
-
-
 @dataclass
 class UnitTable:
     """unit_id → (document, unit), plus (law title, article label) → current unit_id."""
@@ -127,26 +108,25 @@ class UnitTable:
     units: dict[str, tuple[Document, Unit]] = field(default_factory=dict)
     current_article: dict[tuple[str, str], str] = field(default_factory=dict)
     refs: dict[str, str] = field(default_factory=dict)  # "<title><label>" → unit_id (any unit)
-    versions: dict[str, list[Document]] = field(default_factory=dict)  # law_key → docs, newest first
+    versions: VersionIndex | None = None  # the collection's one version index (shared with lookup)
 
     @classmethod
-    def build(cls, documents: list[Document]) -> "UnitTable":
-        table = cls()
+    def build(cls, documents: list[Document], versions: VersionIndex | None = None) -> "UnitTable":
+        """Tables of `documents`; `versions` is the collection's `VersionIndex` when one is
+        already built (`LawCatalog.versions`), so history is grouped once for lookup and ask."""
+        table = cls(versions=versions if versions is not None else VersionIndex(documents))
         for doc in documents:
             table.documents[doc.doc_id] = doc
             for unit in doc.units:
                 table.units[unit.unit_id] = (doc, unit)
             if doc.status == "duplicate":
                 continue
-            table.versions.setdefault(doc.law_key or law_key(doc.title), []).append(doc)
             for unit in doc.units:
                 table.refs.setdefault(f"{doc.title}{unit_label(unit)}", unit.unit_id)
             if doc.status == "current":
                 for unit in doc.units:
                     if unit.kind == "article" and unit.number:
                         table.current_article.setdefault((_title_key(doc.title), unit.number), unit.unit_id)
-        for docs in table.versions.values():
-            docs.sort(key=lambda d: (d.status != "current", _neg_date(d.version_date), d.doc_id))
         return table
 
     def resolve(self, law: str, article: str) -> str | None:
@@ -154,28 +134,20 @@ class UnitTable:
         return self.current_article.get((_title_key(law), label))
 
     def history(self, doc: Document, unit: Unit) -> list[tuple[Document, Unit]]:
-        """The same article in superseded versions of the same law, newest first."""
+        """The same article in the older versions of the same instrument, newest first:
+        `VersionIndex.history` (the lookup tab's list), without the versions that lack it."""
         if unit.kind != "article" or not unit.number:
             return []
-        out = []
-        for other in self.versions.get(doc.law_key or law_key(doc.title), []):
-            if other.doc_id == doc.doc_id or other.status != "superseded":
-                continue
-            for candidate in other.units:
-                if candidate.kind == "article" and candidate.number == unit.number:
-                    out.append((other, candidate))
-                    break
-        return out
+        try:
+            label = canonical_article_label(unit.number)
+        except ValueError:  # a number that is not an article label has no history
+            return []
+        return [(old, old_unit) for old, old_unit in self.versions.history(doc, label) if old_unit is not None]
 
 
 def _title_key(title: str) -> str:
     """Titles compare without spaces and book-title marks (`最高人民法院 最高人民检察院…`)."""
     return re.sub(r"[\s《》〈〉]", "", title)
-
-
-def _neg_date(date: str) -> str:
-    """Sort key putting later ISO dates first (string complement of each digit)."""
-    return "".join(chr(ord("9") - ord(ch) + ord("0")) if ch.isdigit() else ch for ch in date)
 
 
 class Pipeline:
@@ -197,7 +169,7 @@ class Pipeline:
         self._issue_units: dict[str, str | None] = {}
         self._legal_vocabulary = None  # assistant.understanding.LegalVocabulary, built on first use
         self.index = index
-        self.table = UnitTable.build(documents)
+        self.table = UnitTable.build(documents, versions=lookup.versions if lookup is not None else None)
         self.regions = tuple(sorted({d.region for d in documents if d.region}))  # places of local documents
         self.lookup = lookup
         self.xrefs = xrefs
@@ -214,8 +186,9 @@ class Pipeline:
         index_dir = index_dir or default_index_dir(collection)
         index = load_index(index_dir, model_path=model_path)
         documents = index.documents()
-        xrefs = CrossRefIndex.build(documents, cache=xref_cache_path(index.directory))  # holds documents.jsonl
-        return cls(collection, index, documents, lookup=LawCatalog(documents), xrefs=xrefs)
+        catalog = LawCatalog(documents)  # built once: names, versions, articles for lookup, xrefs and history
+        xrefs = CrossRefIndex.build(documents, catalog=catalog, cache=xref_cache_path(index.directory))  # holds documents.jsonl
+        return cls(collection, index, documents, lookup=catalog, xrefs=xrefs)
 
     # -- protocol -----------------------------------------------------------------------
 

@@ -18,8 +18,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import replace
+from typing import Iterable
 
-from corpus.records import Document
+from corpus.numerals import article_label, parse_article_label
+from corpus.records import Document, Unit
 
 #: Share of identical articles above which two documents of unknown date count as the
 #: same version (PDF extraction differs in a few articles; a revision changes many).
@@ -31,7 +33,8 @@ _VERSION_NOTE_RE = re.compile(r"\((?:[0-9]{4}\s*年?)?\s*(?:第[一二三四五�
 _SPACE_RE = re.compile(r"\s+")
 _QUOTE_MARKS = str.maketrans({"〈": "<", "〉": ">", "《": "<", "》": ">", "“": '"', "”": '"', "‘": "'", "’": "'"})
 _TEXT_NOISE_RE = re.compile(r"[\s\u3000，。；：、,.;:（）()“”\"'《》〈〉<>【】\[\]]")
-_NATIONAL_REGIONS = {"", "全国", "中国", "中华人民共和国", "national"}
+#: Region values that mean "national" (no region): they group together.
+NATIONAL_REGIONS = frozenset({"", "全国", "中国", "中华人民共和国", "national"})
 
 
 def law_key(title: str) -> str:
@@ -51,8 +54,16 @@ def law_key(title: str) -> str:
 
 
 def _group_key(doc: Document) -> tuple[str, str, str, str]:
-    region = "" if doc.region.strip() in _NATIONAL_REGIONS else doc.region.strip()
+    region = "" if doc.region.strip() in NATIONAL_REGIONS else doc.region.strip()
     return (doc.law_key or law_key(doc.title), doc.doc_type, region, doc.part)
+
+
+def version_group(doc: Document) -> str:
+    """The id of the instrument `doc` is a version of: `law_key|doc_type|region|part`.
+
+    The same grouping as `assign_status`, as one stable string (it is the `law_id` of
+    `assistant.lookup.LawCatalog`)."""
+    return "|".join(_group_key(doc))
 
 
 def _normalised_text(text: str) -> str:
@@ -133,3 +144,64 @@ def assign_status(docs: list[Document]) -> list[Document]:
             if not doc.version_date and len(kept) > 1:
                 doc.warnings.append("version date unknown; ranked below dated versions of the same law")
     return keyed
+
+
+def newest_first(docs: Iterable[Document]) -> list[Document]:
+    """Versions in reading order: the current one, then newest date first (ISO dates
+    sort as text; undated versions last), ties by doc id."""
+    by_id = sorted(docs, key=lambda d: d.doc_id)
+    by_date = sorted(by_id, key=lambda d: d.version_date, reverse=True)  # stable
+    return sorted(by_date, key=lambda d: d.status != "current")
+
+
+class VersionIndex:
+    """Every version of every instrument of a collection, grouped once.
+
+    The one place that answers "which other versions of this law are there, and what
+    did article X say in them": the lookup tab (`assistant.lookup`) and the ask
+    pipeline's history (`assistant.pipeline`) both read it, so they cannot list
+    different history for the same article. Built once per loaded collection (by
+    `assistant.lookup.LawCatalog`, which the pipeline and the cross-reference index
+    share). Groups are `version_group` ids; duplicates are left out (another copy of
+    a version already here); articles are compared by canonical label, so `第1条` in
+    a PDF version is the same article as `第一条` in the Markdown one.
+    """
+
+    def __init__(self, documents: Iterable[Document]):
+        grouped: dict[str, list[Document]] = {}
+        for doc in documents:
+            if doc.status != "duplicate":
+                grouped.setdefault(version_group(doc), []).append(doc)
+        #: group id → versions, current first, then newest first (`newest_first`).
+        self.groups: dict[str, list[Document]] = {gid: newest_first(grouped[gid]) for gid in sorted(grouped)}
+        self._group_of = {doc.doc_id: gid for gid, docs in self.groups.items() for doc in docs}
+        self._articles: dict[str, dict[str, Unit]] = {}
+
+    def versions_of(self, doc: Document) -> list[Document]:
+        """All versions of `doc`'s instrument, current first ([] for a duplicate)."""
+        gid = self._group_of.get(doc.doc_id)
+        return self.groups[gid] if gid is not None else []
+
+    def articles_of(self, doc: Document) -> dict[str, Unit]:
+        """Canonical label → article unit of one version (the first wins on a repeat)."""
+        table = self._articles.get(doc.doc_id)
+        if table is None:
+            table = {}
+            for unit in doc.articles():
+                try:
+                    label = article_label(*parse_article_label(unit.number))
+                except ValueError:
+                    continue
+                table.setdefault(label, unit)
+            self._articles[doc.doc_id] = table
+        return table
+
+    def history(self, doc: Document, label: str) -> list[tuple[Document, Unit | None]]:
+        """Article `label` (canonical) in the older versions of `doc`'s instrument.
+
+        Older versions are every version except the current one (the group's first)
+        and `doc` itself, newest first; each comes with its unit, or None when that
+        version has no such article (renumbering revisions drop and move articles).
+        """
+        versions = self.versions_of(doc)
+        return [(old, self.articles_of(old).get(label)) for old in versions[1:] if old.doc_id != doc.doc_id]

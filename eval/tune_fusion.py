@@ -14,7 +14,8 @@ import itertools
 import json
 from pathlib import Path
 
-from assistant.pipeline import Pipeline, fuse
+from assistant.pipeline import Pipeline
+from indexer.hits import fuse
 
 
 def recall_at_10(runs, weight: float, c: int, depth: int, half: int) -> float:

@@ -3,11 +3,12 @@
 Every retriever scores passages (windows); users cite units. A unit's score is the
 best score of its windows. Ties are broken by unit id so rankings are deterministic.
 Fusion lives here as a separate small function (reciprocal rank fusion) so retrievers
-stay independent of each other.
+stay independent of each other; this module is the one owner of fusion and of its
+constant `RRF_C` (the pipeline imports both).
 """
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -61,18 +62,41 @@ def top_passages(scores: np.ndarray, passages: Sequence[Passage], k: int) -> np.
     return positive
 
 
-def reciprocal_rank_fusion(hit_lists: Sequence[Sequence[Hit]], k: int = 10, c: int = 60, name: str = "rrf") -> list[Hit]:
-    """Fuse ranked lists by Σ 1/(c + rank) (Cormack et al. 2009): needs no score
-    calibration between BM25 and cosine. The best-ranked window represents the unit."""
-    fused: dict[str, float] = {}
-    representative: dict[str, tuple[int, Hit]] = {}
+#: The reciprocal-rank-fusion constant of every fusion in fagui (the one owner: the ask
+#: pipeline, query rewrites and `Index.search` all fuse with `fuse` below). Tuned on STARD
+#: (../shared/eval/stard, `python -m eval.tune_fusion`): over c ∈ {10, 30, 60}, dense weight
+#: ∈ {0.7 … 2.0} and depth ∈ {50, 100, 200}, c=10 with equal weights and depth 100 was best
+#: on the even-numbered questions (R@10 0.513 vs 0.500 at c=60) and confirmed on the odd
+#: ones (0.533 vs 0.516).
+RRF_C = 10
+
+
+def fuse(rankings: Mapping[str, Sequence[Hit]], k: int, c: int = RRF_C,
+         weights: Mapping[str, float] | None = None) -> list[tuple[str, float]]:
+    """Weighted reciprocal-rank fusion of unit rankings: Σ w / (c + rank) (Cormack et al. 2009).
+
+    Takes `{retriever: [Hit…]}` and returns `[(unit_id, fused score)]`, best first, ties
+    by unit id — deterministic, and needs no calibration between BM25 and cosine scores.
+    A retriever missing from `weights` weighs 1.
+    """
+    weights = weights or {}
+    scores: dict[str, float] = {}
+    for name, hits in rankings.items():
+        weight = weights.get(name, 1.0)
+        for hit in hits:
+            scores[hit.unit_id] = scores.get(hit.unit_id, 0.0) + weight / (c + hit.rank)
+    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:k]
+
+
+def reciprocal_rank_fusion(hit_lists: Sequence[Sequence[Hit]], k: int = 10, c: int = RRF_C, name: str = "rrf") -> list[Hit]:
+    """`fuse` with equal weights, as `Hit`s: the best-ranked window represents the unit."""
+    representative: dict[str, Hit] = {}
     for hits in hit_lists:
         for hit in hits:
-            fused[hit.unit_id] = fused.get(hit.unit_id, 0.0) + 1.0 / (c + hit.rank)
-            if hit.unit_id not in representative or hit.rank < representative[hit.unit_id][0]:
-                representative[hit.unit_id] = (hit.rank, hit)
-    ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
+            if hit.unit_id not in representative or hit.rank < representative[hit.unit_id].rank:
+                representative[hit.unit_id] = hit
+    ranked = fuse({str(i): hits for i, hits in enumerate(hit_lists)}, k=k, c=c)
     return [
-        Hit(representative[u][1].passage_id, u, representative[u][1].doc_id, score, rank, name)
+        Hit(representative[u].passage_id, u, representative[u].doc_id, score, rank, name)
         for rank, (u, score) in enumerate(ranked, start=1)
     ]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from indexer.hits import top_passages, unit_level_hits
-from indexer.records import Passage
+from indexer.hits import RRF_C, fuse, reciprocal_rank_fusion, top_passages, unit_level_hits
+from indexer.records import Hit, Passage
 
 
 def make_passages(windows_per_unit: list[int]) -> list[Passage]:
@@ -53,3 +53,15 @@ def test_top_passages_cuts_a_common_word_down():
 def test_no_positive_score_gives_no_hits():
     passages = make_passages([2, 3])
     assert unit_level_hits(np.zeros(5, dtype=np.float32), passages, 3, "bm25") == []
+
+
+def test_index_fusion_is_the_pipeline_fusion_with_its_constant():
+    """`Index.search`'s fusion is `fuse` (the ask pipeline's) at the tuned c=10, with the
+    unit's best-ranked window as its passage."""
+    bm25 = [Hit("u1#0", "u1", "d", 9.0, 1, "bm25"), Hit("u2#1", "u2", "d", 8.0, 2, "bm25"), Hit("u3#0", "u3", "d", 7.0, 3, "bm25")]
+    dense = [Hit("u2#0", "u2", "d", 0.9, 1, "dense"), Hit("u4#0", "u4", "d", 0.8, 2, "dense")]
+    fused = reciprocal_rank_fusion([bm25, dense], k=3)
+    assert RRF_C == 10
+    assert [(h.unit_id, h.score) for h in fused] == fuse({"bm25": bm25, "dense": dense}, k=3)
+    assert [h.unit_id for h in fused] == ["u2", "u1", "u4"] and [h.rank for h in fused] == [1, 2, 3]
+    assert fused[0].passage_id == "u2#0" and fused[0].score == pytest.approx(1 / 11 + 1 / 12)

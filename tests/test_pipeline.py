@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from assistant.cli import main
-from assistant.pipeline import Filters, Pipeline, default_index_dir, fuse
+from assistant.pipeline import Filters, Pipeline, default_index_dir
+from indexer.hits import fuse
 from indexer.records import Hit
 
 REPO = Path(__file__).resolve().parents[1]
@@ -86,6 +87,27 @@ def test_current_version_ranks_and_superseded_is_history(pipeline):
     assert all(o == "history" and s == "superseded" for s, o in statuses[first_history:])
     assert any(o == "history" for _, o in statuses), "the 2017 text appears as history"
     assert any(h.law == "中华人民共和国行政复议法" and h.status == "current" for h in answer.hits[:first_history])
+
+
+def test_ask_and_lookup_show_the_same_history(pipeline):
+    """The ask answer and the lookup tab read one version index, so the history of an
+    article is the same list in both (行政复议法 2023 renumbered the 2017 text)."""
+    from assistant.lookup import lookup
+
+    question = "行政复议法第九条、第十一条和第九十条"
+    answer = pipeline.ask(question, mode="bm25", expand=False)
+    looked_up = lookup(question, pipeline.lookup)
+    asked = [h.unit_id for h in answer.hits if h.origin == "history"]
+    listed = [h.unit.unit_id for m in looked_up.matches for h in m.history if h.unit is not None]
+    assert asked == listed and len(asked) == 2  # 第九十条 has no 2017 text
+    answer = pipeline.ask("申请行政复议的期限是多少日？", k=10)
+    current = [h for h in answer.hits if h.origin != "history" and h.law == "中华人民共和国行政复议法"]
+    assert current
+    for hit in current:
+        doc, unit = pipeline.table.units[hit.unit_id]
+        [match] = lookup(f"{hit.law}{hit.article}", pipeline.lookup).matches
+        assert [(d.doc_id, u.unit_id) for d, u in pipeline.table.history(doc, unit)] == \
+            [(h.doc_id, h.unit.unit_id) for h in match.history if h.unit is not None]
 
 
 def test_filters_restrict_hits(pipeline):

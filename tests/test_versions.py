@@ -8,7 +8,7 @@ import pytest
 from corpus.markdown import read_lawrefbook
 from corpus.records import Document, Line, Unit, make_doc_id
 from corpus.structure import structure_law
-from corpus.versions import assign_status, content_similarity, law_key
+from corpus.versions import VersionIndex, assign_status, content_similarity, law_key, version_group
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 LAWREF = SHARED / "corpus" / "lawrefbook"
@@ -129,3 +129,35 @@ def test_status_is_independent_of_input_order():
         shuffled = docs[:]
         rng.shuffle(shuffled)
         assert {d.source_path: (d.status, d.duplicate_of) for d in assign_status(shuffled)} == expected
+
+
+def test_version_index_history_is_every_older_version_by_canonical_label():
+    old, new = assign_status([
+        read("诉讼与非诉讼程序法/行政复议法(2017-09-01).md"),
+        read("诉讼与非诉讼程序法/行政复议法(2023-09-01).md"),
+    ])
+    # an undated PDF copy numbering its articles in Arabic digits, with a text of its own
+    pdf = fake_doc("x/行政复议法.pdf", "中华人民共和国行政复议法", fmt="pdf", texts=("不同。", "也不同。"))
+    pdf = replace(pdf, units=[replace(u, number=f"第{i + 1}条") for i, u in enumerate(pdf.units)])
+    docs = assign_status([old, new, pdf])
+    index = VersionIndex(docs)
+    assert [d.version_date for d in index.versions_of(docs[1])] == ["2023-09-01", "2017-09-01", ""]
+    history = index.history(docs[1], "第二条")
+    assert [(d.version_date, u.number if u else None) for d, u in history] == [("2017-09-01", "第二条"), ("", "第2条")]
+    # the 2017 text has 43 articles, the 2023 one 90: article 90 has no older version
+    assert [(d.version_date, u) for d, u in index.history(docs[1], "第九十条")] == [("2017-09-01", None), ("", None)]
+    # from an old version, history is the other old versions (never the current one)
+    assert [d.version_date for d, _ in index.history(docs[0], "第二条")] == [""]
+
+
+def test_version_index_keeps_provinces_and_duplicates_apart():
+    sh = fake_doc("DLC/上海/数据条例(2021-11-25).md", "数据条例", date="2021-11-25", region="上海市")
+    zj = fake_doc("DLC/浙江/数据条例(2022-02-18).md", "数据条例", date="2022-02-18", region="浙江省")
+    a = read("经济法/广告法(2021-04-29).md")
+    b = read("行政法/广告法(2021-04-29).md")
+    docs = assign_status([sh, zj, a, b])
+    index = VersionIndex(docs)
+    assert version_group(docs[0]) != version_group(docs[1])
+    assert index.history(docs[1], "第一条") == [] and index.history(docs[0], "第一条") == []
+    duplicate = next(d for d in docs if d.status == "duplicate")
+    assert index.versions_of(duplicate) == [] and len(index.groups) == 3
