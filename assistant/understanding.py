@@ -14,7 +14,11 @@ curated legal vocabulary (the law's own terms) or a word far more typical of the
 statutes than of everyday Chinese is 2 points; a word only somewhat typical, or a lay
 phrase of `assistant.vocabulary` (those name everyday topics the law covers: 孩子, 房子,
 医院), is 1 — so one incidental statute-like or everyday word does not make a legal
-question.
+question; or (d) a legal ask form (`assistant/data/legal_asks.json`: 可以…吗, 有效吗,
+会被抓吗, 什么是, 怎么办, X权) about a subject the statutes talk about far more than
+everyday Chinese (`has_legal_ask`: 我可以放弃遗产吗, 邻居加装电梯该怎么办). (d) was added
+because 22 of 1,235 STARD questions — real questions in plain words — failed (a)–(c);
+with it 3 do, and no question of `eval/data/nonsense.jsonl` passes.
 
 Legal vocabulary (`LegalVocabulary`) = the general legal words of `LEGAL_WORDS`, the
 collection's own legal dictionary (law titles, short names, party terms), the map's
@@ -27,9 +31,12 @@ lists test sentences.
 """
 from __future__ import annotations
 
+import functools
+import json
 import math
 import re
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Callable, Iterable
 
 from assistant.analysis import recognise_scenario
@@ -37,6 +44,7 @@ from assistant.issue_map import IssueMap, normalise, place_word
 from assistant.provisions import ROLE_CITIZEN
 from assistant.records import RecognisedIssue, Understanding
 from assistant.vocabulary import LAY_TO_LEGAL
+from corpus.numerals import NUMERAL_CHARS
 
 #: What is asked → the words that ask it (matched in the ask clauses). A question can
 #: have several intents; the order here is the display order.
@@ -88,6 +96,11 @@ MIN_DOCUMENT_FREQUENCY = 5
 MAX_DOCUMENT_SHARE = 0.05
 #: A typical word this much more frequent in the statutes (≥ 10^2.5 ≈ 300×) is a term by itself.
 STRONG_KEYNESS_LOG10 = 2.5
+#: A topic word of a legal ask (`has_legal_ask`): in the collection at all and ≥ 10^1 = 10 times
+#: more frequent there than in general Chinese (遗产, 贷款, 电梯, 作品 pass; 今天, 好吃, 一下 do not).
+TOPIC_KEYNESS_LOG10 = 1.0
+#: The ask forms of a legal question (许可 / 效力 / 后果 / 概念 / 救济 / 权利), a data file.
+LEGAL_ASKS_PATH = Path(__file__).resolve().parent / "data" / "legal_asks.json"
 #: Intents for which binding law ranks above policy and scholarship (背景).
 BINDING_FIRST_INTENTS = frozenset(INTENTS)
 
@@ -97,6 +110,8 @@ _CONTENT = re.compile(r"[\w\u4e00-\u9fff]")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _LAY_PATTERNS = tuple(re.compile(pattern) for pattern, _terms in LAY_TO_LEGAL)
 #: A person or body written as `X某` / `某X` (张某, 某公司): how legal questions name parties.
+#: A numbered part of a statute (一款, 二项, 三条): typical of the texts, not a legal term.
+_STRUCTURE_WORD = re.compile(f"^[{NUMERAL_CHARS}]+[编章节条款项目]$")
 _PLACEHOLDER = re.compile(r"[\u4e00-\u9fff]某[\u4e00-\u9fff]?|某(?:公司|企业|局|机关|部门|单位|市|县|区)")
 
 
@@ -131,14 +146,33 @@ class LegalVocabulary:
 
     def typical(self, word: str) -> bool:
         """Statistically typical of the collection (keyness), not a place, not digits
-        (article numbers make digits typical of statutes; they are not legal words)."""
-        if word in self.places or not _CJK.search(word):
+        (article numbers make digits typical of statutes; they are not legal words), not a
+        single character (报, 条, 项 are typical of statutes as parts of words, not as terms:
+        `报个补习班` is not legal; single-character legal words are curated: 赔, 法, 告), not
+        a numbered part of an article (`第一款` segments as 第 / 一款, so 一款 is typical of
+        statutes; `推荐一款洗面奶` is not legal)."""
+        if word in self.places or not _CJK.search(word) or len(word) < 2 or _STRUCTURE_WORD.match(word):
             return False
         keyness = self.keyness(word)
         return keyness is not None and keyness >= KEYNESS_LOG10
 
     def __contains__(self, word: str) -> bool:
         return self.curated(word) or self.typical(word)
+
+    def topical(self, word: str) -> bool:
+        """A subject the statutes talk about (遗产, 电梯, 扒窃): a word of two or more
+        characters found in the collection at least once and ≥ 10^`TOPIC_KEYNESS_LOG10`
+        times more frequent there than in general Chinese. Weaker than `typical` on
+        purpose: it only counts together with a legal ask form (`has_legal_ask`)."""
+        if len(word) < 2 or word in self.places or not _CJK.search(word) or word in ASK_MARKERS:
+            return False
+        if self.document_frequency is None or self.general_frequency is None or not self.passages:
+            return False
+        df = self.document_frequency(word)
+        if df < 1 or df > MAX_DOCUMENT_SHARE * self.passages:
+            return False
+        count, total = self.general_frequency(word)
+        return math.log10(df / self.passages * max(total, 1) / (count + 1)) >= TOPIC_KEYNESS_LOG10
 
 
 def clauses(question: str) -> list[str]:
@@ -211,6 +245,62 @@ def has_legal_vocabulary(question: str, words: list[str], vocabulary: LegalVocab
     return points >= MIN_LEGAL_POINTS or (typical >= 1 and typical / max(len(words), 1) >= MIN_LEGAL_SHARE)
 
 
+@dataclass(frozen=True)
+class AskForm:
+    """One way people ask a legal question (`assistant/data/legal_asks.json`)."""
+
+    name: str
+    pattern: re.Pattern[str]
+    why: str
+    alone: bool = False  # legal by itself (`X权`: the ask names a right)
+
+
+@functools.lru_cache(maxsize=4)
+def load_legal_asks(path: Path = LEGAL_ASKS_PATH) -> tuple[AskForm, ...]:
+    """The ask forms of the data file, validated; a bad file raises ValueError naming it."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: cannot read the legal ask forms ({exc})") from exc
+    asks = data.get("asks") if isinstance(data, dict) else None
+    if not isinstance(asks, list) or not asks:
+        raise ValueError(f"{path}: expected an object with a non-empty list 'asks'")
+    forms = []
+    for index, item in enumerate(asks):
+        if not isinstance(item, dict) or not all(isinstance(item.get(k), str) and item[k] for k in ("name", "pattern", "why")):
+            raise ValueError(f"{path}: asks[{index}] needs non-empty strings name, pattern and why")
+        if not isinstance(item.get("alone", False), bool):
+            raise ValueError(f"{path}: asks[{index}] ({item['name']}): 'alone' must be true or false")
+        try:
+            forms.append(AskForm(item["name"], re.compile(item["pattern"]), item["why"], item.get("alone", False)))
+        except re.error as exc:
+            raise ValueError(f"{path}: asks[{index}] ({item['name']}): bad pattern: {exc}") from exc
+    return tuple(forms)
+
+
+def legal_asks(question: str) -> list[AskForm]:
+    """The legal ask forms of the question (可以…吗, 有效吗, 什么是, 怎么办 …), in file order."""
+    return [form for form in load_legal_asks() if form.pattern.search(question)]
+
+
+def has_legal_ask(question: str, tokenize: Callable[[str], list[str]], vocabulary: LegalVocabulary) -> bool:
+    """A legal ask form about a subject the statutes talk about (`LegalVocabulary.topical`).
+
+    Why: ordinary people ask legal questions in everyday words (我可以放弃遗产吗？邻居加装
+    电梯影响我的生活该怎么办？什么是扒窃？). Neither half is enough alone — 怎么办 also asks
+    about a slow computer, 电影 is also in 电影产业促进法 — but asking whether something is
+    allowed, valid, punished, what a concept means or what one can do, about a subject the
+    law is far more about than everyday Chinese is, is what a legal question is. The words
+    of the ask form itself (区别, 要求) are not the subject."""
+    found = legal_asks(question)
+    if not found:
+        return False
+    if any(form.alone for form in found):
+        return True
+    cues = "".join(form.pattern.pattern for form in load_legal_asks())
+    return any(vocabulary.topical(word) for word in content_words(tokenize(question)) if word not in cues)
+
+
 def has_legal_story(scenario: dict[str, list[str]]) -> bool:
     """An agency, firm or staff member (not only 我/市民) together with a harm or relation."""
     actors = [a for a in scenario.get("actors", []) if a != ROLE_CITIZEN]
@@ -248,7 +338,8 @@ def understand(
     vocabulary = vocabulary or LegalVocabulary()
     if issue_map is not None and not issue_map.legal_terms <= vocabulary.lexicon:
         vocabulary = replace(vocabulary, lexicon=vocabulary.lexicon | issue_map.legal_terms)
-    legal = bool(issues) or has_legal_story(scenario) or has_legal_vocabulary(question, words, vocabulary)
+    legal = (bool(issues) or has_legal_story(scenario) or has_legal_vocabulary(question, words, vocabulary)
+             or has_legal_ask(question, tokenize, vocabulary))
     return Understanding(
         facts=facts,
         asks=asks,

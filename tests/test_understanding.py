@@ -16,9 +16,13 @@ import pytest
 
 from assistant.issue_map import load_issue_map
 from assistant.pipeline import NO_LEGAL_BASIS, Pipeline
+from indexer.segment import Segmenter
 from assistant.understanding import (
     LegalVocabulary,
+    has_legal_ask,
     intents_of,
+    legal_asks,
+    load_legal_asks,
     region_of,
     split_facts_and_asks,
     understand,
@@ -44,9 +48,51 @@ LAY = [
 ]
 
 
-def test_nonsense_set_is_twenty_varied_questions():
-    assert len(NONSENSE) == 20 and len({q["question"] for q in NONSENSE}) == 20
-    assert len({q["category"] for q in NONSENSE}) >= 8
+def test_nonsense_set_is_thirty_varied_questions():
+    # 20 short ones (punctuation, emoji, chit-chat) and 10 longer ones in another style
+    # (a request, a story, a question form legal questions use too: 有什么区别, 是…吗)
+    assert len(NONSENSE) == 30 and len({q["question"] for q in NONSENSE}) == 30
+    assert len({q["category"] for q in NONSENSE}) >= 18
+
+
+def _vocabulary(df: dict[str, int], general: dict[str, int], passages: int = 5000) -> LegalVocabulary:
+    """A vocabulary over made-up statistics: `df` passages of `passages`, jieba-like counts of 60 million."""
+    return LegalVocabulary(document_frequency=lambda w: df.get(w, 0), passages=passages,
+                           general_frequency=lambda w: (general.get(w, 0), 60_000_000))
+
+
+def test_a_legal_ask_about_a_statute_subject_is_legal():
+    vocab = _vocabulary({"遗产": 20, "电梯": 6, "扒窃": 1, "电影": 2, "推荐": 30, "好吃": 0},
+                        {"遗产": 2995, "电梯": 524, "扒窃": 6, "电影": 4918, "推荐": 3823, "好吃": 2799})
+    words = Segmenter().tokenize  # plain jieba
+    assert vocab.topical("遗产") and vocab.topical("扒窃") and not vocab.topical("好吃")
+    assert has_legal_ask("我可以放弃遗产吗？", words, vocab)          # 许可 + a subject of 继承
+    assert has_legal_ask("邻居加装电梯，该怎么办", words, vocab)       # 救济
+    assert has_legal_ask("什么是扒窃？", words, vocab)                 # 概念, a word seen once in the statutes
+    assert has_legal_ask("是否存在亲吻权、祭奠权？", words, vocab)      # a right asked about is legal alone
+    assert not has_legal_ask("红烧肉怎么做才好吃", words, vocab)        # no ask form
+    assert not has_legal_ask("什么是好吃", words, vocab)               # ask form, no statute subject
+    assert not has_legal_ask("可以推荐几部电影吗", words, vocab)        # a request to the assistant
+    assert not has_legal_ask("列表和元组有什么区别", words, vocab)      # 区别 is the ask, not a subject
+    assert [f.name for f in legal_asks("一房多租有效吗？")] == ["效力"]
+
+
+def test_single_characters_and_article_parts_are_not_typical_words():
+    vocab = _vocabulary({"报": 2000, "一款": 250, "罚款": 140}, {"报": 14647, "一款": 295, "罚款": 689}, passages=50_000)
+    assert vocab.keyness("报") > 2 and not vocab.typical("报")      # typical only as part of words
+    assert vocab.keyness("一款") > 2 and not vocab.typical("一款")  # 第一款 segments as 第 / 一款
+    assert vocab.typical("罚款")
+
+
+def test_a_bad_ask_file_is_refused_with_its_name(tmp_path):
+    path = tmp_path / "asks.json"
+    path.write_text('{"asks": [{"name": "许可", "pattern": "可以(", "why": "x"}]}', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"asks\.json.*许可.*bad pattern"):
+        load_legal_asks(path)
+    path.write_text('{"asks": []}', encoding="utf-8")
+    with pytest.raises(ValueError, match="asks.json"):
+        load_legal_asks(path)
+    assert all(form.why for form in load_legal_asks())  # the shipped file is valid
 
 
 def test_facts_are_split_from_several_asks():
