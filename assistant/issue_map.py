@@ -21,6 +21,12 @@ so it stays at 2 (what the map's cues are written for).
 A local issue (`region` set) needs the place named in the question as well: a 浙江
 regulation does not govern a question about 广东.
 
+Synonym families (why): people say the same thing in many words (外包公司 / 软件公司 /
+中标的公司 / 运维单位), and a cue written for one wording misses the next question. The
+map's optional top-level `families` names such word lists once (`"受托企业": [...]`); a
+cue part `@受托企业` matches when any member occurs. So `@受托企业&@个人信息` is one
+`&` cue (2 points) covering every pairing, and a family is extended in one place.
+
 The map is loaded once per `Pipeline` (never at import time): `load_issue_map(path)`
 validates everything and fails with an `IssueMapError` naming the file and the issue.
 """
@@ -82,14 +88,22 @@ def place_word(region: str) -> str:
 
 @dataclass(frozen=True)
 class Cue:
-    """One cue as written (`text`) and its parts after normalisation (one part unless `&`)."""
+    """One cue as written (`text`) and its parts after normalisation (one part unless `&`);
+    `options[i]` are the words that satisfy part i (the part itself, or the members of
+    the synonym family `@name` it names)."""
 
     text: str
     parts: tuple[str, ...]
+    options: tuple[tuple[str, ...], ...] = ()
 
     @property
     def points(self) -> int:
         return COMBINED_POINTS if len(self.parts) > 1 else PLAIN_POINTS
+
+    def found_in(self, present: set[str]) -> str:
+        """The longest word of a plain cue that occurs (`present`), or "" — for the
+        rule that a plain cue inside another matched one is not counted twice."""
+        return max((word for word in self.options[0] if word in present), key=len, default="")
 
 
 @dataclass(frozen=True)
@@ -123,7 +137,8 @@ class IssueMap:
     issues: tuple[MapIssue, ...]
     fragments: tuple[str, ...]  # every distinct normalised cue part, longest first
     legal_terms: frozenset[str] = frozenset()  # parts of the `legal` cues: the law's own words
-    by_fragment: dict[str, tuple[tuple[int, Cue], ...]] = field(default_factory=dict)  # part → (issue index, cue)
+    by_fragment: dict[str, tuple[tuple[int, Cue], ...]] = field(default_factory=dict)  # word → (issue index, cue)
+    families: dict[str, tuple[str, ...]] = field(default_factory=dict)  # synonym family name → members
 
     def match(self, question: str, threshold: float = RECOGNISE_AT) -> list[RecognisedIssue]:
         """Issues the question signals (score ≥ threshold), best first, ties by id.
@@ -138,7 +153,7 @@ class IssueMap:
         hits: dict[int, dict[str, Cue]] = {}
         for fragment in present:
             for index, cue in self.by_fragment.get(fragment, ()):
-                if all(part in present for part in cue.parts):
+                if all(any(word in present for word in options) for options in cue.options):
                     hits.setdefault(index, {})[cue.text] = cue
         out = []
         for index, found in hits.items():
@@ -146,10 +161,11 @@ class IssueMap:
             if issue.region and place_word(issue.region) not in text:
                 continue
             hit = [cue for cue in issue.cues if cue.text in found]  # in the map's order
-            plain = [cue.parts[0] for cue in hit if len(cue.parts) == 1]
+            plain = {cue.text: cue.found_in(present) for cue in hit if len(cue.parts) == 1}
             counted = [
                 cue for cue in hit
-                if len(cue.parts) > 1 or not any(cue.parts[0] != other and cue.parts[0] in other for other in plain)
+                if len(cue.parts) > 1 or not any(plain[cue.text] != other and plain[cue.text] in other
+                                                 for other in plain.values())
             ]
             score = float(sum(cue.points for cue in counted))
             if counted and score >= threshold:
@@ -185,11 +201,34 @@ def _strings(value, where: str, *, allow_empty_list: bool = True) -> tuple[str, 
     return tuple(v.strip() for v in value)
 
 
-def _cue(text: str, where: str) -> Cue:
+def _cue(text: str, where: str, families: dict[str, tuple[str, ...]]) -> Cue:
     parts = tuple(normalise(part) for part in text.split("&"))
     if not all(parts):
         raise IssueMapError(f"{where}: cue {text!r} has an empty part")
-    return Cue(text=text, parts=parts)
+    options = []
+    for part in parts:
+        if part.startswith("@"):
+            if part[1:] not in families:
+                raise IssueMapError(f"{where}: cue {text!r} names the family {part!r}, which `families` does not define")
+            options.append(families[part[1:]])
+        else:
+            options.append((part,))
+    return Cue(text=text, parts=parts, options=tuple(options))
+
+
+def _families(value, path: str) -> dict[str, tuple[str, ...]]:
+    """The optional top-level `families`: name → words (normalised, at least two characters)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise IssueMapError(f"{path}: `families` must be an object of name → list of words")
+    out = {}
+    for name, words in value.items():
+        members = _strings(words, f"{path}: families.{name}", allow_empty_list=False)
+        if any(len(normalise(word)) < 2 for word in members):
+            raise IssueMapError(f"{path}: families.{name}: every word needs two characters or more")
+        out[normalise(name)] = tuple(dict.fromkeys(normalise(word) for word in members))
+    return out
 
 
 def _provision(item, where: str) -> IssueProvision:
@@ -209,7 +248,7 @@ def _provision(item, where: str) -> IssueProvision:
                           why=item.get("why", "").strip(), time_limit=item.get("time_limit", "").strip())
 
 
-def _issue(item, where: str) -> MapIssue:
+def _issue(item, where: str, families: dict[str, tuple[str, ...]]) -> MapIssue:
     if not isinstance(item, dict):
         raise IssueMapError(f"{where}: must be an object")
     issue_id = item.get("id")
@@ -226,9 +265,9 @@ def _issue(item, where: str) -> MapIssue:
     legal_terms: set[str] = set()
     for kind in CUE_KINDS:
         for text in _strings(cues_in.get(kind, []), f"{where}: cues.{kind}"):
-            cue = _cue(text, f"{where}: cues.{kind}")
+            cue = _cue(text, f"{where}: cues.{kind}", families)
             if kind == "legal":
-                legal_terms.update(cue.parts)
+                legal_terms.update(word for options in cue.options for word in options)
             if cue.parts not in [c.parts for c in cues]:
                 cues.append(cue)
     if not cues:
@@ -264,23 +303,25 @@ def parse_issue_map(data, path: str = "<issue map>", sha256: str = "") -> IssueM
     issues_in = data.get("issues")
     if not isinstance(issues_in, list):
         raise IssueMapError(f"{path}: `issues` must be a list")
-    issues = tuple(_issue(item, f"{path}: issue {i}") for i, item in enumerate(issues_in, start=1))
+    families = _families(data.get("families"), path)
+    issues = tuple(_issue(item, f"{path}: issue {i}", families) for i, item in enumerate(issues_in, start=1))
     seen: set[str] = set()
     for issue in issues:
         if issue.id in seen:
             raise IssueMapError(f"{path}: issue id {issue.id!r} occurs twice")
         seen.add(issue.id)
-    fragments = sorted({part for issue in issues for cue in issue.cues for part in cue.parts}, key=lambda f: (-len(f), f))
+    fragments = sorted({word for issue in issues for cue in issue.cues for options in cue.options for word in options},
+                       key=lambda f: (-len(f), f))
     description = data.get("description", "")
     by_fragment: dict[str, list[tuple[int, Cue]]] = {}
     for index, issue in enumerate(issues):
         for cue in issue.cues:
-            for part in set(cue.parts):
-                by_fragment.setdefault(part, []).append((index, cue))
+            for word in {word for options in cue.options for word in options}:
+                by_fragment.setdefault(word, []).append((index, cue))
     return IssueMap(path=path, sha256=sha256, description=description if isinstance(description, str) else "",
                     issues=issues, fragments=tuple(fragments),
                     legal_terms=frozenset(t for issue in issues for t in issue.legal_terms),
-                    by_fragment={part: tuple(cues) for part, cues in by_fragment.items()})
+                    by_fragment={part: tuple(cues) for part, cues in by_fragment.items()}, families=families)
 
 
 def load_issue_map(path: str | Path | None = None) -> IssueMap:

@@ -41,15 +41,63 @@ def scores(pipeline: Pipeline, questions: list[Question], mode: str = "hybrid") 
     return {"recall@10": recall / max(n, 1), "mrr@10": rr / max(n, 1), "n": n}
 
 
+#: Why a gold article is missed (not in the top 10), in the order they are tested.
+MISS_KINDS = ("unresolved", "no_issue", "cue_gap", "map_gap", "below_10")
+
+
+def miss_kind(pipeline: Pipeline, unit_id: str | None, answer, recognised: set[str]) -> str:
+    """Why one gold article is not among the top 10 (see `MISS_KINDS`):
+
+    `unresolved` — not in the index; `no_issue` — the question recognised no issue;
+    `cue_gap` — an issue of the map names it but that issue was not recognised;
+    `map_gap` — issues were recognised but no issue of the map names it;
+    `below_10` — a recognised issue names it, the fusion ranked it below 10."""
+    if unit_id is None:
+        return "unresolved"
+    in_recognised = any(pipeline.resolve(p.law, p.article) == unit_id
+                        for issue in answer.understanding.issues for p in issue.provisions)
+    if in_recognised:
+        return "below_10"
+    if not recognised:
+        return "no_issue"
+    in_map = any(pipeline.resolve(p.law, p.article) == unit_id
+                 for issue in pipeline.issue_map.issues for p in issue.provisions)
+    return "cue_gap" if in_map else "map_gap"
+
+
+def misses(pipeline: Pipeline, questions: list[Question], mode: str = "hybrid") -> dict[str, int]:
+    """Count the missed gold articles of `questions` by `MISS_KINDS`; print one line per miss."""
+    counts = dict.fromkeys(("gold", "found", *MISS_KINDS), 0)
+    for question in questions:
+        answer = pipeline.ask(question.question, mode=mode, k=10)
+        ranked = [h.unit_id for h in answer.hits if h.origin in ("search", "lookup")][:10]
+        recognised = {issue.issue_id for issue in (answer.understanding.issues if answer.understanding else [])}
+        for gold in question.gold:
+            unit_id = pipeline.resolve(gold.law, gold.article)
+            counts["gold"] += 1
+            if unit_id is not None and unit_id in ranked:
+                counts["found"] += 1
+                continue
+            kind = miss_kind(pipeline, unit_id, answer, recognised) if answer.understanding else "no_issue"
+            counts[kind] += 1
+            print(f"{question.id}\t{question.kind}\t{kind}\t{gold.law}{gold.article}\t{','.join(sorted(recognised))}")
+    return counts
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("questions", nargs="+")
     parser.add_argument("--collection", default="default")
     parser.add_argument("--mode", default="hybrid", choices=("bm25", "dense", "hybrid"))
+    parser.add_argument("--misses", choices=("even", "odd"),
+                        help="only list why each gold article of that half is missed (no tuning)")
     args = parser.parse_args(argv)
     questions = [q for path in args.questions for q in load_questions(path)]
     halves = {half: [q for q in questions if half_of(q.id) == half] for half in ("even", "odd")}
     pipeline = Pipeline.open(args.collection)
+    if args.misses:
+        print(misses(pipeline, halves[args.misses], args.mode))
+        return
     pipeline.use_issue_map = False
     off = {half: scores(pipeline, qs, args.mode) for half, qs in halves.items()}
     print(f"map off: even {off['even']}  odd {off['odd']}")

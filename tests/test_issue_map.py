@@ -137,3 +137,21 @@ def test_ranked_provisions_by_issue_then_asked_role(tmp_path):
                        "中华人民共和国国家赔偿法第三十九条", "中华人民共和国国家赔偿法第二条"]
     deadline_first = [p.ref for p in ranked_provisions(issues, ["deadline"])]
     assert deadline_first[0] == "中华人民共和国国家赔偿法第三十九条" and len(deadline_first) == 4
+
+
+def test_synonym_family_cues(tmp_path):
+    """`@name` in a cue stands for any word of the map's family `name`; `@a&@b` is one
+    `&` cue (2 points) whatever members occur; an undefined family is refused."""
+    path = tmp_path / "issue_map.json"
+    data = {"format": 1, "description": "test",
+            "families": {"受托企业": ["外包公司", "软件公司"], "个人信息": ["住址", "手机号"]},
+            "issues": [issue(cues={"lay": ["@受托企业&@个人信息", "@受托企业"], "legal": ["受托人"]})]}
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    m = load_issue_map(path)
+    found = m.match("软件公司把市民的手机号给了别人")
+    assert [(r.issue_id, r.score) for r in found] == [("contractor-data-leak", 3.0)]
+    assert m.match("软件公司开发了一个系统") == []  # one family word alone is one point
+    data["issues"][0]["cues"]["lay"].append("@没有&住址")
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(IssueMapError, match="family '@没有'"):
+        load_issue_map(path)

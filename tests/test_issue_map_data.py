@@ -30,15 +30,20 @@ def load_map() -> dict:
     return json.loads(MAP_PATH.read_text(encoding="utf-8"))
 
 
-def cue_problem(cue: str) -> str:
+def cue_problem(cue: str, families: dict | None = None) -> str:
     """Why a cue can never be specific, or "" when it can.
 
     A single character (码, 泄) occurs in nearly any question, so a plain cue needs two
     characters. In an `a&b` cue one single-character part is allowed when the rest
-    carries it (`码&红色`), but not two (`卖&判` would fire on 买卖合同……判决)."""
+    carries it (`码&红色`), but not two (`卖&判` would fire on 买卖合同……判决). A part
+    `@name` is a synonym family of the map's `families` (its words have two characters
+    or more, so it counts as a long part)."""
     parts = [re.sub(r"\s+", "", part) for part in cue.split("&")]
     if any(not part for part in parts):
         return "has an empty part"
+    unknown = [part for part in parts if part.startswith("@") and part[1:] not in (families or {})]
+    if unknown:
+        return f"names the undefined family {unknown[0]}"
     if len(parts) == 1:
         return "is a single character" if len(parts[0]) < 2 else ""
     if sum(len(part) == 1 for part in parts) > 1 or sum(map(len, parts)) < 3:
@@ -51,6 +56,11 @@ def structure_problems(data: dict) -> list[str]:
     problems = []
     if data.get("format") != 1:
         problems.append(f"format is {data.get('format')!r}, expected 1")
+    families = data.get("families", {})
+    for name, words in families.items():
+        short = [word for word in words if len(re.sub(r"\s+", "", word)) < 2]
+        if not words or short:
+            problems.append(f"family {name!r} is empty or has a single-character word {short}")
     seen: set[str] = set()
     for issue in data.get("issues", []):
         iid = issue.get("id", "")
@@ -69,7 +79,7 @@ def structure_problems(data: dict) -> list[str]:
             if not cues.get(kind):
                 problems.append(f"{iid}: no {kind} cues")
             for cue in cues.get(kind, []):
-                problem = cue_problem(cue)
+                problem = cue_problem(cue, families)
                 if problem:
                     problems.append(f"{iid}: cue {cue!r} {problem}")
         provisions = issue.get("provisions", [])
@@ -143,7 +153,8 @@ def test_structure_check_catches_bad_entries():
     broken = copy.deepcopy(data)
     broken["format"] = 2
     broken["issues"].append(copy.deepcopy(broken["issues"][0]))  # duplicate id
-    broken["issues"][0]["cues"]["lay"] += ["码", "卖&判", "健康码&"]
+    broken["issues"][0]["cues"]["lay"] += ["码", "卖&判", "健康码&", "@无此词族&泄露"]
+    broken.setdefault("families", {})["坏词族"] = ["外包公司", "码"]
     broken["issues"][0]["provisions"][0]["role"] = "reason"
     problems = structure_problems(broken)
     assert any("format" in p for p in problems)
@@ -151,6 +162,8 @@ def test_structure_check_catches_bad_entries():
     assert any("'码' is a single character" in p for p in problems)
     assert any("'卖&判' has more than one single-character part" in p for p in problems)
     assert any("'健康码&' has an empty part" in p for p in problems)
+    assert any("undefined family @无此词族" in p for p in problems)
+    assert any("'坏词族'" in p for p in problems)
     assert any("'reason'" in p for p in problems)
 
 
