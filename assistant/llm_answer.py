@@ -11,7 +11,7 @@
   structured analysis (结论 lines, parties, remedies — all already verified) and the
   text of the verified evidence articles (prompt `answer_v1.md`). Every `《法名》第X条`
   in its text is parsed with the lookup's reference parser and title resolution
-  (`assistant.lookup.parse_article_refs`, `normalize_name`; numerals via
+  (`assistant.lookup.parse_article_refs`, `corpus.versions.title_key`; numerals via
   `corpus.numerals`) and must be one of the articles the model was given; any other
   reference is removed and listed, and a sentence left without a verified reference is
   removed with it. A text that then has no verified reference or is too short is not
@@ -185,12 +185,13 @@ def nest_marks(text: str) -> str:
 
 
 def evidence_key(law: str, article: str) -> tuple[str, str]:
-    """How a cited article is compared with the evidence: the lookup's normalised law name
-    (no book marks, no 中华人民共和国, NFKC) and the canonical article label."""
-    from assistant.lookup import normalize_name
+    """How a cited article is compared with the evidence: the one title key
+    (`corpus.versions.title_key`: no book marks, no 中华人民共和国, NFKC) and the canonical
+    article label."""
     from corpus.numerals import canonical_article_label
 
-    return normalize_name(law), canonical_article_label(article) or article
+    from corpus.versions import title_key
+    return title_key(law), canonical_article_label(article) or article
 
 
 def check_citations(text: str, evidence: Iterable[Evidence], catalog=None) -> CheckedText:

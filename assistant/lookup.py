@@ -44,7 +44,7 @@ from typing import Any, Iterable
 from assistant.records import Evidence
 from corpus.numerals import NUMERAL_CHARS, article_label, chinese_to_int, label_numeral, parse_article_label
 from corpus.records import Document, Unit
-from corpus.versions import NATIONAL_REGIONS, VersionIndex, law_key
+from corpus.versions import NATIONAL_REGIONS, VersionIndex, title_key
 from indexer.segment import CONVENTIONAL_SHORT_NAMES, derived_short_name, title_core
 
 #: Conventional short names missing from `indexer.segment.CONVENTIONAL_SHORT_NAMES`
@@ -71,15 +71,6 @@ MATCH_NAMES = {MATCH_TITLE: "title", MATCH_CONVENTIONAL: "conventional", MATCH_D
 
 #: National laws first, then regulations, interpretations, rules, local rules, the rest.
 DOC_TYPE_RANK = {"法律": 0, "行政法规": 1, "司法解释": 2, "部门规章": 3, "地方性法规": 4}
-
-_BOOK_MARKS = str.maketrans("", "", "《》<>〈〉")
-
-
-def normalize_name(name: str) -> str:
-    """The comparable form of a law name: `law_key` (NFKC, no spaces, no 中华人民共和国,
-    no version note) without book-title marks, so 《中华人民共和国数据安全法》 = 数据安全法."""
-    return law_key(name).translate(_BOOK_MARKS)
-
 
 # --------------------------------------------------------------------------- catalog
 
@@ -186,7 +177,7 @@ class LawCatalog:
 
     # ----------------------------------------------------------------- names
     def _add_name(self, name: str, law_id: str, how: int) -> None:
-        key = normalize_name(name)
+        key = title_key(name)
         if len(key) < 2:
             return
         slot = self._names.setdefault(key, {})
@@ -194,17 +185,17 @@ class LawCatalog:
             slot[law_id] = how
 
     def _build_names(self) -> None:
-        titles = {normalize_name(e.title) for e in self.entries.values()}
+        titles = {title_key(e.title) for e in self.entries.values()}
         for entry in self.entries.values():
             for doc in entry.versions:  # an old version may carry an older title
                 self._add_name(doc.title, entry.law_id, MATCH_TITLE)
         by_core: dict[str, list[str]] = {}
         for entry in self.entries.values():
-            by_core.setdefault(normalize_name(entry.core), []).append(entry.law_id)
+            by_core.setdefault(title_key(entry.core), []).append(entry.law_id)
         conventional: dict[str, set[str]] = {}
         for table in (CONVENTIONAL_SHORT_NAMES, EXTRA_SHORT_NAMES):
             for core, shorts in table.items():
-                conventional.setdefault(normalize_name(core), set()).update(shorts)
+                conventional.setdefault(title_key(core), set()).update(shorts)
         derived: dict[str, set[str]] = {}
         for core, law_ids in by_core.items():
             short = derived_short_name(core)
@@ -215,7 +206,7 @@ class LawCatalog:
                     self._add_name(short, law_id, MATCH_CONVENTIONAL)
         for short, law_ids in derived.items():
             # the rule is only trusted when it is unambiguous and shadows no title
-            cores = {normalize_name(self.entries[i].core) for i in law_ids}
+            cores = {title_key(self.entries[i].core) for i in law_ids}
             if len(cores) == 1 and short not in titles:
                 for law_id in law_ids:
                     self._add_name(short, law_id, MATCH_DERIVED)
@@ -238,7 +229,7 @@ class LawCatalog:
         return cached
 
     def _resolve(self, name: str) -> LawResolution:
-        key = normalize_name(name)
+        key = title_key(name)
         slot = self._names.get(key)
         if not slot:
             return LawResolution(name=name, note=f"未找到名为“{name}”的法律法规")
@@ -318,7 +309,7 @@ class _NgramSuggester:
         return {g: c * self.idf.get(g, self.default_idf) for g, c in grams.items()}
 
     def suggest(self, name: str, limit: int) -> list[str]:
-        query = self._weights(self._grams(normalize_name(name)))
+        query = self._weights(self._grams(title_key(name)))
         qnorm = math.sqrt(sum(v * v for v in query.values()))
         if not qnorm:
             return []

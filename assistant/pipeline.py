@@ -15,7 +15,6 @@ Order of work for a question:
 from __future__ import annotations
 
 import os
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +28,7 @@ from assistant.refs import split_ref
 from assistant.vocabulary import expand_query
 from corpus.numerals import canonical_article_label
 from corpus.records import Document, Unit
-from corpus.versions import VersionIndex
+from corpus.versions import VersionIndex, title_key
 from indexer.hits import RRF_C, fuse
 from indexer.records import Hit
 
@@ -102,7 +101,8 @@ class Filters:
 
 @dataclass
 class UnitTable:
-    """unit_id → (document, unit), plus (law title, article label) → current unit_id."""
+    """unit_id → (document, unit), plus (law title key, article label) → current unit_id
+    (titles compare by `corpus.versions.title_key`)."""
 
     documents: dict[str, Document] = field(default_factory=dict)
     units: dict[str, tuple[Document, Unit]] = field(default_factory=dict)
@@ -126,12 +126,12 @@ class UnitTable:
             if doc.status == "current":
                 for unit in doc.units:
                     if unit.kind == "article" and unit.number:
-                        table.current_article.setdefault((_title_key(doc.title), unit.number), unit.unit_id)
+                        table.current_article.setdefault((title_key(doc.title), unit.number), unit.unit_id)
         return table
 
     def resolve(self, law: str, article: str) -> str | None:
         label = canonical_article_label(article) or article
-        return self.current_article.get((_title_key(law), label))
+        return self.current_article.get((title_key(law), label))
 
     def history(self, doc: Document, unit: Unit) -> list[tuple[Document, Unit]]:
         """The same article in the older versions of the same instrument, newest first:
@@ -143,11 +143,6 @@ class UnitTable:
         except ValueError:  # a number that is not an article label has no history
             return []
         return [(old, old_unit) for old, old_unit in self.versions.history(doc, label) if old_unit is not None]
-
-
-def _title_key(title: str) -> str:
-    """Titles compare without spaces and book-title marks (`最高人民法院 最高人民检察院…`)."""
-    return re.sub(r"[\s《》〈〉]", "", title)
 
 
 class Pipeline:

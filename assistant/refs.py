@@ -7,20 +7,35 @@ from __future__ import annotations
 
 import re
 
-from corpus.numerals import canonical_article_label
+from corpus.numerals import NUMERAL_CHARS, canonical_article_label
+from corpus.versions import written_title
 
-#: The last `第…条` (optionally `之X`) at the end of a ref, after a non-empty law title.
-REF_RE = re.compile(r"^(?P<law>.+?)(?P<article>第[零〇一二两三四五六七八九十百千0-9]+条(?:之[一二三四五六七八九十]+)?)$")
+#: `<law>第X条` / `<law>第X条之Y` — the law is everything before the LAST article label
+#: (greedy `law`), so a title that itself contains `第` (…（第二号）) stays whole. Any
+#: numeral `corpus.numerals` reads (Chinese, Arabic, full-width), spaces inside the
+#: label and the common 笫 typo of annotators are accepted.
+REF_RE = re.compile(
+    r"^(?P<law>.+)(?P<article>[第笫]\s*[" + NUMERAL_CHARS + r"\s]+?\s*条(?:\s*之\s*[" + NUMERAL_CHARS + r"]+)?)\s*$",
+    re.S,
+)
 
 
 def split_ref(ref: str) -> tuple[str, str] | None:
-    """`中华人民共和国数据安全法第四十五条` → (`中华人民共和国数据安全法`, `第四十五条`).
+    """`中华人民共和国刑法第二百五十三条之一` → (`中华人民共和国刑法`, `第二百五十三条之一`).
 
-    Arabic article numbers are canonicalised (`第45条` → `第四十五条`). None when the
-    string does not end with an article label.
+    The law is tidied by `corpus.versions.written_title` (no whitespace, no outer
+    book-title marks) and the article label canonicalised (`第45条` → `第四十五条`).
+    None when the text does not end in an article label (a policy-document section,
+    a bare law title) or has no law before it.
     """
     match = REF_RE.match((ref or "").strip())
     if not match:
         return None
-    label = canonical_article_label(match["article"]) or match["article"]
-    return match["law"].strip("《》 "), label
+    law = written_title(match["law"])
+    if not law:
+        return None
+    try:
+        article = canonical_article_label(re.sub(r"\s+", "", match["article"]))
+    except ValueError:
+        return None
+    return law, article

@@ -43,7 +43,7 @@ def law_key(title: str) -> str:
     Full-width forms are folded (NFKC), `中华人民共和国` is dropped everywhere (file names
     and citations omit it inconsistently: 《中华人民共和国民法典》 vs 《民法典》),
     version notes in brackets (`（2021修正）`) and all whitespace are removed, and
-    book-title marks are unified. Words that distinguish instruments stay:
+    book-title marks are unified (`title_key` removes them). Words that distinguish instruments stay:
     `实施条例`, `（试行）`, `（一）`, `修正案（十一）`, `宪法修正案（2018年）`.
     """
     text = unicodedata.normalize("NFKC", title)
@@ -51,6 +51,26 @@ def law_key(title: str) -> str:
     text = text.replace(_PRC, "")
     text = _VERSION_NOTE_RE.sub("", text)
     return text.translate(_QUOTE_MARKS)
+
+
+_BOOK_MARKS = str.maketrans("", "", "<>〈〉")
+
+
+def title_key(name: str) -> str:
+    """The one comparison key of a law's name: `law_key` without book-title marks, so
+    《中华人民共和国数据安全法》, 中华人民共和国数据安全法 and 数据安全法 compare equal.
+
+    Every place that matches a written law name against the collection uses it: the
+    lookup catalogue's names, the pipeline's (title, article) table, the verification
+    of citations."""
+    return law_key(name).translate(_BOOK_MARKS)
+
+
+def written_title(text: str) -> str:
+    """A law title as written in a citation or a gold file, tidied for storing and
+    showing: whitespace removed, outer book-title marks stripped. 中华人民共和国 and
+    version notes stay (it is still the title as written); compare with `title_key`."""
+    return _SPACE_RE.sub("", text).strip("《》")
 
 
 def _group_key(doc: Document) -> tuple[str, str, str, str]:

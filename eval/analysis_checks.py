@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from assistant.records import Analysis
-from eval.questions import GoldArticle, GoldParty, split_ref
+from assistant.refs import split_ref
+from eval.questions import GoldArticle, GoldParty
 
 Resolver = Callable[[str, str], "str | None"]
 

@@ -18,15 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from corpus.numerals import NUMERAL_CHARS, canonical_article_label
+from assistant.refs import split_ref
+from corpus.numerals import canonical_article_label
 from corpus.records import IngestError
+from corpus.versions import written_title
 
-#: `<law>第X条` / `<law>第X条之Y` — the law is everything before the LAST article label
-#: (greedy `law`), so a title that itself contains `第` (…（第二号）) stays whole.
-_REF_RE = re.compile(
-    r"^(?P<law>.+)(?P<article>[第笫]\s*[" + NUMERAL_CHARS + r"\s]+?\s*条(?:\s*之\s*[" + NUMERAL_CHARS + r"]+)?)\s*$",
-    re.S,
-)
 #: Separators between references in a CSV gold cell (half/full-width semicolon, newline).
 _GOLD_SEPARATORS = re.compile(r"[;；\n]+")
 _ID_RE = re.compile(r"^\S+$")  # TREC files are whitespace-separated
@@ -62,30 +58,6 @@ class Question:
     remedies: list[dict[str, Any]] = field(default_factory=list)
 
 
-def normalize_law_title(title: str) -> str:
-    """Titles are matched as given; only whitespace and book-title marks 《》 are removed."""
-    return re.sub(r"\s+", "", title).strip("《》")
-
-
-def split_ref(ref: str) -> tuple[str, str] | None:
-    """`中华人民共和国刑法第二百五十三条之一` → (`中华人民共和国刑法`, `第二百五十三条之一`).
-
-    The article label is canonicalised; None when the text does not end in an article
-    label (a policy-document section, a bare law title) or has no law before it.
-    """
-    m = _REF_RE.match(ref.strip())
-    if not m:
-        return None
-    law = normalize_law_title(m.group("law"))
-    if not law:
-        return None
-    try:
-        article = canonical_article_label(re.sub(r"\s+", "", m.group("article")))
-    except ValueError:
-        return None
-    return law, article
-
-
 def parse_gold_cell(cell: str) -> list[GoldArticle]:
     """CSV gold cell `law第X条; law第Y条` → GoldArticles. ValueError names a bad reference."""
     gold = []
@@ -103,7 +75,7 @@ def parse_gold_cell(cell: str) -> list[GoldArticle]:
 def _gold_article(item: Any) -> GoldArticle:
     if not isinstance(item, dict) or not isinstance(item.get("law"), str) or not isinstance(item.get("article"), str):
         raise ValueError(f"gold entry must be an object with string `law` and `article`: {item!r}")
-    law = normalize_law_title(item["law"])
+    law = written_title(item["law"])
     if not law:
         raise ValueError(f"gold entry has an empty law title: {item!r}")
     try:

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from corpus.records import IngestError
-from eval.questions import GoldArticle, load_questions, parse_gold_cell, split_ref
+from assistant.refs import split_ref
+from eval.questions import GoldArticle, load_questions, parse_gold_cell
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
@@ -18,6 +19,10 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
     ("刑法第253条之1", ("刑法", "第二百五十三条之一")),
     # the LAST article label splits: a title containing 第…号 stays whole
     ("全国人民代表大会常务委员会关于修改的决定（第二号）第一条", ("全国人民代表大会常务委员会关于修改的决定（第二号）", "第一条")),
+    # the citations the analysis writes (`doc.title` + label), spaces in the title included
+    ("最高人民法院 最高人民检察院关于办理侵犯公民个人信息刑事案件适用法律若干问题的解释第五条",
+     ("最高人民法院最高人民检察院关于办理侵犯公民个人信息刑事案件适用法律若干问题的解释", "第五条")),
+    ("笫十二条", None), ("数据安全法笫十二条", ("数据安全法", "第十二条")), ("个保法第１３条", ("个保法", "第十三条")),
     ("第五条", None),  # no law
     ("江苏省数字政府建设规划（一）", None),  # policy section, not an article
 ])
@@ -79,3 +84,12 @@ def test_shared_domain_questions_load_with_kinds_and_parties():
     assert first.liable_parties[0].basis == "中华人民共和国数据安全法第四十九条"
     # every liable-party basis of the shared file is a readable article reference
     assert all(split_ref(p.basis) for q in questions for p in q.liable_parties)
+
+
+def test_written_titles_and_title_keys():
+    """Gold titles are stored as written (tidied); names compare by the one title key."""
+    from corpus.versions import title_key, written_title
+
+    assert written_title(" 《中华人民共和国 数据安全法》") == "中华人民共和国数据安全法"
+    assert {title_key(t) for t in ("《中华人民共和国数据安全法》", "数据安全法", "中华人民共和国数据安全法（2021修正）")} == {"数据安全法"}
+    assert title_key("最高人民法院关于适用〈中华人民共和国民事诉讼法〉的解释") == "最高人民法院关于适用民事诉讼法的解释"

@@ -17,10 +17,10 @@ from assistant.lookup import (
     article_paragraphs,
     is_lookup_question,
     lookup,
-    normalize_name,
     parse_article_refs,
 )
 from corpus.records import Document, Unit
+from corpus.versions import title_key
 
 REPO = Path(__file__).resolve().parents[1]
 LAWREFBOOK = REPO / "data" / "lawrefbook"
@@ -80,7 +80,7 @@ def test_how_names_matched(catalog):
     names = catalog.names
     assert set(names["数安法"].values()) == {"derived"}
     assert set(names["个保法"].values()) == {"conventional"}
-    assert set(names[normalize_name("中华人民共和国数据安全法")].values()) == {"title"}
+    assert set(names[title_key("中华人民共和国数据安全法")].values()) == {"title"}
     assert not catalog.resolve("数据保护法").found
 
 
