@@ -189,8 +189,8 @@ def evidence_key(law: str, article: str) -> tuple[str, str]:
     (`corpus.versions.title_key`: no book marks, no 中华人民共和国, NFKC) and the canonical
     article label."""
     from corpus.numerals import canonical_article_label
-
     from corpus.versions import title_key
+
     return title_key(law), canonical_article_label(article) or article
 
 
