@@ -305,6 +305,121 @@ def _is_expected(number: int, suffix: int, last: tuple[int, int] | None) -> bool
     return number == last_number + 1
 
 
+@dataclass
+class _LawParser:
+    """`structure_law`'s state while it walks a law's lines, one line at a time (`feed`)."""
+
+    sink: _UnitSink
+    paths: _PathStack = field(default_factory=_PathStack)
+    current: _Block | None = None  # open article / preamble / paragraph block
+    last: tuple[int, int] | None = None  # (number, suffix) of the last article
+    heading_since_last: bool = False
+    quoting: bool = False  # inside quoted amendment text of the open article
+    prev_ends_sentence: bool = True  # previous line closed a sentence (or was a heading / start)
+    level_ranks: dict[int, int] = field(default_factory=dict)  # Markdown depth → rank seen for 编/章/节 there
+    seen_article: bool = False
+    label_only_heading: bool = False  # last line was a bare `第一章` whose title may follow
+    titled_heading: bool = False  # last line was a `第一节 …` heading whose title may run on
+
+    @property
+    def doc_id(self) -> str:
+        return self.sink.doc_id
+
+    def feed(self, line: Line) -> None:
+        """Take one line: a heading's title, a heading, an article start, or text."""
+        text = line.text.strip()
+        if not text and line.heading_level is None:
+            return
+        if self._completes_heading(text):
+            return
+        self.label_only_heading = self.titled_heading = False
+        article_open = self.current is not None and self.current.kind == "article"
+        opens_quote = article_open and _announces_quotation(self.current)
+        heading = self._heading_of(line, text, opens_quote)
+        if heading is not None:
+            self._push_heading(heading, line, text)
+            return
+        self._body_line(line, text, in_quote=self.quoting or opens_quote)
+        self.prev_ends_sentence = text.endswith(_SENTENCE_END)
+
+    def finish(self) -> list[Unit]:
+        self.sink.emit(self.current)
+        return self.sink.units
+
+    def _completes_heading(self, text: str) -> bool:
+        """The title line of a bare `第一章`, or the wrapped rest of a heading's title."""
+        if self.label_only_heading and _is_heading_title(text):
+            self.paths.retitle_last(text)
+            self.label_only_heading = False
+            return True
+        if self.titled_heading and _is_heading_title(text) and len(self.paths.last_text) + len(text) <= MAX_WRAPPED_HEADING:
+            self.paths.retitle_last(text, wrapped=True)  # the heading's title wrapped onto this line
+            self.titled_heading = False
+            return True
+        return False
+
+    def _heading_of(self, line: Line, text: str, opens_quote: bool) -> _Heading | None:
+        """The heading this line is, if any; inside quoted amendment text a heading-like
+        line (`第七节 监察委员会`) is quoted wording instead and keeps the quote open."""
+        if not (self.quoting or opens_quote) or line.heading_level is not None:
+            return _classify_heading(line, text, self.level_ranks)
+        if _classify_heading(line, text) is not None:
+            self.quoting = True
+        return None
+
+    def _push_heading(self, heading: _Heading, line: Line, text: str) -> None:
+        if self.current is not None and self.current.kind != "preamble":
+            self.sink.emit(self.current)
+            self.current = None
+        self.paths.push(heading)
+        self.heading_since_last = True
+        self.quoting = False
+        self.prev_ends_sentence = True
+        self.label_only_heading = line.heading_level is None and bool(_LABEL_ONLY_HEADING_RE.match(text))
+        self.titled_heading = line.heading_level is None and not self.label_only_heading and heading.number is not None
+
+    def _body_line(self, line: Line, text: str, *, in_quote: bool) -> None:
+        """A line that is no heading: a new article when its `第X条` label is judged one,
+        else text of the open block."""
+        m = ARTICLE_START_RE.match(text)
+        if not m:
+            self._add_text(text, line)
+            return
+        decision = _judge_candidate(m, self.last, self.prev_ends_sentence, self.heading_since_last, in_quote)
+        if decision == "article":
+            number = chinese_to_int(m.group("num"))
+            suffix = chinese_to_int(m.group("suffix")) if m.group("suffix") else 0
+            self._start_article(number, suffix, "", line)
+            body = m.group("rest").strip()
+            if body:
+                self._add_text(body, line)  # the body may hold further articles (several per line)
+            return
+        if decision == "quoted":
+            self.quoting = True
+        elif self.last is not None:
+            log.debug("%s: line-start label kept as text: %s", self.doc_id, text[:40])
+        self._add_text(text, line)
+
+    def _start_article(self, number: int, suffix: int, body: str, line: Line) -> None:
+        self.sink.emit(self.current)
+        self.current = _Block("article", self.paths.path, article_label(number, suffix), number, suffix)
+        self.current.add(body, line)
+        self.last = (number, suffix)
+        self.heading_since_last = self.quoting = False
+        self.seen_article = True
+
+    def _add_text(self, text: str, line: Line) -> None:
+        """Append text to the open block, splitting off inline next articles."""
+        segments = [(None, text)] if self.quoting else _split_inline(text, self.last)
+        for label, segment in segments:
+            if label is not None:
+                self._start_article(label[0], label[1], segment, line)
+                continue
+            if self.current is None:
+                self.current = _Block("paragraph" if self.seen_article else "preamble", self.paths.path)
+            self.current.add(segment, line)
+
+
 def structure_law(lines: list[Line], doc_id: str) -> list[Unit]:
     """Split a law's cleaned lines into preamble + article units (see module docstring).
 
@@ -312,95 +427,13 @@ def structure_law(lines: list[Line], doc_id: str) -> list[Unit]:
     sensible units. Never raises on odd input: unrecognised lines stay text of the
     unit they appear in.
     """
-    sink = _UnitSink(doc_id)
-    paths = _PathStack()
-    current: _Block | None = None  # open article / preamble / paragraph block
-    last: tuple[int, int] | None = None  # (number, suffix) of the last article
-    heading_since_last = False
-    quoting = False  # inside quoted amendment text of the open article
-    prev_ends_sentence = True  # previous line closed a sentence (or was a heading / start)
-    level_ranks: dict[int, int] = {}  # Markdown depth → rank seen for 编/章/节 at that depth
-    seen_article = False
-
-    def start_article(number: int, suffix: int, body: str, line: Line) -> None:
-        nonlocal current, last, heading_since_last, quoting, seen_article
-        sink.emit(current)
-        current = _Block("article", paths.path, article_label(number, suffix), number, suffix)
-        current.add(body, line)
-        last = (number, suffix)
-        heading_since_last = quoting = False
-        seen_article = True
-
-    def add_text(text: str, line: Line) -> None:
-        """Append text to the open block, splitting off inline next articles."""
-        nonlocal current
-        segments = [(None, text)] if quoting else _split_inline(text, last)
-        for label, segment in segments:
-            if label is not None:
-                start_article(label[0], label[1], segment, line)
-                continue
-            if current is None:
-                current = _Block("paragraph" if seen_article else "preamble", paths.path)
-            current.add(segment, line)
-
-    label_only_heading = False  # last line was a bare `第一章` whose title may follow
-    titled_heading = False  # last line was a `第一节 …` heading whose title may run on
+    parser = _LawParser(_UnitSink(doc_id))
     for line in lines:
-        text = line.text.strip()
-        if not text and line.heading_level is None:
-            continue
-        if label_only_heading and _is_heading_title(text):
-            paths.retitle_last(text)
-            label_only_heading = False
-            continue
-        if titled_heading and _is_heading_title(text) and len(paths.last_text) + len(text) <= MAX_WRAPPED_HEADING:
-            paths.retitle_last(text, wrapped=True)  # the heading's title wrapped onto this line
-            titled_heading = False
-            continue
-        label_only_heading = titled_heading = False
-        article_open = current is not None and current.kind == "article"
-        opens_quote = article_open and _announces_quotation(current)
-        heading = None
-        if not (quoting or opens_quote) or line.heading_level is not None:
-            heading = _classify_heading(line, text, level_ranks)
-        elif _classify_heading(line, text) is not None:
-            quoting = True  # `第七节 监察委员会` inside an amendment's quoted text
-        if heading is not None:
-            if current is not None and current.kind != "preamble":
-                sink.emit(current)
-                current = None
-            paths.push(heading)
-            heading_since_last = True
-            quoting = False
-            prev_ends_sentence = True
-            label_only_heading = line.heading_level is None and bool(_LABEL_ONLY_HEADING_RE.match(text))
-            titled_heading = line.heading_level is None and not label_only_heading and heading.number is not None
-            continue
-
-        m = ARTICLE_START_RE.match(text)
-        if m:
-            decision = _judge_candidate(m, last, prev_ends_sentence, heading_since_last, quoting or opens_quote)
-            if decision == "article":
-                number = chinese_to_int(m.group("num"))
-                suffix = chinese_to_int(m.group("suffix")) if m.group("suffix") else 0
-                start_article(number, suffix, "", line)
-                body = m.group("rest").strip()
-                if body:
-                    add_text(body, line)  # the body may hold further articles (several per line)
-            else:
-                if decision == "quoted":
-                    quoting = True
-                elif last is not None:
-                    log.debug("%s: line-start label kept as text: %s", doc_id, text[:40])
-                add_text(text, line)
-        else:
-            add_text(text, line)
-        prev_ends_sentence = text.endswith(_SENTENCE_END)
-
-    sink.emit(current)
-    if not any(u.kind == "article" for u in sink.units):
+        parser.feed(line)
+    units = parser.finish()
+    if not any(u.kind == "article" for u in units):
         return block_units(lines, doc_id)
-    return sink.units
+    return units
 
 
 def _announces_quotation(block: _Block) -> bool:
