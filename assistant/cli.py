@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from assistant.protocol import DEFAULT_MODE, MODES
 from corpus.records import DOC_TYPES, IngestError
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
@@ -439,7 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="answer a question with cited articles and a responsibility analysis")
     ask.add_argument("question")
     _add_index_options(ask)
-    ask.add_argument("--mode", default="hybrid", choices=["bm25", "dense", "hybrid"])
+    ask.add_argument("--mode", default=DEFAULT_MODE, choices=MODES)
     ask.add_argument("--k", type=int, default=10, help="number of ranked search hits")
     ask.add_argument("--doc-type", action="append", help="filter: 法律, 行政法规, … (repeatable)")
     ask.add_argument("--region", help="filter: region contains this (e.g. 广东省)")
@@ -452,7 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="evaluate the ask pipeline on annotated questions (JSONL or CSV)")
     ev.add_argument("questions", help="question file: JSONL as in ../shared/eval, or CSV id,question,gold")
     _add_index_options(ev)
-    ev.add_argument("--mode", default="hybrid", choices=["bm25", "dense", "hybrid"])
+    ev.add_argument("--mode", default=DEFAULT_MODE, choices=MODES)
     ev.add_argument("--k", type=int, default=100, help="ranked hits per question")
     ev.add_argument("--out", help="output directory (default: eval-runs/<questions>-<collection>-<mode>)")
     ev.add_argument("--limit", type=int, help="only the first N questions")

@@ -22,6 +22,7 @@ from pathlib import Path
 from assistant.analysis import analyse, evidence_from_unit, scholarship_paper, unit_label
 from assistant.issue_map import DEFAULT_PATH as ISSUE_MAP_PATH
 from assistant.issue_map import IssueMap, empty_issue_map, load_issue_map, ranked_provisions
+from assistant.protocol import MODES
 from assistant.provisions import is_liability_source
 from assistant.records import Analysis, Answer, Evidence, Understanding
 from assistant.refs import split_ref
@@ -32,7 +33,6 @@ from corpus.versions import VersionIndex, title_key
 from indexer.hits import RRF_C, fuse
 from indexer.records import Hit
 
-MODES = ("bm25", "dense", "hybrid")
 #: Why a dense or hybrid question was answered by BM25 alone, by the index's dense state
 #: (indexer.store.DENSE_*): a BM25-first index whose vectors are still being embedded
 #: (`fagui serve` does that in the background), or one built with `--bm25-only`.

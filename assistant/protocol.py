@@ -9,7 +9,10 @@ from typing import Protocol
 
 from assistant.records import Answer
 
-MODES = ("bm25", "dense", "hybrid")
+#: The retrieval modes, the default first (the order the app offers them in). The one
+#: list: the pipeline, the CLI's `--mode`, the app and the evaluation all read it here.
+MODES = ("hybrid", "bm25", "dense")
+DEFAULT_MODE = MODES[0]
 
 
 class AnswerPipeline(Protocol):

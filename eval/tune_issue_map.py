@@ -15,6 +15,7 @@ import itertools
 import re
 
 from assistant.pipeline import Pipeline
+from assistant.protocol import DEFAULT_MODE, MODES
 from eval.questions import Question, load_questions
 
 THRESHOLDS = (2.0, 3.0)  # 1.0 was better on the dev split but cost 4.7 points of STARD BM25 R@10 (see pipeline)
@@ -88,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("questions", nargs="+")
     parser.add_argument("--collection", default="default")
-    parser.add_argument("--mode", default="hybrid", choices=("bm25", "dense", "hybrid"))
+    parser.add_argument("--mode", default=DEFAULT_MODE, choices=MODES)
     parser.add_argument("--misses", choices=("even", "odd"),
                         help="only list why each gold article of that half is missed (no tuning)")
     args = parser.parse_args(argv)
