@@ -125,7 +125,7 @@ def test_local_issue_needs_its_place(tmp_path):
     assert m.match("浙江的公共数据开放有什么规定")[0].region == "浙江省"
 
 
-def test_ranked_provisions_by_issue_then_asked_role(tmp_path):
+def test_ranked_provisions_by_votes_and_asked_role(tmp_path):
     second = issue("state-compensation", provisions=[
         {"law": "中华人民共和国国家赔偿法", "article": "第三十九条", "role": "time_limit"},
         {"law": "中华人民共和国国家赔偿法", "article": "第二条", "role": "basis"},
@@ -133,10 +133,15 @@ def test_ranked_provisions_by_issue_then_asked_role(tmp_path):
     m = load_issue_map(write(tmp_path, [issue(), second]))
     issues = [i.recognised(3.0, ()) for i in m.issues]
     default = [p.ref for p in ranked_provisions(issues)]
-    assert default == ["中华人民共和国个人信息保护法第六十九条", "中华人民共和国数据安全法第四十条",
-                       "中华人民共和国国家赔偿法第三十九条", "中华人民共和国国家赔偿法第二条"]
-    deadline_first = [p.ref for p in ranked_provisions(issues, ["deadline"])]
-    assert deadline_first[0] == "中华人民共和国国家赔偿法第三十九条" and len(deadline_first) == 4
+    # 第三十九条 is named by both issues: its two votes (3/2 + 3/1.5) beat the first place
+    # of either issue (3); equal votes keep the order of first appearance
+    assert default == ["中华人民共和国国家赔偿法第三十九条", "中华人民共和国个人信息保护法第六十九条",
+                       "中华人民共和国国家赔偿法第二条", "中华人民共和国数据安全法第四十条"]
+    alone = [p.ref for p in ranked_provisions(issues[:1])]
+    assert alone == ["中华人民共和国个人信息保护法第六十九条", "中华人民共和国数据安全法第四十条",
+                     "中华人民共和国国家赔偿法第三十九条"]
+    liability_asked = [p.ref for p in ranked_provisions(issues, ["liability"])]
+    assert liability_asked[0] == "中华人民共和国个人信息保护法第六十九条" and len(liability_asked) == 4
 
 
 def test_synonym_family_cues(tmp_path):
