@@ -12,9 +12,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
-from tqdm import tqdm
-
 from corpus.markdown import MARKDOWN_SUFFIXES, merge_parts, read_lawrefbook
+from corpus.progress import progress_bar
 from corpus.records import Document, FileReport, IngestError, make_doc_id
 
 #: File names that are never documents (folder indexes, sidecars, manifests).
@@ -203,7 +202,7 @@ def ingest_files(
     """
     result = IngestResult()
     reader = read or (lambda p: read_document(p, root, ocr=ocr))
-    bar = tqdm(files, desc="reading", unit="file", disable=not progress or len(files) < 2)
+    bar = progress_bar(files, desc="reading", unit="file", disable=not progress or len(files) < 2)
     for path in bar:
         bar.set_postfix_str(Path(path).name[-30:], refresh=False)
         try:

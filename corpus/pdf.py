@@ -661,9 +661,9 @@ def extract_content(path: Path, *, ocr: bool = True, progress: bool = False) -> 
                 raise IngestError(str(path), "empty PDF (no pages)")
             pages = pdf.pages
             if progress:
-                from tqdm import tqdm
+                from corpus.progress import progress_bar
 
-                pages = tqdm(pages, desc=path.name, unit="page", total=n_pages)
+                pages = progress_bar(pages, desc=path.name, unit="page", total=n_pages)
             for index, page in enumerate(pages):
                 results.append(_read_page(page, path, index, ocr))
     except IngestError:

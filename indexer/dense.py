@@ -62,7 +62,8 @@ def choose_faiss_kind(kind: str, n_vectors: int, threshold: int = ANN_THRESHOLD)
 def build_faiss_index(vectors: np.ndarray, kind: str, progress: bool = False):
     """A FAISS index over `vectors` (already normalised), added in chunks with a bar."""
     import faiss
-    from tqdm.auto import tqdm
+
+    from corpus.progress import progress_bar
 
     dim = vectors.shape[1]
     if kind == "flat":
@@ -74,7 +75,7 @@ def build_faiss_index(vectors: np.ndarray, kind: str, progress: bool = False):
     else:
         raise ValueError(f"unknown faiss index kind {kind!r}")
     step = 4096
-    with tqdm(total=len(vectors), desc=f"faiss ({kind})", unit="vector", disable=not progress) as bar:
+    with progress_bar(total=len(vectors), desc=f"faiss ({kind})", unit="vector", disable=not progress) as bar:
         for start in range(0, len(vectors), step):
             chunk = np.ascontiguousarray(vectors[start : start + step], dtype=np.float32)
             index.add(chunk)

@@ -255,12 +255,12 @@ class Embedder:
         Callers that persist results (the embedding cache) can flush after every batch,
         so an interrupted run keeps what it computed.
         """
-        from tqdm.auto import tqdm
+        from corpus.progress import progress_bar  # a tqdm bar, also listed on the app's status line
 
         if not texts:
             return
         lengths = self.token_lengths(texts)
-        with tqdm(total=len(texts), desc=desc, unit="passage", disable=not progress) as bar:
+        with progress_bar(total=len(texts), desc=desc, unit="passage", disable=not progress) as bar:
             for batch in token_budget_batches(lengths, self.batch_tokens, pad_multiple=self.pad_multiple):
                 vectors = self._forward([texts[i] for i in batch])
                 bar.update(len(batch))

@@ -354,10 +354,10 @@ def _embed(passages: Sequence[Passage], index_dir: Path, embedder, report: Build
 
 def _insert(client, name: str, passages: Sequence[Passage], by_doc: dict, sparse: list | None,
             vectors: np.ndarray | None, progress: bool) -> None:
-    from tqdm import tqdm
+    from corpus.progress import progress_bar
 
     starts = range(0, len(passages), INSERT_BATCH)
-    for start in tqdm(starts, desc="milvus insert", unit="batch", disable=not progress):
+    for start in progress_bar(starts, desc="milvus insert", unit="batch", disable=not progress):
         end = start + INSERT_BATCH
         rows = [
             passage_row(p, by_doc[p.doc_id], sparse[start + i] if sparse is not None else None,

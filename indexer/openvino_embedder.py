@@ -80,7 +80,7 @@ class OpenVINOEmbedder(Embedder):
     def iter_encode(self, texts: Sequence[str], progress: bool = False, desc: str = "embedding") -> Iterator[tuple[list[int], np.ndarray]]:
         """Yield (indices, unit-length float32 vectors) per batch, longest texts first,
         with two batches in flight."""
-        from tqdm.auto import tqdm
+        from corpus.progress import progress_bar  # a tqdm bar, also listed on the app's status line
 
         if not texts:
             return
@@ -91,7 +91,7 @@ class OpenVINOEmbedder(Embedder):
         in_flight: deque = deque()
         ids = model.tokenize(texts)  # once for the whole call; padded per batch below
         batches = token_budget_batches([len(i) for i in ids], self.batch_tokens, pad_multiple=self.pad_multiple)
-        with tqdm(total=len(texts), desc=desc, unit="passage", disable=not progress) as bar:
+        with progress_bar(total=len(texts), desc=desc, unit="passage", disable=not progress) as bar:
             for batch in batches:
                 if not requests:
                     yield self._collect(in_flight, requests, bar)

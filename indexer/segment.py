@@ -354,7 +354,7 @@ class Segmenter:
         passage), and the BM25 index is what a fresh `fagui serve` waits for, so large
         batches are split over `workers` processes (default `tokenize_workers()`); the
         tokens are the same as in one process (same dictionary, settings, stopwords)."""
-        from tqdm.auto import tqdm
+        from corpus.progress import progress_bar
 
         texts = list(texts)
         workers = tokenize_workers() if workers is None else workers
@@ -363,7 +363,7 @@ class Segmenter:
                 return self._tokenize_in_workers(texts, workers, progress, desc)
             except (OSError, BrokenProcessPool):  # no processes here (sandbox, limits): one process
                 pass
-        return [self.tokenize(t) for t in tqdm(texts, desc=desc, unit="passage", disable=not progress)]
+        return [self.tokenize(t) for t in progress_bar(texts, desc=desc, unit="passage", disable=not progress)]
 
     def _tokenize_in_workers(self, texts: list[str], workers: int, progress: bool, desc: str) -> list[list[str]]:
         """`tokenize_many` over a pool of forked processes, chunks in order.
@@ -375,7 +375,7 @@ class Segmenter:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        from tqdm.auto import tqdm
+        from corpus.progress import progress_bar
 
         global _WORKER_SEGMENTER
         self._jieba()
@@ -385,7 +385,7 @@ class Segmenter:
             _WORKER_SEGMENTER = self
             try:
                 with ProcessPoolExecutor(min(workers, len(chunks)), mp_context=multiprocessing.get_context("fork")) as pool, \
-                        tqdm(total=len(texts), desc=desc, unit="passage", disable=not progress) as bar:
+                        progress_bar(total=len(texts), desc=desc, unit="passage", disable=not progress) as bar:
                     for tokens in pool.map(_tokenize_chunk, chunks):
                         out.extend(tokens)
                         bar.update(len(tokens))
