@@ -54,7 +54,7 @@ from assistant.provisions import (
     role_of,
 )
 from assistant.provisions import sentences as article_sentences
-from assistant.records import Analysis, ConclusionLine, Evidence, Party, Remedy, Slot, Understanding
+from assistant.records import LAYER_SLOTS, SLOT_NAMES, Analysis, ConclusionLine, Evidence, Party, Remedy, Slot, Understanding
 from corpus.numerals import NUMERAL_CHARS, chinese_to_int
 
 if TYPE_CHECKING:
@@ -108,14 +108,6 @@ PRIVATE_WRONGDOERS = ("他人", "别人", "冒用", "盗用", "冒名", "黑客"
 #: Characters that end the left expansion of a question term (`一家科技公司` → 科技公司).
 _TERM_STOP = set("的了和与及、，。；：“”\"（）()某一家该名位个其我们在由对向把被将给让为是数十百千万条如果若当但而并且又也就都只")
 
-SLOT_NAMES = {
-    "parties": "责任主体",
-    "external": "外部责任",
-    "internal": "内部责任",
-    "individual": "个人责任",
-    "fault_principle": "归责原则",
-    "remedies": "救济途径",
-}
 SCHOLARSHIP_LABEL = "学理观点"
 DUTY_LIABILITY = "违反义务（本条未规定后果）"
 SCHOLARSHIP_KEYWORDS = {
@@ -959,7 +951,7 @@ def verify(analysis: Analysis, evidence: Iterable[Evidence], resolve: Callable[[
     for remedy in analysis.remedies:
         remedy.basis = keep(remedy.basis)
     analysis.remedies = [r for r in analysis.remedies if r.basis]
-    for name in ("external", "internal", "individual", "fault_principle"):
+    for name in LAYER_SLOTS:
         kept = []
         for slot in getattr(analysis, name):
             if slot.no_basis:
@@ -986,7 +978,7 @@ def _finish(analysis: Analysis, evidence: list[Evidence], allowed: set[str]) -> 
     analysis.no_basis = []
     if not analysis.parties:
         analysis.no_basis.append(SLOT_NAMES["parties"])
-    for name in ("external", "internal", "individual", "fault_principle"):
+    for name in LAYER_SLOTS:
         slots = getattr(analysis, name)
         legal = [s for s in slots if not s.no_basis and any(r not in scholarly for r in s.basis)]
         if not legal:
@@ -1001,7 +993,7 @@ def _referenced_basis(analysis: Analysis) -> list[str]:
     refs: list[str] = []
     for party in analysis.parties:
         refs += party.basis
-    for name in ("external", "internal", "individual", "fault_principle"):
+    for name in LAYER_SLOTS:
         for slot in getattr(analysis, name):
             refs += slot.basis
     for remedy in analysis.remedies:

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from assistant.protocol import DEFAULT_MODE, MODES
+from assistant.records import LAYER_SLOTS, SLOT_NAMES
 from corpus.records import DOC_TYPES, IngestError
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
@@ -218,18 +219,18 @@ def _format_answer(answer) -> str:
     scenario = analysis.scenario
     lines.append(f"  情形: 主体 {'、'.join(scenario.get('actors', [])) or '—'}; 损害 {'、'.join(scenario.get('harms', [])) or '—'}")
     for party in analysis.parties:
-        lines.append(f"  责任主体: {party.party} [{party.role}] {party.liability}: {party.consequence} — 依据 {'、'.join(party.basis)}")
-    for name, slots in (("外部责任", analysis.external), ("内部责任", analysis.internal), ("个人责任", analysis.individual), ("归责原则", analysis.fault_principle)):
+        lines.append(f"  {SLOT_NAMES['parties']}: {party.party} [{party.role}] {party.liability}: {party.consequence} — 依据 {'、'.join(party.basis)}")
+    for name, slots in ((SLOT_NAMES[attr], getattr(analysis, attr)) for attr in LAYER_SLOTS):
         if not slots:
             lines.append(f"  {name}: 无依据")
         for slot in slots:
             label = f"[{slot.label}] " if slot.label else ""
             lines.append(f"  {name}: {label}{slot.statement or '无依据'} — 依据 {'、'.join(slot.basis) or '无'}")
     if not analysis.remedies:
-        lines.append("  救济途径: 无依据")
+        lines.append(f"  {SLOT_NAMES['remedies']}: 无依据")
     for remedy in analysis.remedies:
         limit = f"（期限：{remedy.time_limit}）" if remedy.time_limit else ""
-        lines.append(f"  救济途径: {remedy.remedy}{limit} — 依据 {'、'.join(remedy.basis)}")
+        lines.append(f"  {SLOT_NAMES['remedies']}: {remedy.remedy}{limit} — 依据 {'、'.join(remedy.basis)}")
     if analysis.removed_references:
         lines.append(f"  已移除无法核实的引用: {'、'.join(analysis.removed_references)}")
     return "\n".join(lines + ["", timings])

@@ -169,6 +169,21 @@ class ConclusionLine:
     time_limit: str = ""
 
 
+#: The sections of the responsibility analysis, by `Analysis` attribute → the heading users
+#: read. The one list: the analysis names its empty sections (`no_basis`) with it, and the
+#: CLI, the HTML and the exports print it.
+SLOT_NAMES = {
+    "parties": "责任主体",
+    "external": "外部责任",
+    "internal": "内部责任",
+    "individual": "个人责任",
+    "fault_principle": "归责原则",
+    "remedies": "救济途径",
+}
+#: The four layers that hold `Slot` lists, in display order.
+LAYER_SLOTS = ("external", "internal", "individual", "fault_principle")
+
+
 @dataclass
 class Analysis:
     scenario: dict[str, list[str]] = field(default_factory=dict)  # actors, harms
