@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import binascii
 import html
-import os
 import secrets
 import threading
 import time
@@ -34,6 +33,8 @@ from assistant import render
 from assistant.manage import (DEFAULT_MAX_UPLOAD_MB, Library, add_uploads, has_index, upload_limit_bytes,
                               upload_limit_text)
 from assistant.upload_guard import UploadInbox, UploadPathGuard, UploadRefused
+from corpus.config import auth_credentials, set_gradio_temp_dir
+from corpus.errors import UsageError
 from corpus.records import DOC_TYPES
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -79,14 +80,14 @@ def parse_auth(value: str | None) -> tuple[str, str] | None:
         return None
     user, sep, password = value.partition(":")
     if not sep or not user or not password:
-        raise ValueError("--auth / FAGUI_AUTH must look like user:password")
+        raise UsageError("--auth / FAGUI_AUTH must look like user:password")
     return user, password
 
 
 def check_bind(host: str, auth: tuple[str, str] | None) -> None:
     """Refuse to serve beyond this machine without credentials."""
     if host not in LOCAL_HOSTS and auth is None:
-        raise ValueError(f"binding to {host} exposes the app to the network; give --auth user:password (or FAGUI_AUTH)")
+        raise UsageError(f"binding to {host} exposes the app to the network; give --auth user:password (or FAGUI_AUTH)")
 
 
 class BasicAuthMiddleware:
@@ -747,7 +748,7 @@ def create_app(config: AppConfig, *, auth: tuple[str, str] | None = None, librar
     # app are created, so it is set here, before either exists: uploads stay inside
     # FAGUI_HOME, in a folder only this process uses.
     inbox = UploadInbox(home / "tmp")
-    os.environ["GRADIO_TEMP_DIR"] = str(inbox.folder)
+    set_gradio_temp_dir(inbox.folder)
     blocks = build_blocks(handlers, inbox)
     blocks.queue(default_concurrency_limit=1)
     for sub in ("exports", "eval-runs"):
@@ -798,7 +799,7 @@ def serve(collection: str = "default", host: str = "127.0.0.1", port: int = 7860
     background, with bars in the terminal and the status line in the page."""
     import uvicorn
 
-    credentials = parse_auth(auth if auth is not None else os.environ.get("FAGUI_AUTH"))
+    credentials = parse_auth(auth if auth is not None else auth_credentials())
     check_bind(host, credentials)
     config = AppConfig(collection=collection, max_upload_mb=max_upload_mb, progress=progress, api_docs=api_docs)
     library = Library()

@@ -1,7 +1,9 @@
 """`fagui` command line: one function per subcommand; errors become messages only here.
 
-Configuration comes from arguments first, then environment variables (FAGUI_HOME,
-FAGUI_MODEL, FAGUI_DATA_ROOT), then defaults.
+Configuration comes from arguments first, then environment variables (all read by
+`corpus.config`), then defaults. Exit codes: 0 done, 1 some files failed or an internal
+error (printed with its traceback), 2 bad input (`corpus.errors.UsageError`, a file that
+cannot be read, a missing index), 130 interrupted.
 """
 from __future__ import annotations
 
@@ -10,10 +12,13 @@ import json
 import os
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from assistant.protocol import DEFAULT_MODE, MODES
 from assistant.records import LAYER_SLOTS, SLOT_NAMES
+from corpus import config
+from corpus.errors import UsageError
 from corpus.records import DOC_TYPES, IngestError
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
@@ -21,7 +26,7 @@ EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
 
 def _progress_enabled(args: argparse.Namespace) -> bool:
     """Bars for humans; off with --quiet and in CI logs (CI=true)."""
-    return not getattr(args, "quiet", False) and os.environ.get("CI", "").lower() not in {"1", "true"}
+    return not getattr(args, "quiet", False) and not config.progress_hidden_by_ci()
 
 
 def _print_reports(reports, as_json: bool) -> None:
@@ -121,7 +126,7 @@ def _index_config(args: argparse.Namespace):
     from indexer.store import IndexConfig
 
     return IndexConfig(
-        model_path=args.model or os.environ.get("FAGUI_MODEL") or None,
+        model_path=args.model or config.model_override(),
         precision=args.precision,
         faiss_kind=args.faiss,
         dense=not args.bm25_only,
@@ -189,7 +194,8 @@ def _hit_lines(hit) -> list[str]:
 def _format_answer(answer) -> str:
     """The answer as text: 结论 first, 识别的法律问题, the evidence, 背景 apart, then the
     full analysis — or the 未找到相关法律依据 note instead of an analysis."""
-    from assistant.export import conclusion_text, understanding_text
+    from assistant.export import understanding_text
+    from assistant.render import conclusion_text
 
     from assistant.llm_answer import written_lines
 
@@ -283,7 +289,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     questions = load_questions(Path(args.questions))
     llm = _llm_settings(args) if args.llm else None
     if args.llm and llm is None:
-        raise ValueError("--llm needs a model server: set FAGUI_LLM_BASE_URL and FAGUI_LLM_MODEL, or give --llm-base-url and --llm-model")
+        raise UsageError("--llm needs a model server: set FAGUI_LLM_BASE_URL and FAGUI_LLM_MODEL, or give --llm-base-url and --llm-model")
     pipeline = _open_pipeline(args)
     if pipeline is None:
         return EXIT_USAGE
@@ -316,8 +322,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    """Fine-tune the embedding model on annotated questions (see indexer/train.py, TRAIN.md)."""
-    from indexer.train import DEFAULT_QUESTIONS, default_output_dir, train_model
+    """Fine-tune the embedding model on annotated questions (see eval/train.py, eval/reports/TRAIN.md)."""
+    from eval.train import DEFAULT_QUESTIONS, default_output_dir, train_model
 
     report = train_model(
         Path(args.out) if args.out else default_output_dir(), args.questions or DEFAULT_QUESTIONS,
@@ -341,12 +347,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     if args.from_json:
         if not args.readme:
-            raise ValueError("--from only regenerates the README block; give --readme README.md too")
+            raise UsageError("--from only regenerates the README block; give --readme README.md too")
         json_path = Path(args.from_json)
         try:
             result = json.loads(json_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise ValueError(f"{json_path}: not a readable bench.json ({exc})") from None
+            raise UsageError(f"{json_path}: not a readable bench.json ({exc})") from None
     else:
         result = run_bench(
             args.collection or ["default"], args.queries or DEFAULT_QUESTIONS, Path(args.out), n=args.n,
@@ -520,19 +526,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except (ValueError, OSError) as exc:
+    except (UsageError, OSError, IngestError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except IngestError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except Exception as exc:  # noqa: BLE001 - only known user-facing errors become messages
-        from indexer.store import IndexStoreError
+    except Exception as exc:  # noqa: BLE001 - the edge: user-facing errors become messages, the rest internal errors
+        from indexer.store import IndexStoreError  # indexer loads only for commands that need it
 
         if isinstance(exc, IndexStoreError):
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_USAGE
-        raise
+        traceback.print_exc()
+        print(f"internal error (a bug in fagui, not in your input): {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILURES
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -5,8 +5,8 @@ the same thing: the question, the 结论 block, the recognised legal issues, the
 table, the four responsibility layers with 无依据 where nothing supports them, remedies
 with time limits, every cited article with its version status, source file and page,
 and the 背景 list apart. A question without legal content exports its
-未找到相关法律依据 note instead of an analysis. `conclusion_text` and
-`understanding_text` are the same blocks as plain lines (`fagui ask`).
+未找到相关法律依据 note instead of an analysis. `understanding_text` (and
+`assistant.render.conclusion_text`) are the same blocks as plain lines (`fagui ask`).
 """
 from __future__ import annotations
 
@@ -36,14 +36,6 @@ def _status(status: str, date: str) -> str:
     if status == "superseded":
         return f"已被修订（旧版本 {date}）"
     return status
-
-
-def conclusion_text(answer: Answer) -> list[str]:
-    """The 结论 lines as plain text: `[对外] … — 依据 <refs>`."""
-    return [
-        f"[{conclusion_label(line)}] {line.text}" + (f" — 依据 {'、'.join(line.basis)}" if line.basis else "")
-        for line in answer.analysis.conclusion
-    ]
 
 
 def understanding_text(answer: Answer) -> list[str]:

@@ -20,17 +20,18 @@ and writing the verified analysis as a short paragraph.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
+from corpus import config
+from corpus.errors import UsageError
+
 ENV_BASE_URL, ENV_MODEL, ENV_API_KEY, ENV_TIMEOUT = (
-    "FAGUI_LLM_BASE_URL", "FAGUI_LLM_MODEL", "FAGUI_LLM_API_KEY", "FAGUI_LLM_TIMEOUT")
+    config.LLM_BASE_URL, config.LLM_MODEL, config.LLM_API_KEY, config.LLM_TIMEOUT)
 #: Seconds of model time one answer may spend in total (rewriting + writing). Short on
 #: purpose: the deterministic answer is complete, the model only improves it.
 DEFAULT_TIMEOUT = 20.0
@@ -61,19 +62,19 @@ class LLMSettings:
         """The settings from explicit values, then the environment; None when no base URL
         is configured (then no step calls anything). A base URL without a model, a URL
         that is not http(s), or a non-positive timeout is a ValueError naming the setting."""
-        env = os.environ if environ is None else environ
+        env = config.llm_environment(environ)
         url = (base_url or env.get(ENV_BASE_URL, "")).strip()
         if not url:
             return None
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"{ENV_BASE_URL} / --llm-base-url must be an http(s) URL such as http://127.0.0.1:8000/v1, got {url!r}")
+            raise UsageError(f"{ENV_BASE_URL} / --llm-base-url must be an http(s) URL such as http://127.0.0.1:8000/v1, got {url!r}")
         name = (model or env.get(ENV_MODEL, "")).strip()
         if not name:
-            raise ValueError(f"a model server is configured ({url}) but no model: set {ENV_MODEL} or --llm-model")
+            raise UsageError(f"a model server is configured ({url}) but no model: set {ENV_MODEL} or --llm-model")
         seconds = timeout if timeout is not None else _float_env(env, ENV_TIMEOUT, DEFAULT_TIMEOUT)
         if not seconds > 0:
-            raise ValueError(f"{ENV_TIMEOUT} / --llm-timeout must be a positive number of seconds, got {seconds!r}")
+            raise UsageError(f"{ENV_TIMEOUT} / --llm-timeout must be a positive number of seconds, got {seconds!r}")
         key = api_key if api_key is not None else env.get(ENV_API_KEY, "")
         return cls(base_url=url, model=name, api_key=key.strip(), timeout=float(seconds), rewrite=rewrite, write=write)
 
@@ -92,7 +93,7 @@ class LLMSettings:
 def configured_server(environ: Mapping[str, str] | None = None) -> tuple[str, str]:
     """(base URL, model) as configured in the environment, for pre-filling the app's
     settings panel; ("", "") when nothing is configured."""
-    env = os.environ if environ is None else environ
+    env = config.llm_environment(environ)
     return env.get(ENV_BASE_URL, "").strip(), env.get(ENV_MODEL, "").strip()
 
 
@@ -103,7 +104,7 @@ def _float_env(env: Mapping[str, str], name: str, default: float) -> float:
     try:
         return float(raw)
     except ValueError:
-        raise ValueError(f"{name} must be a number of seconds, got {raw!r}") from None
+        raise UsageError(f"{name} must be a number of seconds, got {raw!r}") from None
 
 
 class Deadline:

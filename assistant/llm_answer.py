@@ -30,6 +30,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from assistant.llm import Deadline, LLMError, LLMSettings, chat, load_prompt
 from assistant.records import Answer, Evidence
+from assistant.render import conclusion_text
 
 REWRITE_PROMPT, ANSWER_PROMPT = "rewrite_v1", "answer_v1"
 MAX_REWRITES = 3
@@ -284,8 +285,6 @@ def model_evidence(answer: Answer, evidence: Sequence[Evidence], resolve: Callab
 def answer_message(answer: Answer, evidence: Sequence[Evidence]) -> str:
     """The user message of the written-answer prompt: the question, the verified
     analysis and the evidence articles — nothing else from the index or the machine."""
-    from assistant.export import conclusion_text
-
     analysis = answer.analysis
     lines = [f"问题：{answer.question}", "", "结构化分析（已核验）："]
     lines += [f"- 结论{line}" for line in conclusion_text(answer)] or ["- 结论：无"]

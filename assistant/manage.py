@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from corpus.errors import UsageError
 from corpus.records import FileReport, IngestError
 
 DEFAULT_MAX_UPLOAD_MB = 50
@@ -78,7 +79,7 @@ def build_new_index(collection: str, *, progress: bool = False, config=None, vec
 
     result = load_collection(collection, progress=progress)
     if not result.documents:
-        raise ValueError(f"collection {collection!r} has no documents")
+        raise UsageError(f"collection {collection!r} has no documents")
     return build_index(result.documents, default_index_dir(collection), config or IndexConfig(), progress=progress,
                        vectors_later=vectors_later)
 
@@ -149,8 +150,8 @@ def add_uploads(collection: str, files: list[tuple[Path, str]], *, max_bytes: in
     touches the collection, not even an earlier file of the same name. `doc_type` is the
     user's type for these files (`corpus.catalog.add_files`), instead of the inferred one.
     """
-    from corpus.catalog import (ParseCache, add_files, cached_reader, fagui_home, load_spec, parser_fingerprint,
-                                sanitize_filename)
+    from corpus.catalog import ParseCache, add_files, cached_reader, load_spec, parser_fingerprint, sanitize_filename
+    from corpus.config import fagui_home
     from corpus.ingest import report_for
 
     spec = load_spec(collection)

@@ -14,7 +14,6 @@ Order of work for a question:
 """
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,8 @@ from assistant.provisions import is_liability_source
 from assistant.records import Analysis, Answer, Evidence, Understanding
 from assistant.refs import split_ref
 from assistant.vocabulary import expand_query
+from corpus import config
+from corpus.errors import UsageError
 from corpus.numerals import canonical_article_label
 from corpus.records import Document, Unit
 from corpus.versions import VersionIndex, title_key
@@ -154,10 +155,10 @@ class Pipeline:
         # Lay → legal query vocabulary for BM25 (assistant/vocabulary.py). Off by default: on
         # the 1,235 STARD questions it cost 1.4 points of BM25 Recall@10 (0.472 → 0.458) and
         # left hybrid unchanged (0.514); FAGUI_VOCABULARY=1 turns it on.
-        self.vocabulary = vocabulary if vocabulary is not None else os.environ.get("FAGUI_VOCABULARY", "0") == "1"
+        self.vocabulary = vocabulary if vocabulary is not None else config.vocabulary_enabled()
         # The issue map (assistant/issue_map.py) joins retrieval unless FAGUI_ISSUE_MAP=0 (the
         # switch for before/after measurements); loaded on first use, once per Pipeline.
-        self.use_issue_map = issue_map if issue_map is not None else os.environ.get("FAGUI_ISSUE_MAP", "1") != "0"
+        self.use_issue_map = issue_map if issue_map is not None else config.issue_map_enabled()
         self.map_weight = MAP_WEIGHT
         self.issue_threshold: float | None = None  # None: assistant.issue_map.RECOGNISE_AT
         self._issue_map: IssueMap | None = None
@@ -204,7 +205,7 @@ class Pipeline:
         (instead of failing, or blocking until the vectors exist) and the answer says
         why; `vectors` is the index's dense state (off / pending / complete)."""
         if requested not in MODES:
-            raise ValueError(f"unknown mode {requested!r}; use one of {', '.join(MODES)}")
+            raise UsageError(f"unknown mode {requested!r}; use one of {', '.join(MODES)}")
         state = self.index.dense_state
         if requested == "bm25" or self.index.dense is not None:
             return {"requested": requested, "used": requested, "reason": "", "vectors": state}
@@ -442,7 +443,7 @@ class Pipeline:
         None = no model, nothing is called) adds query rewriting and a verified written answer."""
         question = (question or "").strip()
         if not question:
-            raise ValueError("empty question")
+            raise UsageError("empty question")
         session = None
         if llm is not None:
             from assistant.llm_answer import LLMSession
@@ -533,15 +534,15 @@ def _ms(started: float) -> float:
 def xref_cache_path(index_dir: Path) -> Path:
     """Where the parsed cross-references of this index live: keyed by the stored
     documents' bytes and the parsing code, so any change to either misses the cache."""
-    from corpus.catalog import fagui_home, file_sha256
+    from corpus.hashing import file_sha256
 
     from assistant.xref import parsing_fingerprint
 
     documents_sha = file_sha256(Path(index_dir) / "documents.jsonl")
-    return fagui_home() / "cache" / "xref" / f"{documents_sha[:24]}-{parsing_fingerprint()}.json"
+    return config.fagui_home() / "cache" / "xref" / f"{documents_sha[:24]}-{parsing_fingerprint()}.json"
 
 
 def default_index_dir(collection: str) -> Path:
-    from corpus.catalog import check_name, fagui_home
+    from corpus.catalog import check_name
 
-    return fagui_home() / "indexes" / check_name(collection)
+    return config.fagui_home() / "indexes" / check_name(collection)

@@ -18,24 +18,11 @@ import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from corpus.config import data_root, fagui_home, specs_dir
+from corpus.errors import UsageError
+from corpus.hashing import file_sha256
 from corpus.ingest import IngestResult, finalize, ingest_files, read_document
 from corpus.records import DOC_TYPES, Document, FileReport
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-def data_root() -> Path:
-    """Folder holding the shipped corpus (override with FAGUI_DATA_ROOT)."""
-    return Path(os.environ.get("FAGUI_DATA_ROOT", REPO_ROOT / "data"))
-
-
-def specs_dir() -> Path:
-    return Path(os.environ.get("FAGUI_COLLECTIONS", REPO_ROOT / "collections"))
-
-
-def fagui_home() -> Path:
-    """Writable state: parse cache, user files, indexes (override with FAGUI_HOME)."""
-    return Path(os.environ.get("FAGUI_HOME", Path.home() / ".fagui"))
 
 
 @dataclass(frozen=True)
@@ -90,7 +77,7 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 def check_name(name: str) -> str:
     """Collection names become folder names: keep them to a safe alphabet."""
     if not NAME_PATTERN.match(name):
-        raise ValueError(f"invalid collection name {name!r}: use letters, digits, '-' or '_' (max 64)")
+        raise UsageError(f"invalid collection name {name!r}: use letters, digits, '-' or '_' (max 64)")
     return name
 
 
@@ -114,7 +101,7 @@ def _title_rule(spec_path: Path, raw: dict) -> TitleRule:
     """A `select` entry of a spec file, checked (a rule without keywords would keep nothing)."""
     keywords = tuple(raw.get("title_keywords", ()))
     if not raw.get("glob") or not keywords or not all(isinstance(k, str) and k for k in keywords):
-        raise ValueError(f"{spec_path}: each 'select' rule needs a 'glob' and non-empty 'title_keywords'")
+        raise UsageError(f"{spec_path}: each 'select' rule needs a 'glob' and non-empty 'title_keywords'")
     return TitleRule(glob=raw["glob"], keywords=keywords, why=raw.get("why", ""))
 
 
@@ -179,14 +166,6 @@ def parser_fingerprint() -> str:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class ParseCache:
@@ -285,7 +264,7 @@ DECLARED_TYPES_FILE = "doc_types.json"
 def check_doc_type(doc_type: str) -> str:
     """A type from the closed vocabulary, or ValueError naming the allowed ones."""
     if doc_type not in DOC_TYPES:
-        raise ValueError(f"unknown document type {doc_type!r}: use one of {', '.join(DOC_TYPES)}")
+        raise UsageError(f"unknown document type {doc_type!r}: use one of {', '.join(DOC_TYPES)}")
     return doc_type
 
 
@@ -373,7 +352,7 @@ def add_files(name: str, paths: list[Path], doc_type: str | None = None) -> list
     for path in paths:
         target = folder / sanitize_filename(path.name)
         if target.resolve().parent != folder.resolve():
-            raise ValueError(f"{path}: refusing to store outside {folder}")
+            raise UsageError(f"{path}: refusing to store outside {folder}")
         tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
         shutil.copyfile(path, tmp)
         os.replace(tmp, target)

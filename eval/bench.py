@@ -35,6 +35,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from corpus.config import child_environment, data_root
+from corpus.errors import UsageError
+
 STAGES = ("lookup", "segment", "bm25", "embed", "faiss", "fusion", "xref", "analysis", "total")
 RETRIEVAL_STAGES = ("segment", "bm25", "embed", "faiss", "fusion")  # their sum per question = "retrieval"
 PERCENTILES = (50, 95, 99)
@@ -82,7 +85,7 @@ def load_bench_questions(path: str | Path, n: int) -> list[str]:
 
     questions = [q.question for q in load_questions(Path(path))][:n]
     if not questions:
-        raise ValueError(f"{path}: no questions")
+        raise UsageError(f"{path}: no questions")
     return questions
 
 
@@ -233,7 +236,7 @@ def serve_throughput(collection: str, questions: list[str], *, concurrency: tupl
 
     port = _free_port()
     cmd = [*fagui_command(), "serve", "--collection", collection, "--host", LOOPBACK, "--port", str(port), "--quiet"]
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
+    env = child_environment(GRADIO_ANALYTICS_ENABLED="False")
     server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     levels = []
     try:
@@ -445,11 +448,11 @@ def run_bench(collections: list[str], questions_path: str | Path, out_dir: str |
               faiss_n: int = 0, progress: bool = False) -> dict:
     """Measure, write `out_dir/bench.json` and `out_dir/bench.md`, return the result."""
     if n < 1 or repeat < 1:
-        raise ValueError("--n and --repeat must be at least 1")
+        raise UsageError("--n and --repeat must be at least 1")
     if index_dir is not None and len(collections) != 1:
-        raise ValueError("--index-dir needs exactly one --collection")
+        raise UsageError("--index-dir needs exactly one --collection")
     if not clients or min(clients) < 1:
-        raise ValueError("--clients must be positive numbers of client threads")
+        raise UsageError("--clients must be positive numbers of client threads")
     questions = load_bench_questions(questions_path, n)
     result = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -497,13 +500,13 @@ class BuildSpec:
 
         precision, _, cap = text.partition(":")
         if precision not in PRECISIONS:
-            raise ValueError(f"--build {text!r}: precision must be one of {', '.join(PRECISIONS)}")
+            raise UsageError(f"--build {text!r}: precision must be one of {', '.join(PRECISIONS)}")
         try:
             max_units = int(cap) if cap else 0
         except ValueError:
-            raise ValueError(f"--build {text!r}: the part after ':' must be a unit count") from None
+            raise UsageError(f"--build {text!r}: the part after ':' must be a unit count") from None
         if max_units < 0:
-            raise ValueError(f"--build {text!r}: the unit count must not be negative")
+            raise UsageError(f"--build {text!r}: the unit count must not be negative")
         return cls(precision, max_units)
 
 
@@ -512,9 +515,9 @@ def parse_clients(text: str) -> tuple[int, ...]:
     try:
         clients = tuple(int(part) for part in text.split(",") if part.strip())
     except ValueError:
-        raise ValueError(f"--clients {text!r}: expected comma-separated numbers such as 1,4,16") from None
+        raise UsageError(f"--clients {text!r}: expected comma-separated numbers such as 1,4,16") from None
     if not clients or min(clients) < 1:
-        raise ValueError(f"--clients {text!r}: expected positive numbers of client threads")
+        raise UsageError(f"--clients {text!r}: expected positive numbers of client threads")
     return clients
 
 
@@ -539,7 +542,7 @@ def read_and_clean(collection: str) -> tuple[list, dict]:
     """Files → documents with no parse cache. `read` is the raw bytes off disk (what
     any engine pays); `clean` is everything our readers do to those bytes — text
     extraction (PDF), normalisation, article structure — plus version assignment."""
-    from corpus.catalog import data_root, load_spec, shipped_files, user_files
+    from corpus.catalog import load_spec, shipped_files, user_files
     from corpus.ingest import finalize, ingest_files
 
     spec = load_spec(collection)

@@ -121,7 +121,7 @@ def scale_plan(result: dict) -> list[str]:
                      f"{scale['vectors']:,} vectors — so above the threshold `auto` builds HNSW ({hnsw['params']}): "
                      f"{_fmt(hnsw['search_ms'].get('p95'), 2)} ms p95 at {scale['vectors']:,} with recall@{k} "
                      f"{hnsw[f'recall@{k}_vs_flat']:.3f} against exact on synthetic clustered vectors (real national vectors: "
-                     f"0.985, `indexer/SPEED.md`), {hnsw['build_s']:.0f} s to build, {overhead:,.0f} bytes of graph per vector "
+                     f"0.985, `eval/reports/SPEED.md`), {hnsw['build_s']:.0f} s to build, {overhead:,.0f} bytes of graph per vector "
                      f"on top of {flat['index_bytes'] / scale['vectors']:,.0f} bytes of raw vector.")
     if "ivfpq" in rows and "flat" in rows:
         pq = rows["ivfpq"]

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from corpus.errors import UsageError
 from eval import retrieval
 from eval.runner import METRICS_FILE, PER_QUESTION_FILE
 
@@ -88,7 +89,7 @@ def _load(run_dir: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     metrics_path, per_question_path = run_dir / METRICS_FILE, run_dir / PER_QUESTION_FILE
     for path in (metrics_path, per_question_path):
         if not path.is_file():
-            raise ValueError(f"{path}: missing — is {run_dir} an output directory of `fagui eval`?")
+            raise UsageError(f"{path}: missing — is {run_dir} an output directory of `fagui eval`?")
     try:
         metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
         questions = {}
@@ -97,7 +98,7 @@ def _load(run_dir: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
                 row = json.loads(line)
                 questions[row["id"]] = row
     except (json.JSONDecodeError, KeyError) as exc:
-        raise ValueError(f"{run_dir}: unreadable evaluation output ({exc})") from exc
+        raise UsageError(f"{run_dir}: unreadable evaluation output ({exc})") from exc
     return metrics, questions
 
 

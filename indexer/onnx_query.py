@@ -17,6 +17,8 @@ passages keep the precision the index was built with.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import warnings
 from pathlib import Path
@@ -24,22 +26,16 @@ from typing import Sequence
 
 import numpy as np
 
-from corpus.catalog import file_sha256
+from corpus import config
+from corpus.hashing import file_sha256
+from indexer.models import quiet_transformers, weights_fingerprint
+from indexer.vectors import normalize_rows, pad_batch
 
 QUERY_MODEL_FILE = "query.onnx"
-QUERY_BACKEND_ENV = "FAGUI_QUERY_BACKEND"
 MIN_COSINE = 0.9999
 ONNX_OPSET = 17
 #: Tokenizer outputs a BERT-style model may take, in export order.
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
-
-
-def query_backend() -> str:
-    """`onnx` (default: use query.onnx when the index has one) or `embedder` (the index's own)."""
-    backend = os.environ.get(QUERY_BACKEND_ENV, "onnx").strip().lower() or "onnx"
-    if backend not in ("onnx", "embedder"):
-        raise ValueError(f"{QUERY_BACKEND_ENV}={backend!r}: use 'onnx' or 'embedder'")
-    return backend
 
 
 def export_query_model(model_path: Path, max_seq_length: int, out: Path, probes: Sequence[str]) -> dict:
@@ -47,11 +43,11 @@ def export_query_model(model_path: Path, max_seq_length: int, out: Path, probes:
 
     Returns a manifest entry: {"file", "sha256", "min_cosine", "inputs"} when kept, or
     {"skipped": reason} when the export failed or did not match (no file is left)."""
-    os.environ["HF_HUB_OFFLINE"] = "1"
+    config.prepare_model_runtime()
+    # torch and sentence-transformers only for the export at build time (seconds, ~500 MB);
+    # answering queries with the export needs neither
     import torch
     from sentence_transformers import SentenceTransformer
-
-    from indexer.embedder import quiet_transformers
 
     quiet_transformers()
     model = SentenceTransformer(str(model_path), device="cpu", local_files_only=True)
@@ -104,8 +100,6 @@ PROBES = (
 
 def _export_code_fingerprint() -> str:
     """This module's source: a change to how the model is exported invalidates the cache."""
-    import hashlib
-
     return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
 
 
@@ -113,13 +107,8 @@ def cached_export(model_path: Path, max_seq_length: int) -> tuple[Path | None, d
     """The verified fp32 ONNX export of a model folder, made once per (weights, window,
     export code) under $FAGUI_HOME/cache/onnx/ and reused by every later build and by
     the OpenVINO embedder. Returns (path, manifest entry), or (None, {"skipped": why})."""
-    import json
-
-    from corpus.catalog import fagui_home
-    from indexer.embedder import weights_fingerprint
-
     key = f"{weights_fingerprint(model_path)[:24]}-{max_seq_length}-{_export_code_fingerprint()}"
-    path = fagui_home() / "cache" / "onnx" / f"{key}.onnx"
+    path = config.fagui_home() / "cache" / "onnx" / f"{key}.onnx"
     meta = path.with_suffix(".json")
     try:
         entry = json.loads(meta.read_text(encoding="utf-8"))
@@ -151,7 +140,7 @@ class OnnxQueryEmbedder:
         self._inputs: list[str] = []
 
     def _load(self) -> None:
-        import onnxruntime as ort
+        import onnxruntime as ort  # only when a query is first embedded (an index may be BM25-only)
 
         options = ort.SessionOptions()
         # One short query per call: one thread, and no spinning, so concurrent requests
@@ -169,8 +158,6 @@ class OnnxQueryEmbedder:
         if self._session is None:
             self._load()
         feeds = pad_batch(self._tokenize(list(texts)), self._pad_id, self._inputs)
-        from indexer.embedder import normalize_rows
-
         return normalize_rows(self._session.run(None, feeds)[0])
 
     def encode_query(self, query: str) -> np.ndarray:
@@ -183,28 +170,15 @@ def token_ids(model_path: Path, max_seq_length: int):
     numpy keeps the tokenizer's own threads out of the way of the inference threads."""
     tokenizer_file = model_path / "tokenizer.json"
     if tokenizer_file.is_file():
-        from tokenizers import Tokenizer
+        from tokenizers import Tokenizer  # only for dense indexes, at first use
 
         tokenizer = Tokenizer.from_file(str(tokenizer_file))
         tokenizer.no_padding()
         tokenizer.enable_truncation(max_length=max_seq_length)
         pad = tokenizer.token_to_id("[PAD]")
         return (lambda texts: [e.ids for e in tokenizer.encode_batch(list(texts))]), (pad if pad is not None else 0)
-    from transformers import AutoTokenizer
+    from transformers import AutoTokenizer  # the slow fallback (seconds to import): no tokenizer.json
 
     auto = AutoTokenizer.from_pretrained(str(model_path), local_files_only=True)
     return (lambda texts: auto(list(texts), truncation=True, max_length=max_seq_length)["input_ids"]), auto.pad_token_id or 0
 
-
-def pad_batch(id_lists: Sequence[Sequence[int]], pad_id: int, wanted: Sequence[str], multiple: int = 1) -> dict[str, np.ndarray]:
-    """Model inputs for one batch: ids right-padded to the longest (rounded up to
-    `multiple`), attention mask, zero token types; only the inputs the model takes."""
-    width = max(len(ids) for ids in id_lists)
-    width = -(-width // multiple) * multiple
-    input_ids = np.full((len(id_lists), width), pad_id, dtype=np.int64)
-    mask = np.zeros((len(id_lists), width), dtype=np.int64)
-    for row, ids in enumerate(id_lists):
-        input_ids[row, : len(ids)] = ids
-        mask[row, : len(ids)] = 1
-    arrays = {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": np.zeros_like(mask)}
-    return {name: arrays[name] for name in wanted}

@@ -3,7 +3,7 @@
 WHY: on this machine's CPU (AMX-BF16) torch's bf16 path reaches ~200 passages/s, 3.3x
 plain fp32 sentence-transformers; OpenVINO runs the same verified ONNX export of the
 model (indexer.onnx_query.cached_export) with fused BERT kernels in bf16 at ~270
-passages/s, 4.4x (`python -m indexer.speed`, indexer/SPEED.md). Its vectors have cosine
+passages/s, 4.4x (`python -m eval.speed`, eval/reports/SPEED.md). Its vectors have cosine
 0.99999 to the fp32 ones, and dense Recall@10 on STARD moves by less than 0.1 point.
 
 How: texts are tokenised with the model's own `tokenizer.json`, sorted by length and
@@ -21,7 +21,9 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from indexer.embedder import Embedder, normalize_rows, token_budget_batches
+from indexer.embedder import Embedder
+from indexer.onnx_query import cached_export, token_ids
+from indexer.vectors import normalize_rows, pad_batch, token_budget_batches
 
 STREAMS = 2
 _COMPILE_LOCK = threading.Lock()
@@ -50,12 +52,11 @@ class OpenVINOEmbedder(Embedder):
 
     def _load(self) -> _CompiledModel:
         try:
-            import openvino as ov
+            import openvino as ov  # optional, and seconds to import: only for ov-bf16 builds
         except ImportError:
             raise OpenVINOUnavailableError(
                 "precision ov-bf16 needs the `openvino` package; install the project dependencies or use --precision bf16"
             ) from None
-        from indexer.onnx_query import cached_export, token_ids
 
         onnx_path, entry = cached_export(self.model_path, self.max_seq_length)
         if onnx_path is None:
@@ -84,8 +85,6 @@ class OpenVINOEmbedder(Embedder):
 
         if not texts:
             return
-        from indexer.onnx_query import pad_batch
-
         model = self.model
         requests = deque(model.compiled.create_infer_request() for _ in range(STREAMS))
         in_flight: deque = deque()

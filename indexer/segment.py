@@ -39,6 +39,8 @@ from importlib import resources
 from concurrent.futures.process import BrokenProcessPool
 from typing import Iterable
 
+from corpus import config
+
 TITLE_PREFIX = "中华人民共和国"
 
 #: Conventional abbreviations that the four-character rule cannot produce.
@@ -403,11 +405,9 @@ PARALLEL_CHUNK = 1000
 def tokenize_workers() -> int:
     """Processes for bulk tokenising: the CPUs this process may run on, or
     FAGUI_TOKENIZE_WORKERS (1 = tokenise in this process only)."""
-    configured = os.environ.get("FAGUI_TOKENIZE_WORKERS", "").strip()
-    if configured:
-        if not configured.isdigit() or int(configured) < 1:
-            raise ValueError(f"FAGUI_TOKENIZE_WORKERS must be a positive whole number, not {configured!r}")
-        return int(configured)
+    configured = config.tokenize_workers()
+    if configured is not None:
+        return configured
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 

@@ -44,6 +44,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence
 
+from corpus.config import model_override
+from corpus.errors import UsageError
 from indexer.bm25 import BM25Retriever
 from indexer.cache import EmbeddingCache, text_key
 from indexer.dense import ANN_THRESHOLD, DenseRetriever
@@ -221,7 +223,7 @@ def check_backend(index_dir: Path, manifest: dict, backend: str) -> None:
     """Refuse to build or update an index with another backend than the one that wrote it
     (the two keep their data in different places; switching would silently orphan one)."""
     if backend not in BACKENDS:
-        raise ValueError(f"unknown index backend {backend!r}; use one of {', '.join(BACKENDS)}")
+        raise UsageError(f"unknown index backend {backend!r}; use one of {', '.join(BACKENDS)}")
     stored = manifest_backend(manifest)
     if stored != backend:
         raise IndexMismatchError(
@@ -263,7 +265,7 @@ def _check_unique_ids(documents: Sequence) -> None:
     seen: set[str] = set()
     for doc in documents:
         if doc.doc_id in seen:
-            raise ValueError(f"document id {doc.doc_id} ({doc.source_path}) occurs twice in the collection")
+            raise UsageError(f"document id {doc.doc_id} ({doc.source_path}) occurs twice in the collection")
         seen.add(doc.doc_id)
 
 
@@ -427,7 +429,8 @@ def _query_model(build_dir: Path, index_dir: Path, embedder) -> dict:
     """`query.onnx` for torch-free query embedding (indexer.onnx_query): copied from the
     current index when that one was exported for the same vectors (same weights,
     precision, window) and is intact, else from the export cache (exported on first use)."""
-    from indexer.onnx_query import QUERY_MODEL_FILE, file_sha256
+    from corpus.hashing import file_sha256
+    from indexer.onnx_query import QUERY_MODEL_FILE
 
     out = build_dir / QUERY_MODEL_FILE
     try:
@@ -652,7 +655,8 @@ class _LazyQueryEmbedder:
         index (and FAGUI_QUERY_BACKEND not `embedder`) queries then run on ONNX Runtime."""
         with self._lock:
             if self._embedder is None:
-                from indexer.onnx_query import QUERY_MODEL_FILE, OnnxQueryEmbedder, query_backend
+                from corpus.config import query_backend
+                from indexer.onnx_query import QUERY_MODEL_FILE, OnnxQueryEmbedder
 
                 config = IndexConfig.from_dict(self.manifest_model_config())
                 embedder = make_embedder(config)
@@ -667,7 +671,7 @@ class _LazyQueryEmbedder:
     def manifest_model_config(self) -> dict:
         built_with = self.manifest_model.get("path")
         model_path = self.model_path
-        if not model_path and not os.environ.get("FAGUI_MODEL") and built_with and Path(built_with).is_dir():
+        if not model_path and not model_override() and built_with and Path(built_with).is_dir():
             model_path = built_with
         return {
             "model_path": model_path,

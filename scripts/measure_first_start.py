@@ -22,6 +22,8 @@ import threading
 import time
 from pathlib import Path
 
+from corpus.config import child_environment
+
 QUESTION = "受托企业泄露政务数据，委托的行政机关要承担什么责任？"
 MODE_NOTE = re.compile(r"模式 ([^<]*)</p>")
 
@@ -82,7 +84,7 @@ class Run:
         self.peak = {"server": 0.0, "tree": 0.0}
         self._stop = threading.Event()
         self.started = time.monotonic()
-        env = dict(os.environ, FAGUI_HOME=str(home), CI="true")
+        env = child_environment(FAGUI_HOME=str(home), CI="true")
         self.log = open(Path(f"{home}.serve.log"), "w")
         self.server = subprocess.Popen(["fagui", "serve", "--collection", collection, "--port", str(port), "--quiet"],
                                        env=env, stdout=self.log, stderr=subprocess.STDOUT)

@@ -11,7 +11,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from corpus.catalog import REPO_ROOT, load_spec
+from corpus.catalog import load_spec
+from corpus.config import REPO_ROOT
 
 
 def main(shared: Path = REPO_ROOT.parent / "shared" / "corpus") -> int:

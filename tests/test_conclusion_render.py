@@ -5,7 +5,7 @@ analysis."""
 from __future__ import annotations
 
 from assistant import render
-from assistant.export import answer_markdown, conclusion_text, export_answer, understanding_text
+from assistant.export import answer_markdown, export_answer, understanding_text
 from assistant.records import (
     Analysis,
     Answer,
@@ -95,7 +95,7 @@ def test_markdown_docx_and_text_put_the_conclusion_first(tmp_path):
     answer = make_answer()
     md = answer_markdown(answer)
     assert md.index("## 结论") < md.index("## 识别的法律问题") < md.index("## 责任主体") < md.index("## 依据条文") < md.index("## 背景")
-    assert f"| 对外 | 对受害人先担责：委托的行政机关——国家赔偿（为赔偿义务机关）" in md and f"| {SCL7} |" in md
+    assert "| 对外 | 对受害人先担责：委托的行政机关——国家赔偿（为赔偿义务机关）" in md and f"| {SCL7} |" in md
     assert "| 内部 | 内部责任：无依据" in md
     assert "命中线索：外包公司、泄露" in md
     _, docx_path = export_answer(answer, tmp_path)
@@ -104,7 +104,7 @@ def test_markdown_docx_and_text_put_the_conclusion_first(tmp_path):
     assert headings.index("结论") < headings.index("识别的法律问题") < headings.index("责任主体")
     cells = [c.text for t in word.tables for row in t.rows for c in row.cells]
     assert "可以申请行政复议：期限 六十日" in cells and REVIEW20 in cells
-    text = conclusion_text(answer)
+    text = render.conclusion_text(answer)
     assert text[0].startswith("[对外] 对受害人先担责") and text[0].endswith(f"— 依据 {SCL7}")
     assert text[1] == "[内部] 内部责任：无依据（检索到的条文未写明各方之间如何分担或追偿）"
     issues = understanding_text(answer)

@@ -11,7 +11,8 @@ import pytest
 
 from corpus.markdown import read_lawrefbook
 from indexer import IndexConfig, IndexMismatchError, build_index, load_index
-from indexer.embedder import Embedder, default_model_path, weights_fingerprint
+from indexer.embedder import Embedder
+from indexer.models import default_model_path, weights_fingerprint
 from indexer.passages import make_passages
 from test_indexer import make_law
 

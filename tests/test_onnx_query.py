@@ -13,9 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from corpus.config import query_backend
+from corpus.hashing import file_sha256
 from corpus.ingest import finalize, read_document
 from indexer.embedder import Embedder
-from indexer.onnx_query import QUERY_MODEL_FILE, OnnxQueryEmbedder, file_sha256, query_backend
+from indexer.onnx_query import QUERY_MODEL_FILE, OnnxQueryEmbedder
 from indexer.store import IndexConfig, build_index, load_index
 
 REPO = Path(__file__).resolve().parents[1]

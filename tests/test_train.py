@@ -1,4 +1,4 @@
-"""`indexer.train`: deterministic held-out split, training pairs formatted like indexed
+"""`eval.train`: deterministic held-out split, training pairs formatted like indexed
 passages, and a tiny real fine-tuning run of m3e-small that yields a model the
 indexer's Embedder loads (with its own fingerprint and different vectors).
 
@@ -14,7 +14,7 @@ import pytest
 
 from eval.questions import load_questions
 from indexer.passages import make_passages
-from indexer.train import (
+from eval.train import (
     TRAIN_INFO_FILE,
     DistinctTextBatches,
     heldout_bucket,

@@ -1,4 +1,4 @@
-"""Fine-tune the embedding model on annotated questions: `fagui train` / `python -m indexer.train`.
+"""Fine-tune the embedding model on annotated questions: `fagui train` / `python -m eval.train`.
 
 What it does. Every annotated question (default: the STARD training questions,
 `../shared/eval/stard/stard_train.jsonl`) is paired with the indexed text of each of its
@@ -17,9 +17,9 @@ serve as each other's false negatives.
 
 Honesty. `split_questions` splits by a hash of the question id (stable across runs,
 machines and seeds). With `holdout > 0` only the training part is used for training;
-`python -m indexer.train --holdout 0.2 --evaluate` then measures the base and the
+`python -m eval.train --holdout 0.2 --evaluate` then measures the base and the
 tuned model on the held-out part over the full national collection, with the same
-recall function as indexer/speed.py, and writes indexer/TRAIN.md. `fagui train`
+recall function as eval/speed.py, and writes eval/reports/TRAIN.md. `fagui train`
 (holdout 0) trains on every question: numbers on those questions are in-sample.
 
 Runs on CPU in fp32 (bf16 training is not reliable on CPU), `threads` torch threads;
@@ -43,9 +43,22 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
+
+from corpus.config import fagui_home, prepare_model_runtime
+from corpus.catalog import load_collection
+from corpus.errors import UsageError
+from eval.questions import load_questions
+from eval.speed import load_stard, recall_at_k
+from indexer.bm25 import BM25Retriever
+from indexer.models import resolve_model_path, weights_fingerprint
+from indexer.passages import make_passages
+from indexer.segment import Segmenter, build_user_dictionary
+from indexer.store import IndexConfig, build_index, load_index, make_embedder
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_QUESTIONS = REPO.parent / "shared" / "eval" / "stard" / "stard_train.jsonl"
-DEFAULT_REPORT = Path(__file__).resolve().parent / "TRAIN.md"
+DEFAULT_REPORT = Path(__file__).resolve().parent / "reports" / "TRAIN.md"
 #: Written into the model folder: how it was made (the fingerprint ignores it).
 TRAIN_INFO_FILE = "fagui_train.json"
 #: How many BM25 hits are searched for a hard negative.
@@ -117,7 +130,7 @@ def heldout_bucket(question_id: str) -> float:
 def split_questions(questions: Sequence, holdout: float) -> tuple[list, list]:
     """(train, held-out): a question is held out iff its id's bucket is below `holdout`."""
     if not 0.0 <= holdout < 1.0:
-        raise ValueError(f"holdout must be in [0, 1), got {holdout}")
+        raise UsageError(f"holdout must be in [0, 1), got {holdout}")
     train, heldout = [], []
     for question in questions:
         (heldout if heldout_bucket(question.id) < holdout else train).append(question)
@@ -162,9 +175,6 @@ def make_pairs(questions: Sequence, passages: Sequence, bm25=None) -> tuple[list
 
 def hard_negative_retriever(documents: Sequence, passages: Sequence, progress: bool = False):
     """An in-memory BM25 over the passages, tokenised as the index tokenises them."""
-    from indexer.bm25 import BM25Retriever
-    from indexer.segment import Segmenter, build_user_dictionary
-
     retriever = BM25Retriever(Segmenter(build_user_dictionary(documents)))
     retriever.index(passages, progress=progress)
     return retriever
@@ -172,8 +182,6 @@ def hard_negative_retriever(documents: Sequence, passages: Sequence, progress: b
 
 def national_documents() -> list:
     """Searchable (current) documents of the shipped national collection (from data/)."""
-    from corpus.catalog import load_collection
-
     return [d for d in load_collection("national").documents if d.status == "current"]
 
 
@@ -181,14 +189,11 @@ def national_documents() -> list:
 
 
 def default_output_dir() -> Path:
-    from corpus.catalog import fagui_home
-
     return fagui_home() / "models" / "m3e-small-stard"
 
 
 def _seed_everything(seed: int) -> None:
-    import numpy as np
-    import torch
+    import torch  # heavy (seconds, ~500 MB): only when a model is trained
 
     random.seed(seed)
     np.random.seed(seed)
@@ -247,6 +252,7 @@ class DistinctTextBatches:
 def fit(model, pairs: Sequence[TrainingPair], settings: TrainSettings, progress: bool) -> int:
     """MultipleNegativesRankingLoss over (question, positive[, negative]) with in-batch
     negatives; linear warm-up then decay. Returns the number of optimiser steps."""
+    # sentence-transformers and torch are heavy (seconds, ~500 MB): only when training
     from sentence_transformers import InputExample
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
     from torch.utils.data import DataLoader
@@ -259,7 +265,7 @@ def fit(model, pairs: Sequence[TrainingPair], settings: TrainSettings, progress:
         examples = [InputExample(texts=[p.question, p.positive]) for p in pairs]
     sampler = DistinctTextBatches([e.texts for e in examples], settings.batch_size, settings.seed)
     if len(sampler) == 0:
-        raise ValueError(f"{len(examples)} training example(s): not enough distinct pairs for one batch")
+        raise UsageError(f"{len(examples)} training example(s): not enough distinct pairs for one batch")
     loader = DataLoader(examples, batch_sampler=sampler)  # old_fit sets collate_fn
     steps = len(loader) * settings.epochs
     model.old_fit(
@@ -292,16 +298,10 @@ def train_model(
     `questions_path` (JSONL/CSV as `fagui eval` reads them) minus the held-out share,
     against `documents` (default: the shipped national collection), and save it in
     `out_dir` as a sentence-transformers folder with `fagui_train.json` beside it."""
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see indexer.embedder
-    from eval.questions import load_questions
-    from indexer.embedder import resolve_model_path, weights_fingerprint
-    from indexer.passages import make_passages
-
+    prepare_model_runtime()
     settings = TrainSettings(epochs, batch_size, holdout, seed, learning_rate, 0.1, max_seq_length, hard_negatives, threads)
     if epochs < 1 or batch_size < 2:
-        raise ValueError(f"epochs must be >= 1 and batch_size >= 2 (got {epochs}, {batch_size})")
+        raise UsageError(f"epochs must be >= 1 and batch_size >= 2 (got {epochs}, {batch_size})")
     out_dir = Path(out_dir).expanduser().resolve()
     _prepare_out_dir(out_dir)
     base_path = resolve_model_path(base_model)
@@ -317,7 +317,7 @@ def train_model(
     pairs, missing = make_pairs(train_questions, passages, bm25)
     seconds["data"] = round(time.perf_counter() - start, 1)
 
-    import torch
+    import torch  # heavy, see fit
     from sentence_transformers import SentenceTransformer
 
     torch.set_num_threads(threads)
@@ -376,11 +376,7 @@ def dense_recall_at(index, questions: list[dict], embedder, k: int) -> float:
 def evaluate_model(label: str, model_path: str | None, documents: Sequence, questions: list[dict], subsets: dict[str, list[dict]], work: Path, progress: bool) -> dict:
     """Index the collection with the model (bf16, exact search; vectors cached per
     model fingerprint under `work`) and measure Recall@10 (dense, BM25, RRF — the
-    indexer/speed.py function) and dense Recall@100 on `questions` and its `subsets`."""
-    from indexer.embedder import resolve_model_path, weights_fingerprint
-    from indexer.speed import recall_at_k
-    from indexer.store import IndexConfig, build_index, load_index, make_embedder
-
+    eval/speed.py function) and dense Recall@100 on `questions` and its `subsets`."""
     config = IndexConfig(model_path=model_path, precision="bf16", faiss_kind="flat", threads=2)
     fingerprint = weights_fingerprint(resolve_model_path(model_path))
     index_dir = work / f"national-{fingerprint[:12]}-bf16"
@@ -419,7 +415,7 @@ def article_overlap_subsets(train_rows: list[dict], heldout_rows: list[dict]) ->
 def write_report(out: Path, results: dict) -> None:
     """TRAIN.md from the accumulated results (never typed by hand)."""
     lines = [
-        "# Fine-tuning m3e-small on STARD (generated by `python -m indexer.train`)",
+        "# Fine-tuning m3e-small on STARD (generated by `python -m eval.train`)",
         "",
         f"Generated {results.get('generated', '')} on {results.get('machine', '')}. Do not edit by hand; rerun the script.",
         "",
@@ -459,7 +455,7 @@ def write_report(out: Path, results: dict) -> None:
                 "",
                 f"{evaluation['questions']} questions; full national collection ({evaluation['passages']} passages), "
                 "bf16 vectors, exact search; gold = (law title, article). Recall@10 columns are "
-                "`indexer.speed.recall_at_k` (RRF of the BM25 and dense top-50); dense Recall@100 searches the top 100.",
+                "`eval.speed.recall_at_k` (RRF of the BM25 and dense top-50); dense Recall@100 searches the top 100.",
                 "",
                 "| model | dense R@10 | dense R@100 | BM25 R@10 | hybrid (RRF) R@10 | passages embedded / from cache (s) |",
                 "| --- | ---: | ---: | ---: | ---: | ---: |",
@@ -499,11 +495,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", default="/tmp/fagui-train", help="evaluation indexes + embedding caches")
     parser.add_argument("--report", default=str(DEFAULT_REPORT))
     args = parser.parse_args(argv)
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-    from eval.questions import load_questions
-    from indexer.speed import load_stard
+    prepare_model_runtime()
 
     report_path = Path(args.report)
     results_path = report_path.with_suffix(".json")
@@ -514,7 +506,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"trained {report.steps} steps in {report.seconds['training']:.0f} s → {report.out_dir}", flush=True)
     key = "heldout" if args.holdout > 0 else "final"
-    run = {"command": "python -m indexer.train " + " ".join(argv if argv is not None else sys.argv[1:]), "train": report.to_dict()}
+    run = {"command": "python -m eval.train " + " ".join(argv if argv is not None else sys.argv[1:]), "train": report.to_dict()}
     if args.evaluate:
         train_part, heldout_part = split_questions(load_questions(args.questions), args.holdout)
         rows = {q["id"]: q for q in load_stard(Path(args.questions))}
@@ -526,8 +518,6 @@ def main(argv: list[str] | None = None) -> int:
             row = evaluate_model(label, path, documents, evaluated, subsets, work, progress=True)
             evaluation_rows.append(row)
             print(f"{label}: dense R@10 {row['dense_r10']:.4f}, R@100 {row['dense_r100']:.4f}, hybrid R@10 {row['hybrid_r10']:.4f}", flush=True)
-        from indexer.passages import make_passages
-
         run["evaluation"] = {
             "what": "Held-out questions (never trained on)" if heldout_part else "IN-SAMPLE: the questions the model was trained on",
             "questions": len(evaluated),
