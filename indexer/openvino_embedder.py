@@ -21,12 +21,25 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from indexer.embedder import Embedder
+from indexer.embedder import TOKENIZE_CHUNK, Embedder
 from indexer.onnx_query import cached_export, token_ids
 from indexer.vectors import normalize_rows, pad_batch, token_budget_batches
 
 STREAMS = 2
 _COMPILE_LOCK = threading.Lock()
+
+
+def token_arrays(tokenize, texts: Sequence[str], chunk: int = TOKENIZE_CHUNK) -> list[np.ndarray]:
+    """The token ids of every text as compact int32 arrays, tokenised `chunk` texts at a time.
+
+    WHY: the ids of a whole collection as Python int lists (with the tokenizer's
+    Encoding objects of every text alive at once) took 1.9 GB of RSS for the 63,671
+    passages of `default`, and the allocator kept 1.6 GB of it after they were freed;
+    int32 arrays built chunk by chunk take under 0.2 GB."""
+    arrays: list[np.ndarray] = []
+    for start in range(0, len(texts), chunk):
+        arrays.extend(np.asarray(ids, dtype=np.int32) for ids in tokenize(texts[start : start + chunk]))
+    return arrays
 
 
 class OpenVINOUnavailableError(RuntimeError):
@@ -76,7 +89,7 @@ class OpenVINOEmbedder(Embedder):
         return self.model.dim
 
     def token_lengths(self, texts: Sequence[str]) -> list[int]:
-        return [len(ids) for ids in self.model.tokenize(texts)]
+        return [len(ids) for ids in token_arrays(self.model.tokenize, texts)]
 
     def iter_encode(self, texts: Sequence[str], progress: bool = False, desc: str = "embedding") -> Iterator[tuple[list[int], np.ndarray]]:
         """Yield (indices, unit-length float32 vectors) per batch, longest texts first,
@@ -88,7 +101,7 @@ class OpenVINOEmbedder(Embedder):
         model = self.model
         requests = deque(model.compiled.create_infer_request() for _ in range(STREAMS))
         in_flight: deque = deque()
-        ids = model.tokenize(texts)  # once for the whole call; padded per batch below
+        ids = token_arrays(model.tokenize, texts)  # once for the whole call; padded per batch below
         batches = token_budget_batches([len(i) for i in ids], self.batch_tokens, pad_multiple=self.pad_multiple)
         with progress_bar(total=len(texts), desc=desc, unit="passage", disable=not progress) as bar:
             for batch in batches:
