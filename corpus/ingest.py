@@ -13,8 +13,13 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from corpus.markdown import MARKDOWN_SUFFIXES, merge_parts, read_lawrefbook
+from corpus.paper import read_paper
+from corpus.pdf import read_pdf
 from corpus.progress import progress_bar
 from corpus.records import Document, FileReport, IngestError, make_doc_id
+from corpus.text import read_text
+from corpus.versions import assign_status
+from corpus.word import read_docx
 
 #: File names that are never documents (folder indexes, sidecars, manifests).
 SKIPPED_NAMES = {"_index.md", "MANIFEST.tsv", ".DS_Store"}
@@ -82,24 +87,9 @@ def _is_docx(path: Path) -> bool:
 
 
 def _reader_for(fmt: str) -> Callable[..., Document]:
-    """Import readers lazily: PDF/OCR and DOCX pull heavy libraries only when needed."""
-    if fmt == "markdown":
-        return read_lawrefbook
-    if fmt == "pdf":
-        from corpus.pdf import read_pdf
-
-        return read_pdf
-    if fmt == "docx":
-        from corpus.word import read_docx
-
-        return read_docx
-    if fmt == "scholarship":
-        from corpus.paper import read_paper
-
-        return read_paper
-    from corpus.text import read_text
-
-    return read_text
+    """The reader of a detected format (the PDF reader imports pdfplumber and the OCR
+    engine itself, only when a PDF is read)."""
+    return {"markdown": read_lawrefbook, "pdf": read_pdf, "docx": read_docx, "scholarship": read_paper}.get(fmt, read_text)
 
 
 def relocate(doc: Document, source_path: str) -> Document:
@@ -222,7 +212,5 @@ def ingest_files(
 
 def finalize(documents: list[Document]) -> list[Document]:
     """Merge multi-file documents (民法典 books) and assign version status across the set."""
-    from corpus.versions import assign_status
-
     return assign_status(merge_parts(documents))
 
