@@ -1,0 +1,120 @@
+"""Party rows and 结论 lines that come from the recognised issues (issue 12), on real
+articles of `default` (retrieval simulated as in tests/test_conclusion.py):
+
+* one row per party, its liability kinds merged;
+* a liability article paired with a duty gives rows only within the leading laws;
+* 国家赔偿法第三条 (受害人有取得赔偿的权利) makes the acting 行政机关 a 国家赔偿 party;
+* a duty the recognised issue names is a row of the question's party;
+* a 结论 layer the evidence leaves 无依据 is filled from the issue's provisions for that
+  layer, labelled with the issue, cited and verified — never with a party row.
+"""
+from __future__ import annotations
+
+import pytest
+
+from assistant.analysis import (
+    DUTY_LIABILITY,
+    analyse,
+    evidence_from_unit,
+    fill_from_issues,
+    group_parties,
+    liability_kinds,
+)
+from assistant.records import ConclusionLine, IssueProvision, Party, RecognisedIssue, Understanding
+
+PIPL = "中华人民共和国个人信息保护法"
+DSL = "中华人民共和国数据安全法"
+SCL = "中华人民共和国国家赔偿法"
+GOV_APP = "外包公司给政府做的政务App泄露了公民个人信息，谁来承担责任？"
+
+
+@pytest.fixture(scope="module")
+def articles(default_documents):
+    return {(d.title, u.number): (d, u) for d in default_documents if d.status == "current" for u in d.articles()}
+
+
+def item(articles, law, article, rank, origin="search"):
+    return evidence_from_unit(*articles[(law, article)], rank=rank, origin=origin)
+
+
+def understanding(*provisions: IssueProvision, roles=("行政机关", "受托企业"), name="测试问题") -> Understanding:
+    issue = RecognisedIssue(issue_id="test-issue", name=name, score=3.0, roles=roles, provisions=provisions)
+    return Understanding(issues=[issue], intents=["liability"])
+
+
+def test_one_row_per_party_with_all_its_liability_kinds():
+    grouped = group_parties([
+        Party("工作人员", "工作人员/责任人员", "政务处分", "依法给予处分", ["A法第八十条"]),
+        Party("工作人员", "工作人员/责任人员", DUTY_LIABILITY, "应当保密", ["A法第十条"]),
+        Party("工作人员", "工作人员/责任人员", "刑事责任", "依法追究刑事责任", ["A法第八十条"]),
+        Party("采购人", "行政机关/委托方", "行政责任", "责令改正", ["A法第七十一条"]),
+    ])
+    assert [(p.party, liability_kinds(p), p.basis) for p in grouped] == [
+        ("工作人员", ["政务处分", "刑事责任", DUTY_LIABILITY], ["A法第八十条", "A法第十条"]),  # a bare duty last
+        ("采购人", ["行政责任"], ["A法第七十一条"]),
+    ]
+
+
+def test_a_paired_liability_gives_rows_only_within_the_leading_laws(articles):
+    evidence = [
+        item(articles, DSL, "第四十条", 1),
+        item(articles, DSL, "第四十五条", 2, origin="liability-pair"),  # sanctions the leading law's duty
+        item(articles, PIPL, "第六十六条", 3, origin="liability-pair"),  # another law, paired with a later hit
+    ]
+    analysis = analyse(GOV_APP, evidence)
+    bases = {ref for p in analysis.parties for ref in p.basis}
+    assert f"{DSL}第四十五条" in bases and f"{PIPL}第六十六条" not in bases
+    # it stays evidence: the other layers may still cite it
+    as_search = analyse(GOV_APP, [evidence[0], item(articles, DSL, "第四十五条", 2), item(articles, PIPL, "第六十六条", 3)])
+    assert f"{PIPL}第六十六条" in {ref for p in as_search.parties for ref in p.basis}
+
+
+def test_the_right_to_state_compensation_names_the_acting_body(articles):
+    evidence = [item(articles, SCL, "第三条", 1)]
+    assert "受害人有取得赔偿的权利" in evidence[0].text
+    analysis = analyse("派出所违法拘留了我三天，后来说抓错了，政府要赔偿吗？", evidence)
+    rows = [p for p in analysis.parties if f"{SCL}第三条" in p.basis]
+    assert rows and rows[0].party == "行政机关" and "国家赔偿" in liability_kinds(rows[0])
+    assert analysis.conclusion[0].kind == "external" and f"{SCL}第三条" in analysis.conclusion[0].basis
+
+
+def test_a_duty_the_issue_names_is_a_row_of_the_question_party(articles):
+    evidence = [item(articles, PIPL, "第六十六条", 1), item(articles, DSL, "第四十条", 2)]
+    plain = analyse(GOV_APP, evidence)
+    # the firm already has a liability (第六十六条), so its duty under 第四十条 was not a row
+    assert not any(p.party == "受托方" for p in plain.parties)
+    named = analyse(GOV_APP, evidence, understanding=understanding(IssueProvision(DSL, "第四十条", "duty")))
+    duties = [p for p in named.parties if f"{DSL}第四十条" in p.basis]
+    assert {p.party for p in duties} == {"国家机关", "受托方"}
+    assert all(DUTY_LIABILITY in liability_kinds(p) for p in duties)
+
+
+def test_an_empty_layer_is_filled_from_the_issue_and_says_so(articles):
+    evidence = [item(articles, DSL, "第四十九条", 1)]
+    provision = IssueProvision(SCL, "第七条", "defendant")
+    u = understanding(provision, name="受托企业泄露政务数据")
+    plain = analyse(GOV_APP, evidence, understanding=u)
+    assert plain.conclusion[0].kind == "no_basis" and "对外责任" in plain.conclusion[0].text
+    issue_items = [evidence_from_unit(*articles[(SCL, "第七条")], rank=1, origin="issue_map")]
+    filled = analyse(GOV_APP, evidence, understanding=u, issue_evidence=[(u.issues[0], issue_items)])
+    line = filled.conclusion[0]
+    assert line.kind == "external" and line.basis == [f"{SCL}第七条"]
+    assert "据识别的法律问题“受托企业泄露政务数据”" in line.text and "赔偿义务机关" in line.text
+    assert f"{SCL}第七条" in {c["ref"] for c in filled.citations}  # cited, with its text
+    assert f"{SCL}第七条" not in {ref for p in filled.parties for ref in p.basis}  # the table rests on retrieval
+    # a provision whose role is not about the layer does not fill it
+    other = understanding(IssueProvision(SCL, "第七条", "remedy"))
+    not_filled = analyse(GOV_APP, evidence, understanding=other, issue_evidence=[(other.issues[0], issue_items)])
+    assert not_filled.conclusion[0].kind == "no_basis"
+
+
+def test_fill_keeps_supported_layers_and_skips_an_unnamed_remedy():
+    lines = [ConclusionLine("external", "对受害人先担责：甲", ["A法第一条"]),
+             ConclusionLine("no_basis", "救济途径：无依据（检索到的条文未写明救济途径）")]
+    shadow = [ConclusionLine("external", "对受害人先担责：乙", ["B法第一条"]),
+              ConclusionLine("remedy", "可以依该条主张权利（条文未写明期限）", ["B法第二条"]),
+              ConclusionLine("remedy", "可以申请行政复议：期限 六十日", ["B法第三条"], time_limit="六十日")]
+    assert fill_from_issues(lines, shadow, "某问题", "external") == lines  # supported: kept as is
+    filled = fill_from_issues(lines, shadow, "某问题", "remedy")
+    assert [line.basis for line in filled] == [["A法第一条"], ["B法第三条"]]
+    assert filled[1].time_limit == "六十日" and filled[1].text.endswith("（据识别的法律问题“某问题”的条文）")
