@@ -18,12 +18,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.analysis import analyse, evidence_from_unit, scholarship_paper, unit_label
+from assistant.analysis import FALLBACK_ISSUES, FALLBACK_ROLES, analyse, evidence_from_unit, scholarship_paper, unit_label
 from assistant.issue_map import DEFAULT_PATH as ISSUE_MAP_PATH
 from assistant.issue_map import IssueMap, empty_issue_map, load_issue_map, ranked_provisions
 from assistant.protocol import MODES
 from assistant.provisions import is_liability_source
-from assistant.records import Analysis, Answer, Evidence, Understanding
+from assistant.records import Analysis, Answer, Evidence, RecognisedIssue, Understanding
 from assistant.refs import split_ref
 from assistant.vocabulary import expand_query
 from corpus import config
@@ -284,6 +284,26 @@ class Pipeline:
             threshold=self.issue_threshold,
         )
 
+    def issue_evidence(self, understanding: Understanding | None) -> list[tuple[RecognisedIssue, list[Evidence]]]:
+        """(issue, its liability / defendant / remedy / time-limit provisions as evidence,
+        origin `issue_map`) for the first `FALLBACK_ISSUES` recognised issues, for the 结论
+        layers the retrieved articles leave 无依据 (`assistant.analysis.fill_from_issues`);
+        provisions not in this collection are skipped."""
+        out: list[tuple[RecognisedIssue, list[Evidence]]] = []
+        for issue in (understanding.issues[:FALLBACK_ISSUES] if understanding is not None else []):
+            items: list[Evidence] = []
+            for provision in issue.provisions:
+                if provision.role not in FALLBACK_ROLES:
+                    continue
+                if provision.ref not in self._issue_units:
+                    self._issue_units[provision.ref] = self.resolve(provision.law, provision.article)
+                unit_id = self._issue_units[provision.ref]
+                if unit_id is not None and all(e.unit_id != unit_id for e in items):
+                    items.append(self.evidence(unit_id, rank=len(items) + 1, origin="issue_map"))
+            if items:
+                out.append((issue, items))
+        return out
+
     def issue_ranking(self, understanding: Understanding | None) -> list[Hit]:
         """The recognised issues' provisions, resolved to current units, as a ranked list
         (issue score, then role priority; see `assistant.issue_map.ranked_provisions`)."""
@@ -512,7 +532,8 @@ class Pipeline:
 
         started = time.perf_counter()
         answer.analysis = analyse(question, self.analysis_evidence(hits), resolve=self.resolve_ref, scholarship=self.paper,
-                                  understanding=answer.understanding)
+                                  understanding=answer.understanding,
+                                  issue_evidence=self.issue_evidence(answer.understanding))
         timings["analysis"] = _ms(started)
         answer.hits = hits
         if session is not None and answer.understanding is not None:
