@@ -7,8 +7,9 @@ query never sees a half-built index, and builds of one process are serialised by
 single build lock (two users uploading at once queue instead of racing).
 
 BM25 first. The app's builds swap in the BM25 part of an index as soon as it exists
-(seconds) and embed its vectors afterwards in one background worker (`start_vectors`),
-which swaps the complete index in when done, so hybrid retrieval switches on without
+(seconds) and embed its vectors afterwards in one background worker (`start_vectors`;
+the embedding itself runs in a child process, `indexer.embed_worker`, so its memory
+never stays in the server), which swaps the complete index in when done, so hybrid retrieval switches on without
 a restart. Until then questions are answered by BM25 and the answer says so. The worker
 holds the build lock too, but yields it to a waiting build (an upload): it stops after
 its current batch (the vectors so far are cached) and resumes after that build.
@@ -398,9 +399,13 @@ class Library:
                 self._embed(collection)
 
     def _embed(self, collection: str) -> None:
-        """Embed one pending index (under the build lock) and swap it in complete."""
+        """Embed one pending index (under the build lock) and swap it in complete.
+
+        The embedding runs in a child process (`indexer.embed_worker`): the model, the
+        token ids and the vectors of a whole collection never enter the server, whose
+        RSS stays that of the pipelines it serves."""
         from assistant.pipeline import default_index_dir
-        from indexer.store import add_vectors
+        from indexer import embed_worker
 
         status = self.vectors.setdefault(collection, VectorStatus())
         index_dir = default_index_dir(collection)
@@ -414,7 +419,7 @@ class Library:
                 raise VectorsInterrupted(collection)
 
         try:
-            add_vectors(index_dir, progress=self._vector_progress, on_progress=on_progress)
+            embed_worker.embed_in_child(index_dir, progress=self._vector_progress, on_progress=on_progress)
             self.swap_in(collection)
         except VectorsInterrupted:
             status.state = "pending"

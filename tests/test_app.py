@@ -199,22 +199,22 @@ def test_fresh_collection_answers_by_bm25_first_and_turns_hybrid_without_restart
     answers say they are keyword answers while the vectors are embedded; once they are
     in, the same Library answers hybrid (the CLI too), with no restart."""
     from assistant.cli import main
-    from indexer import store
+    from indexer import embed_worker
 
     monkeypatch.setenv("FAGUI_HOME", str(tmp_path))
     monkeypatch.setenv("CI", "true")
     catalog.add_files("fresh", [REPO / "data/lawrefbook" / LAWS[0]])
     gate, held = threading.Event(), threading.Event()
-    real_add_vectors = store.add_vectors
+    real_embed_in_child = embed_worker.embed_in_child
 
-    def held_add_vectors(index_dir, progress=True, embedder=None, on_progress=None):
-        def report(done, total):
-            on_progress(done, total)
-            held.set()
-            assert gate.wait(120)
-        return real_add_vectors(index_dir, progress=progress, embedder=embedder, on_progress=report)
+    def held_embed_in_child(index_dir, progress=False, on_progress=None):
+        # Held before the child starts: once started it swaps the complete index in on disk.
+        on_progress(0, json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))["collection"]["passages"])
+        held.set()
+        assert gate.wait(120)
+        return real_embed_in_child(index_dir, progress=progress, on_progress=on_progress)
 
-    monkeypatch.setattr(store, "add_vectors", held_add_vectors)
+    monkeypatch.setattr(embed_worker, "embed_in_child", held_embed_in_child)
     library = Library()
     app = FaguiApp(AppConfig(collection="fresh", progress=False), library)
     question = "国家机关委托他人建设、维护电子政务系统，应当经过什么程序？"
@@ -262,24 +262,27 @@ def test_an_upload_during_the_vector_step_goes_first_and_the_vectors_resume(tmp_
     """The vector worker holds the build lock but yields it: an upload waiting for it
     stops the worker after its current batch, is searchable at once, and the worker
     then resumes and swaps in the complete index of the updated collection."""
-    from indexer import store
+    from indexer import embed_worker
 
     monkeypatch.setenv("FAGUI_HOME", str(tmp_path))
     monkeypatch.setenv("CI", "true")
     catalog.add_files("fresh", [REPO / "data/lawrefbook" / LAWS[0]])
-    gate, held, calls = threading.Event(), threading.Event(), []
-    real_add_vectors = store.add_vectors
+    gate, held, calls, totals = threading.Event(), threading.Event(), [], []
+    real_embed_in_child = embed_worker.embed_in_child
 
-    def held_add_vectors(index_dir, progress=True, embedder=None, on_progress=None):
-        def report(done, total):
-            calls.append((done, total))
-            if len(calls) == 1:
+    def held_embed_in_child(index_dir, progress=False, on_progress=None):
+        totals.append(json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))["collection"]["passages"])
+
+        def report(done, total):  # the child runs on while this holds; it is stopped when this raises
+            if total:
+                calls.append((done, total))
+            if not held.is_set():
                 held.set()
                 assert gate.wait(120)
             on_progress(done, total)
-        return real_add_vectors(index_dir, progress=progress, embedder=embedder, on_progress=report)
+        return real_embed_in_child(index_dir, progress=progress, on_progress=report)
 
-    monkeypatch.setattr(store, "add_vectors", held_add_vectors)
+    monkeypatch.setattr(embed_worker, "embed_in_child", held_embed_in_child)
     library = Library()
     app = FaguiApp(AppConfig(collection="fresh", progress=False), library)
     assert library.start("fresh") == "building"
@@ -301,6 +304,6 @@ def test_an_upload_during_the_vector_step_goes_first_and_the_vectors_resume(tmp_
     live = library.pipeline("fresh")
     assert live.index.dense_state == "complete" and "机房值守办法" in {d.title for d in live.table.documents.values()}
     assert calls[-1][0] == calls[-1][1] == len(live.index.passages)
-    before = calls[0][1]  # passages of the index the worker was embedding when the upload came
+    before = totals[0]  # passages of the index the worker was embedding when the upload came
     assert before < len(live.index.passages)
     assert not any(done == total == before for done, total in calls), "the worker stopped for the upload"
