@@ -397,18 +397,21 @@ def _write_vectors(build_dir: Path, passages: Sequence[Passage], config: IndexCo
     vectors = dense.embed_passages(passages, cache=cache, progress=progress, on_progress=on_progress)
     report.embedded, report.cached = dense.embedded, dense.cached
     timings["embedding"] = round(time.perf_counter() - start, 3)
+    dim = int(vectors.shape[1]) if len(vectors) else None
     start = time.perf_counter()
     dense.index_vectors(passages, vectors, progress=progress)
+    del vectors  # FAISS holds its own copy; each copy of `default`'s vectors is 130 MB
     timings["faiss"] = round(time.perf_counter() - start, 3)
     start = time.perf_counter()
     dense.save(build_dir / "faiss.index")
+    faiss_kind = dense.index_kind
+    del dense
     cache.compact(text_key(embedder.vector_key, p.indexed_text) for p in passages)
     write_seconds = time.perf_counter() - start
     start = time.perf_counter()
     query_model = _query_model(build_dir, index_dir, embedder) if config.query_onnx else {}
     timings["query_model"] = round(time.perf_counter() - start, 3)
-    model_info = model_entry(embedder, int(vectors.shape[1]) if len(vectors) else None, query_model)
-    return model_info, dense.index_kind, write_seconds
+    return model_entry(embedder, dim, query_model), faiss_kind, write_seconds
 
 
 def model_entry(embedder, dim: int | None, query_model: dict) -> dict:

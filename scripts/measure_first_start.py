@@ -6,8 +6,9 @@ Usage: python scripts/measure_first_start.py FAGUI_HOME PORT COLLECTION
 FAGUI_HOME must not exist. Starts `fagui serve` there, asks through the page's HTTP API
 (gradio_client) until the first answer arrives (by BM25: the vectors are embedded in the
 background), polls the status line until the vectors are in, asks until an answer is
-hybrid, then stops the server. Prints one JSON line per event (wall seconds since the
-start, CPU seconds of the server and its children, load average) and a summary, also
+hybrid, waits 10 s and records the server's steady RSS, then stops it. Prints one JSON
+line per event (wall seconds since the start, CPU seconds of the server and its children,
+load average, RSS of the server and of its process tree) and a summary, also
 written to FAGUI_HOME.json; the server's output goes to FAGUI_HOME.serve.log. Wall time
 depends on what else runs on the machine, so the CPU seconds and load are reported too.
 """
@@ -100,7 +101,9 @@ class Run:
         with open("/proc/loadavg") as handle:
             load = handle.read().split()[0]
         self.events.append({"event": name, "t": round(time.monotonic() - self.started, 1),
-                            "cpu_s": cpu_seconds(self.server.pid), "load1": load, **extra})
+                            "cpu_s": cpu_seconds(self.server.pid), "load1": load,
+                            "rss_mb": round(rss_mb(self.server.pid)),
+                            "tree_rss_mb": round(sum(rss_mb(p) for p in process_tree(self.server.pid))), **extra})
         print(json.dumps(self.events[-1], ensure_ascii=False), flush=True)
 
     def ask(self, client) -> tuple[str, str]:
@@ -140,6 +143,8 @@ class Run:
                 self.mark("first_hybrid_answer", mode=mode)
                 break
             time.sleep(1.0)
+        time.sleep(10.0)  # the old pipeline is dropped; what the server holds from now on
+        self.mark("steady")
         self._stop.set()
         self.server.terminate()
         try:
