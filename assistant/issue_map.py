@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.records import IssueProvision, RecognisedIssue
+from corpus.numerals import NUMERAL_CHARS, SMALL_NUMERAL_CHARS
 
 FORMAT_VERSION = 1
 DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "issue_map.json"
@@ -70,7 +71,7 @@ POSITION_DECAY = 0.5
 ASKED_ROLE_BONUS = 1.5
 
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_ARTICLE = re.compile(r"^第[零〇一二三四五六七八九十百千万0-9]+条(?:之[一二三四五六七八九十]+)?$")
+_ARTICLE = re.compile(rf"^第[{NUMERAL_CHARS}]+条(?:之[{SMALL_NUMERAL_CHARS}]+)?$")
 #: Endings stripped from a place name to get the word a question uses (浙江省 → 浙江).
 _PLACE_SUFFIX = re.compile(r"(?:维吾尔自治区|壮族自治区|回族自治区|特别行政区|自治区|自治州|省|市|区|县)$")
 

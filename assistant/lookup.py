@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from assistant.records import Evidence
-from corpus.numerals import NUMERAL_CHARS, article_label, chinese_to_int, label_numeral, parse_article_label
+from corpus.numerals import NUMERAL_CHARS, SMALL_NUMERAL_CHARS, article_label, chinese_to_int, label_numeral, parse_article_label
 from corpus.records import Document, Unit
 from corpus.versions import NATIONAL_REGIONS, VersionIndex, title_key
 from indexer.segment import CONVENTIONAL_SHORT_NAMES, derived_short_name, title_core
@@ -395,7 +395,7 @@ def _cn(n: int) -> str:
 
 _NUM = f"[{NUMERAL_CHARS}]+"
 _TOKEN_RE = re.compile(
-    rf"(?P<art>(?P<art_di>第\s*)?(?P<art_n>{_NUM})\s*条(?:\s*之\s*(?P<art_s>[一二三四五六七八九十]+))?)"
+    rf"(?P<art>(?P<art_di>第\s*)?(?P<art_n>{_NUM})\s*条(?:\s*之\s*(?P<art_s>[{SMALL_NUMERAL_CHARS}]+))?)"
     rf"|(?P<para>第\s*(?P<para_n>{_NUM})\s*款)"
     rf"|(?P<item>第\s*[（(]?\s*(?P<item_n>{_NUM})\s*[）)]?\s*项|[（(]\s*(?P<item_p>{_NUM})\s*[）)]\s*项?)"
     rf"|(?P<prepara>前(?P<prepara_n>[一二两三四五六七八九十]*)款|本条)"
@@ -910,7 +910,7 @@ def unit_evidence(doc: Document, unit: Unit, *, origin: str, rank: int = 0) -> E
     return evidence_from_unit(doc, unit, rank=rank, origin=origin)
 
 
-_ITEM_LINE_RE = re.compile(r"^\s*[（(][一二三四五六七八九十]+[）)]")
+_ITEM_LINE_RE = re.compile(rf"^\s*[（(][{SMALL_NUMERAL_CHARS}]+[）)]")
 
 
 def article_paragraphs(text: str) -> list[str]:

@@ -31,6 +31,7 @@ import re
 from dataclasses import dataclass, field
 
 from corpus.classify import UNCONFIRMED
+from corpus.numerals import NUMERAL_CHARS, SMALL_NUMERAL_CHARS
 
 # --- roles and the actor lexicon ---------------------------------------------------
 
@@ -244,15 +245,15 @@ FAULT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 PLAIN_FAULT = re.compile(r"(?:因|由于)?[^，；。]{0,8}过错")
 
-ITEM_START = re.compile(r"^[（(][一二三四五六七八九十]+[）)]")
+ITEM_START = re.compile(rf"^[（(][{SMALL_NUMERAL_CHARS}]+[）)]")
 #: An enumeration item that is a condition (`（一）违法实施罚款…的；`, `…不服；`).
-CONDITION_ITEM = re.compile(r"^[（(][一二三四五六七八九十]+[）)].*(?:的|不服)[；;。:：]?$")
+CONDITION_ITEM = re.compile(rf"^[（(][{SMALL_NUMERAL_CHARS}]+[）)].*(?:的|不服)[；;。:：]?$")
 #: Segments that only state when something applies (`…损失后`, `…的`).
 CONDITION_SEGMENT = re.compile(r"(?:的|后|时|确定)$")
 #: A liable actor after 由 (`由责任人承担赔偿责任`), as opposed to an enforcer (`由公安机关处…`).
 LIABLE_AFTER_YOU = re.compile(r"^(?:承担|负责|赔偿)")
 XREF = re.compile(r"违反本(?:法|条例|规定|办法)((?:第[^，；。]*?条[^，；。]*?)+)规定")
-ARTICLE_IN_XREF = re.compile(r"第([〇零一二三四五六七八九十百千]+)条(?:至第([〇零一二三四五六七八九十百千]+)条)?")
+ARTICLE_IN_XREF = re.compile(rf"第([{NUMERAL_CHARS}]+)条(?:至第([{NUMERAL_CHARS}]+)条)?")
 
 BINDING_TYPES = ("法律", "行政法规", "司法解释", "部门规章", "地方性法规")  # never corpus.classify.UNCONFIRMED
 

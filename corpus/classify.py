@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import re
 
+from corpus.numerals import NUMERAL_CHARS, SMALL_NUMERAL_CHARS
+
 UNCONFIRMED = "效力待确认"
 
 _TRAILING_NOTE = re.compile(r"[（(][^）)]*[）)]$")  # (2023-2025年), （试行）, （2021修正）
@@ -35,13 +37,13 @@ _JUDICIAL = re.compile(r"^最高人民(法院|检察院)")
 _NATIONAL_LAW_TITLE = re.compile(r"^中华人民共和国.+(?<!办)法$|^中华人民共和国.+法典$|法修正案")
 _NPC_ADOPTED = re.compile(r"全国人民代表大会.{0,30}通过")
 _NPC_STANDING = re.compile(r"全国人民代表大会常务委员会")
-_LOCAL_CONGRESS = re.compile(r"(省|市|自治区|自治州|县)(第[一二三四五六七八九十]+届)?人民代表大会.{0,20}(通过|批准)")
+_LOCAL_CONGRESS = re.compile(rf"(省|市|自治区|自治州|县)(第[{SMALL_NUMERAL_CHARS}]+届)?人民代表大会.{{0,20}}(通过|批准)")
 _LOCAL_STANDING = re.compile(r"(省|市|自治区|自治州|县)人民代表大会常务委员会")
 _LOCAL_TITLE = re.compile(r"^.{2,12}?(省|自治区|市|自治州|县|经济特区)")
 #: Words that make a place-titled 条例 an institution's rules (北京市某大学学生条例).
 _INSTITUTION = re.compile(r"大学|学院|学校|公司|集团|医院|协会|学会|研究院|研究所")
 _STATE_COUNCIL_ORDER = re.compile(r"国务院令|国务院第\s*\d+\s*号令")
-_ORDER_NUMBER = re.compile(r"令\s*(?:[〔\[(（]?\d{4}[〕\])）]?\s*年?)?\s*第\s*[0-9０-９一二三四五六七八九十百]+\s*号")
+_ORDER_NUMBER = re.compile(rf"令\s*(?:[〔\[(（]?\d{{4}}[〕\])）]?\s*年?)?\s*第\s*[{NUMERAL_CHARS}]+\s*号")
 _DOCUMENT_NUMBER = re.compile(r"[\u4e00-\u9fff]{1,10}[〔\[(（]\s*\d{4}\s*[〕\])）]\s*\d+\s*号")
 #: A decision of a standing committee amending or repealing regulations (关于修改《…条例》等四件法规的决定).
 _AMENDING_DECISION = re.compile(r"关于(修改|废止|修改和废止|修改、废止)[^的]*?(《.+?》|法规).*决定$")

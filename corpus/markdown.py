@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from corpus.classify import infer_doc_type
+from corpus.numerals import SMALL_NUMERAL_CHARS
 from corpus.records import Document, IngestError, Line, Unit, make_doc_id, make_unit_id
 from corpus.structure import block_units, structure_law
 from corpus.versions import law_key
@@ -56,7 +57,7 @@ _NORMATIVE_NOTICE_RE = re.compile(r"(通知|意见|批复|复函|函|答复|公�
 _NORMATIVE_TITLE_RE = re.compile(r"(标准|规定|办法|细则|规则|条例|通知|意见|决定|规范|批复)(（[^）]*）)?$")
 
 _PEOPLES_CONGRESS_RE = re.compile(
-    r"(?P<place>[\u4e00-\u9fff]{1,14}?(?:省|市|自治区|自治州|州|县|区))?(?:第?[一二三四五六七八九十]+届)?"
+    r"(?P<place>[\u4e00-\u9fff]{1,14}?(?:省|市|自治区|自治州|州|县|区))?(?:第?[" + SMALL_NUMERAL_CHARS + r"]+届)?"
     r"(?P<body>全国人民代表大会常务委员会|全国人民代表大会|人民代表大会常务委员会|人民代表大会)"
 )
 _BOOK_TITLE_RE = re.compile(r"《[^》]*》")

@@ -40,6 +40,7 @@ import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
 
+from corpus.numerals import NUMERAL_CHARS, SECTION_NUMERAL_CHARS, SMALL_NUMERAL_CHARS
 from corpus.records import Line
 
 # --- character folding -------------------------------------------------------------
@@ -96,10 +97,10 @@ _CJK = (
     "\uff00-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65\u2018-\u201f\u2026\u2014\u00b7"
     "\U00020000-\U0002fa1f"
 )
-_NUMERAL = "零〇一二三四五六七八九十百千万两0-9"
+_NUMERAL = NUMERAL_CHARS
 #: A structural label at the start of a line: 第一条 / 第三章 / 第二编 / 第一分编 / 第四节 / 第一部分.
 LABEL_RE = re.compile(
-    rf"^(第[{_NUMERAL}]+(?:分编|编|章|节|条|部分)(?:之[一二三四五六七八九十]+)?)\s+(\S.*)$"
+    rf"^(第[{_NUMERAL}]+(?:分编|编|章|节|条|部分)(?:之[{SMALL_NUMERAL_CHARS}]+)?)\s+(\S.*)$"
 )
 _SPACE_AFTER_CJK = re.compile(rf"(?<=[{_CJK}]) +(?=[{_CJK}0-9A-Za-z])")
 _SPACE_BEFORE_CJK = re.compile(rf"(?<=[0-9A-Za-z%]) +(?=[{_CJK}])")
@@ -137,20 +138,20 @@ def normalize_text(text: str) -> str:
 #: A line that starts a new unit of text: article/chapter labels, numbered items, bullets.
 _STRUCTURAL_START = re.compile(
     rf"^(?:第[{_NUMERAL}]+(?:分编|编|章|节|部分)(?:\s|$)"
-    rf"|第[{_NUMERAL}]+条(?:之[一二三四五六七八九十]+)?(?:\s|$)"
-    r"|[一二三四五六七八九十百]+[、．.]"
-    r"|[（(][一二三四五六七八九十百0-9]+[）)]"
+    rf"|第[{_NUMERAL}]+条(?:之[{SMALL_NUMERAL_CHARS}]+)?(?:\s|$)"
+    rf"|[{SECTION_NUMERAL_CHARS}]+[、．.]"
+    rf"|[（(][{SECTION_NUMERAL_CHARS}0-9]+[）)]"
     r"|[0-9]{1,3}[.．、](?![0-9])"
     r"|[①-⑳●■◆▲•]"
     r"|附\s*则$|目\s*录$|序\s*言$)"
 )
 #: A label strong enough to start a line even where the layout looks like a wrap.
 _STRONG_START = re.compile(
-    rf"^(?:第[{_NUMERAL}]+(?:分编|编|章|节|部分)(?:\s|$)|第[{_NUMERAL}]+条(?:之[一二三四五六七八九十]+)?\s)"
+    rf"^(?:第[{_NUMERAL}]+(?:分编|编|章|节|部分)(?:\s|$)|第[{_NUMERAL}]+条(?:之[{SMALL_NUMERAL_CHARS}]+)?\s)"
 )
 _SENTENCE_END = re.compile(r"[。！？；：!?;…]['\"’”」』）)]*$")
 _HEADING = re.compile(rf"^第[{_NUMERAL}]+(?:分编|编|章|节|部分)(?:\s|$)")
-_TOP_ITEM = re.compile(r"^[一二三四五六七八九十百]+、")
+_TOP_ITEM = re.compile(rf"^[{SECTION_NUMERAL_CHARS}]+、")
 
 
 def starts_structure(text: str) -> bool:

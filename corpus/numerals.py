@@ -30,8 +30,17 @@ _UNITS = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000
 _MYRIAD = {"万": 10000}
 
 #: Characters that may form a number in an article / chapter label (Chinese or Arabic,
-#: half- or full-width). Used inside regexes by `corpus.structure`.
+#: half- or full-width). The one class for labels, used inside regexes (`[...]`) wherever
+#: a label is recognised: `corpus.structure`, the PDF and text readers, the segmenter,
+#: the lookup, the issue map, the refs.
 NUMERAL_CHARS = "零〇○一二两三四五六七八九十百千万0-9０-９"
+#: Small numbers (1–99) as written in item markers `（一）`, the `之一` suffix of inserted
+#: articles, ordinals (`第二次`, `第十三届`) and the month and day of a date.
+SMALL_NUMERAL_CHARS = "一二三四五六七八九十"
+#: Numbers of the top-level sections of a text (`一、` … `一百、`).
+SECTION_NUMERAL_CHARS = "一二三四五六七八九十百"
+#: Chinese digits written one by one, as in years (`二〇二一`).
+DIGIT_CHARS = "〇零一二三四五六七八九"
 
 #: Largest value written in Chinese numerals by `int_to_chinese` (the module's scope).
 MAX_NUMERAL = 99999

@@ -52,6 +52,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from corpus.normalize import join_texts, normalize_text, starts_structure, wrap_groups
+from corpus.numerals import DIGIT_CHARS, NUMERAL_CHARS, SECTION_NUMERAL_CHARS, SMALL_NUMERAL_CHARS, chinese_to_int
 from corpus.classify import infer_doc_type
 from corpus.records import Document, IngestError, Line, Unit, make_doc_id, make_unit_id
 from corpus.versions import law_key
@@ -419,8 +420,8 @@ def find_running_lines(pages: Sequence[Sequence[_RawLine]]) -> set[int]:
 _TOC_TITLE_RE = re.compile(r"^目\s*[录次]$")
 _LEADER_RE = re.compile(r"[.·…．\-—_ ]{3,}\s*\d*\s*$|\s+\d{1,4}$")
 _TOC_ENTRY_RE = re.compile(
-    r"^(?:第[零〇一二三四五六七八九十百千万0-9]+(?:分编|编|章|节|部分)"
-    r"|[一二三四五六七八九十]+[、．.]|[（(][一二三四五六七八九十0-9]+[）)]|[0-9]{1,2}[.．、]"
+    rf"^(?:第[{NUMERAL_CHARS}]+(?:分编|编|章|节|部分)"
+    rf"|[{SMALL_NUMERAL_CHARS}]+[、．.]|[（(][{SMALL_NUMERAL_CHARS}0-9]+[）)]|[0-9]{{1,2}}[.．、]"
     r"|附\s*则|附\s*录|附\s*件|序\s*言)"
 )
 
@@ -540,7 +541,7 @@ def layout_hints(lines: Sequence[_RawLine]) -> list[bool | None]:
     return hints
 
 
-_OCR_LABEL_RE = re.compile(r"^(第[零〇一二三四五六七八九十百千万0-9]+(?:条(?:之[一二三四五六七八九十]+)?|章|节|编|分编))(?=[^\s的规、，；。第至之])")
+_OCR_LABEL_RE = re.compile(rf"^(第[{NUMERAL_CHARS}]+(?:条(?:之[{SMALL_NUMERAL_CHARS}]+)?|章|节|编|分编))(?=[^\s的规、，；。第至之])")
 
 
 def _space_after_ocr_label(text: str) -> str:
@@ -730,24 +731,15 @@ def extract_lines(path: Path, *, ocr: bool = True, progress: bool = False) -> tu
 
 # --- metadata ------------------------------------------------------------------------
 
-_ARTICLE_RE = re.compile(r"^第[零〇一二三四五六七八九十百千万0-9]+条(?:之[一二三四五六七八九十]+)?\s")
+_ARTICLE_RE = re.compile(rf"^第[{NUMERAL_CHARS}]+条(?:之[{SMALL_NUMERAL_CHARS}]+)?\s")
 #: Article label without a separator (OCR drops the space): not followed by reference words.
 _LOOSE_ARTICLE_RE = re.compile(
-    r"^第[零〇一二三四五六七八九十百千万0-9]+条(?:之[一二三四五六七八九十]+)?(?:\s|(?![的规、，；。第至款项中所之和或及与]))"
+    rf"^第[{NUMERAL_CHARS}]+条(?:之[{SMALL_NUMERAL_CHARS}]+)?(?:\s|(?![的规、，；。第至款项中所之和或及与]))"
 )
 _DOC_NUMBER_RE = re.compile(r"[\u4e00-\u9fff]{1,12}[〔\[【（(]\s*\d{4}\s*[〕\]】）)]\s*\d+\s*号")
 _HEADER_WORDS_RE = re.compile(r"^.{2,20}(文件|公报|通报)$")
-_CN_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _DATE_RE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
-_CN_DATE_RE = re.compile(r"([〇零一二三四五六七八九]{4})年([一二三四五六七八九十]{1,3})月([一二三四五六七八九十]{1,3})日")
-
-
-def _cn_small(text: str) -> int:
-    """一 … 三十一 → 1 … 31."""
-    if "十" in text:
-        tens, _, units = text.partition("十")
-        return (_CN_DIGITS.get(tens, 1) if tens else 1) * 10 + (_CN_DIGITS.get(units, 0) if units else 0)
-    return _CN_DIGITS.get(text, 0)
+_CN_DATE_RE = re.compile(rf"([{DIGIT_CHARS}]{{4}})年([{SMALL_NUMERAL_CHARS}]{{1,3}})月([{SMALL_NUMERAL_CHARS}]{{1,3}})日")
 
 
 def find_dates(text: str) -> list[str]:
@@ -756,7 +748,7 @@ def find_dates(text: str) -> list[str]:
     for year, month, day in _DATE_RE.findall(text):
         found.append((int(year), int(month), int(day)))
     for year, month, day in _CN_DATE_RE.findall(text):
-        found.append((int("".join(str(_CN_DIGITS[c]) for c in year)), _cn_small(month), _cn_small(day)))
+        found.append((chinese_to_int(year), chinese_to_int(month), chinese_to_int(day)))
     return [f"{y:04d}-{m:02d}-{d:02d}" for y, m, d in found if 1 <= m <= 12 and 1 <= d <= 31]
 
 
@@ -852,7 +844,7 @@ def _paragraph_units(lines: Sequence[_Joined], doc_id: str) -> list[Unit]:
     """Fallback structure: one unit per rejoined line, under the nearest heading."""
     units, path = [], ()
     for line in lines:
-        if re.match(r"^(第[一二三四五六七八九十百]+(?:部分|章|节)|[一二三四五六七八九十]+、)", line.text) and len(line.text) <= 30:
+        if re.match(rf"^(第[{SECTION_NUMERAL_CHARS}]+(?:部分|章|节)|[{SMALL_NUMERAL_CHARS}]+、)", line.text) and len(line.text) <= 30:
             path = (line.text,)
         units.append(
             Unit(

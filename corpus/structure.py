@@ -59,13 +59,20 @@ import logging
 import re
 from dataclasses import dataclass, field
 
-from corpus.numerals import NUMERAL_CHARS, article_label, chinese_to_int, int_to_chinese
+from corpus.numerals import (
+    NUMERAL_CHARS,
+    SECTION_NUMERAL_CHARS,
+    SMALL_NUMERAL_CHARS,
+    article_label,
+    chinese_to_int,
+    int_to_chinese,
+)
 from corpus.records import Line, Unit, make_unit_id
 
 log = logging.getLogger(__name__)
 
 _NUM = f"[{NUMERAL_CHARS}]+"
-_SUFFIX_NUM = "[一二三四五六七八九十]+"
+_SUFFIX_NUM = f"[{SMALL_NUMERAL_CHARS}]+"
 
 #: Line-start article label: `第一千二百六十条`, `第 1 条`, `第二十条之一`, `笫五十四条` (a
 #: common typo). Groups: num, suffix, rest. Matching is only the first step — see the
@@ -89,7 +96,7 @@ _LABEL_ONLY_HEADING_RE = re.compile(rf"^\s*[第笫]\s*{_NUM}\s*(?:分编|编|章
 _BARE_HEADING_RE = re.compile(r"^\s*(?:附\s*则|总\s*则|序\s*言)\s*$")
 
 #: `一、` numbered item at line start (decisions, notices, 刑法修正案 items).
-ITEM_RE = re.compile(r"^\s*(?P<num>[一二三四五六七八九十百]+)、")
+ITEM_RE = re.compile(rf"^\s*(?P<num>[{SECTION_NUMERAL_CHARS}]+)、")
 
 #: Forward gap in article numbers accepted without a heading (sources that lost an
 #: article: e.g. a local regulation jumping 第十五条 → 第十七条).

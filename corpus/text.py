@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from corpus.normalize import normalize_text
-from corpus.numerals import chinese_to_int
+from corpus.numerals import NUMERAL_CHARS, SECTION_NUMERAL_CHARS, chinese_to_int
 from corpus.classify import infer_doc_type as classify_title
 from corpus.records import DOC_TYPES, Document, IngestError, Line, Unit, make_doc_id, make_unit_id
 from corpus.structure import structure_law
@@ -56,13 +56,13 @@ DOC_TYPE_SYNONYMS = {
 }
 
 #: An article line `第一条` / `第 12 条` — if a text has several, it is a statute.
-ARTICLE_LINE = re.compile(r"^\s*第\s*[零〇一二两三四五六七八九十百千0-9０-９]+\s*条")
+ARTICLE_LINE = re.compile(rf"^\s*第\s*[{NUMERAL_CHARS}]+\s*条")
 MIN_ARTICLES_FOR_STATUTE = 2
 
 # Policy heading levels, outermost first. The number must be followed by its separator
 # (、 ． . or a closing bracket), so body lines such as `2025年…` or `1个中心——` never match;
 # `(?!\d)` keeps decimals like `2.5亿` out.
-_CN_NUM = "一二三四五六七八九十百零〇两"
+_CN_NUM = SECTION_NUMERAL_CHARS + "零〇两"
 HEADING_PATTERNS: tuple[tuple[int, re.Pattern[str]], ...] = (
     (1, re.compile(rf"^(?P<num>[{_CN_NUM}]+)\s*、\s*(?P<rest>.*)$")),
     (2, re.compile(rf"^[（(]\s*(?P<num>[{_CN_NUM}]+)\s*[）)]\s*(?P<rest>.*)$")),

@@ -20,7 +20,7 @@ import unicodedata
 from dataclasses import replace
 from typing import Iterable
 
-from corpus.numerals import article_label, parse_article_label
+from corpus.numerals import SMALL_NUMERAL_CHARS, article_label, parse_article_label
 from corpus.records import Document, Unit
 
 #: Share of identical articles above which two documents of unknown date count as the
@@ -29,7 +29,7 @@ SAME_VERSION_THRESHOLD = 0.98
 
 _PRC = "中华人民共和国"
 #: Bracketed version notes that are not part of the name: (2021修正), (2018年修订), (修改).
-_VERSION_NOTE_RE = re.compile(r"\((?:[0-9]{4}\s*年?)?\s*(?:第[一二三四五六七八九十]+次)?\s*(?:修正|修订|修改)(?:本|文本)?\)")
+_VERSION_NOTE_RE = re.compile(rf"\((?:[0-9]{{4}}\s*年?)?\s*(?:第[{SMALL_NUMERAL_CHARS}]+次)?\s*(?:修正|修订|修改)(?:本|文本)?\)")
 _SPACE_RE = re.compile(r"\s+")
 _QUOTE_MARKS = str.maketrans({"〈": "<", "〉": ">", "《": "<", "》": ">", "“": '"', "”": '"', "‘": "'", "’": "'"})
 _TEXT_NOISE_RE = re.compile(r"[\s\u3000，。；：、,.;:（）()“”\"'《》〈〉<>【】\[\]]")

@@ -40,6 +40,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Iterable
 
 from corpus import config
+from corpus.numerals import NUMERAL_CHARS, SMALL_NUMERAL_CHARS
 
 TITLE_PREFIX = "中华人民共和国"
 
@@ -109,8 +110,8 @@ _DEFINED_TERM = re.compile(
     r"(?:本法|本条例|本规定|本办法|本细则|本解释|本决定|本章|本条)所称(?:的)?"
     r"([\u4e00-\u9fff]{2,14}?)(?:，|,|、|是指|指|包括|，是指)"
 )
-_ENUMERATED_DEFINITION = re.compile(r"^（[一二三四五六七八九十]+）([\u4e00-\u9fff]{2,14})，(?:是指|指)")
-_ARTICLE_NUMBER = re.compile(r"第[零〇一二三四五六七八九十百千万0-9]+条(?:之[一二三四五六七八九十]+)?")
+_ENUMERATED_DEFINITION = re.compile(rf"^（[{SMALL_NUMERAL_CHARS}]+）([\u4e00-\u9fff]{{2,14}})，(?:是指|指)")
+_ARTICLE_NUMBER = re.compile(rf"第[{NUMERAL_CHARS}]+条(?:之[{SMALL_NUMERAL_CHARS}]+)?")
 _CJK_ONLY = re.compile(r"^[\u4e00-\u9fff]+$")
 
 #: Bumped when the segmentation algorithm changes, so stored indexes are refused.

@@ -2,6 +2,10 @@
 import pytest
 
 from corpus.numerals import (
+    DIGIT_CHARS,
+    NUMERAL_CHARS,
+    SECTION_NUMERAL_CHARS,
+    SMALL_NUMERAL_CHARS,
     article_label,
     canonical_article_label,
     chinese_to_int,
@@ -92,3 +96,18 @@ def test_labels_beyond_chinese_numerals_use_digits_and_round_trip():
     assert article_label(1_000_000) == "第1000000条"
     assert canonical_article_label("第九九九九九九九九九条") == "第999999999条"
     assert parse_article_label(article_label(123456, 2)) == (123456, 2)
+
+
+def test_character_classes_hold_the_numbers_they_name():
+    """The regex classes every reader uses: what they promise to cover, they cover, and
+    `chinese_to_int` reads it back."""
+    import re
+
+    for n in range(1, 100):
+        assert set(int_to_chinese(n)) <= set(SMALL_NUMERAL_CHARS) and chinese_to_int(int_to_chinese(n)) == n
+    for n in range(1, 101):
+        assert re.fullmatch(f"[{SECTION_NUMERAL_CHARS}]+", int_to_chinese(n))
+    for n in (1, 10, 105, 1260, 20000):
+        assert re.fullmatch(f"[{NUMERAL_CHARS}]+", int_to_chinese(n)) and re.fullmatch(f"[{NUMERAL_CHARS}]+", str(n))
+    assert re.fullmatch(f"[{NUMERAL_CHARS}]+", "１２６０") and chinese_to_int("１２６０") == 1260
+    assert re.fullmatch(f"[{DIGIT_CHARS}]{{4}}", "二〇二一") and chinese_to_int("二〇二一") == 2021

@@ -478,8 +478,8 @@ def test_doc_type_mapping(title, preamble, has_articles, issuer, expected):
 def test_dates_in_both_numeral_systems():
     from corpus.pdf import find_dates
 
-    text = "（1989年4月4日通过 根据2017年6月27日第二次修正）二〇二一年六月十日"
-    assert find_dates(text) == ["1989-04-04", "2017-06-27", "2021-06-10"]
+    text = "（1989年4月4日通过 根据2017年6月27日第二次修正）二〇二一年六月十日 二〇二〇年十二月三十一日"
+    assert find_dates(text) == ["1989-04-04", "2017-06-27", "2021-06-10", "2020-12-31"]
 
 
 def test_paragraph_fallback_without_structurers(tmp_path, monkeypatch):
