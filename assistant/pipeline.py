@@ -15,7 +15,7 @@ Order of work for a question:
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from assistant.analysis import FALLBACK_ISSUES, FALLBACK_ROLES, analyse, evidence_from_unit, scholarship_paper, unit_label
@@ -412,9 +412,8 @@ class Pipeline:
     def evidence(self, unit_id: str, *, rank: int, origin: str, scores: dict | None = None) -> Evidence:
         doc, unit = self.table.units[unit_id]
         item = evidence_from_unit(doc, unit, rank=rank, origin=origin)
-        if scores:
-            object.__setattr__(item, "scores", dict(scores))
-        return item
+        # Evidence is frozen: a record with the retrievers' scores is a new, complete one
+        return replace(item, scores=dict(scores)) if scores else item
 
     @staticmethod
     def analysis_evidence(hits: list[Evidence], depth: int = ANALYSIS_DEPTH) -> list[Evidence]:
