@@ -171,7 +171,9 @@ LIABILITY_KINDS = ("刑事责任", "政务处分", "国家赔偿", "合同责任
 #: Sanction formulas per liability kind, tried in this order (first match decides).
 #: 法律责任 = the article names liability without saying which kind.
 SANCTIONS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("刑事责任", re.compile(r"追究刑事责任|有期徒刑|拘役|罚金")),
+    # a crime defined (`…的，是受贿罪`, `以受贿论处`) is criminal liability of whoever does it;
+    # what crime is in general (`…都是犯罪`, `不认为是犯罪`) is not
+    ("刑事责任", re.compile(r"追究刑事责任|有期徒刑|拘役|罚金|是(?!犯罪)[^，；。是]{1,12}罪(?![名行状])|以[^，；。]{1,12}论处")),
     ("政务处分", re.compile(r"处分|记大过|记过|降级|撤职|开除")),
     ("国家赔偿", re.compile(r"国家赔偿(?!法)|赔偿费用|给予赔偿|赔偿义务(?!机关)|追偿")),
     ("合同责任", re.compile(r"违约责任|继续履行")),

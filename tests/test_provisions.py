@@ -140,6 +140,15 @@ def test_criminal_law_unit_and_person(articles):
     assert person.subject == "行为人" and person.inferred == "title"
 
 
+def test_a_crime_defined_is_criminal_liability_of_its_actor(articles):
+    # 第三百八十五条: 国家工作人员利用职务上的便利，索取他人财物的，…，是受贿罪。…以受贿论处。
+    c = classify(articles, "中华人民共和国刑法", "第三百八十五条")
+    assert [(l.kind, l.consequence) for l in c.liabilities] == [("刑事责任", "是受贿罪"), ("刑事责任", "以受贿论处")]
+    assert role_of(c.liabilities[0].subject) == ROLE_STAFF
+    # 第十三条: …依照法律应当受刑罚处罚的，都是犯罪，但是…不认为是犯罪。 — what crime is, no liability
+    assert not classify(articles, "中华人民共和国刑法", "第十三条").liabilities
+
+
 def test_review_outcome_targets_the_respondent(articles):
     # 行政复议机关决定撤销或者部分撤销该行政行为，并可以责令被申请人在一定期限内重新作出行政行为
     c = classify(articles, "中华人民共和国行政复议法", "第六十四条")
