@@ -411,13 +411,13 @@ def render_rewrite_details(pipeline, question: str, k: int, settings: LLMSetting
     rewrites = LLMSession(settings).rewrites(question)
     if not rewrites.queries:
         return f'<div class="fagui-card rewrites"><p class="warning">{esc(rewrites.note)}</p></div>'
-    depth = max(100, k * 3)
+    depth = pipeline.retrieval_depth(k)
     original = pipeline.retrieve(question, mode=mode, k=depth)
     fused = rewrites.fuse(original, {q: pipeline.retrieve(q, mode=mode, k=depth) for q in rewrites.queries}, k=depth)
     alone = {uid: rank for rank, (uid, _) in enumerate(original, start=1)}
 
     def label(uid: str) -> str:
-        doc, unit = pipeline.table.units[uid]
+        doc, unit = pipeline.unit(uid)
         return esc(f"《{doc.title}》{unit.number}")
 
     parts = ['<div class="fagui-card rewrites">',

@@ -194,10 +194,53 @@ class Pipeline:
     def resolve_ref(self, ref: str) -> bool:
         """True when a `<law><label>` string names a unit of this collection (any article
         of a current version by title + `第X条`, or any unit by its exact citation label)."""
-        if ref in self.table.refs:
-            return True
+        return self.unit_id_for_ref(ref) is not None
+
+    def unit_id_for_ref(self, ref: str) -> str | None:
+        """The unit a `<law><label>` string names (see `resolve_ref`), or None: the exact
+        citation label of any unit first, then title + `第X条` of a current version."""
+        unit_id = self.table.refs.get(ref)
+        if unit_id:
+            return unit_id
         parts = split_ref(ref)
-        return parts is not None and self.resolve(*parts) is not None
+        return self.resolve(*parts) if parts else None
+
+    # -- views of the collection (the app reads the index only through these) -----------
+
+    def unit(self, unit_id: str) -> tuple[Document, Unit] | None:
+        """(document, unit) of a unit id of this index, or None when it has no such unit."""
+        return self.table.units.get(unit_id)
+
+    def documents(self) -> list[Document]:
+        """The collection's documents, in index order."""
+        return list(self.table.documents.values())
+
+    @property
+    def has_vectors(self) -> bool:
+        """True when the index's dense vectors are loaded (hybrid and dense can run)."""
+        return self.index.dense is not None
+
+    @property
+    def best_mode(self) -> str:
+        """The richest mode this index can answer in: hybrid with vectors, else bm25."""
+        return "hybrid" if self.has_vectors else "bm25"
+
+    @staticmethod
+    def retrieval_depth(k: int) -> int:
+        """Candidates each retriever returns before fusion for a top-`k` answer."""
+        return max(DEFAULT_DEPTH, k * 3)
+
+    def query_tokens(self, text: str) -> list[str]:
+        """`text` segmented exactly as BM25 segments a question (for highlighting)."""
+        return self.index.segmenter.tokenize(text)
+
+    def retriever_hits(self, question: str, depth: int) -> dict[str, list[Hit]]:
+        """Each text retriever's own top `depth` hits (`bm25`, and `dense` with vectors),
+        unfused and unfiltered: the scores behind a fused ranking, for inspection."""
+        hits = {"bm25": self.index.search_bm25(question, depth)}
+        if self.has_vectors:
+            hits["dense"] = self.index.search_dense(question, depth)
+        return hits
 
     def retrieval_mode(self, requested: str) -> dict:
         """`{"requested", "used", "reason", "vectors"}`: the mode that can run on this
@@ -331,7 +374,7 @@ class Pipeline:
         mode = self.retrieval_mode(mode)["used"]
         filters = filters or Filters()
         timings = timings if timings is not None else {}
-        depth = max(DEFAULT_DEPTH, k * 3) * (4 if filters.active else 1)
+        depth = self.retrieval_depth(k) * (4 if filters.active else 1)
         # An index that can filter inside its search (the Milvus backend: `scope` → a Milvus
         # expression) gets the filters there too; `filters.admits` below stays the definition.
         where = {"where": self.index.scope(filters)} if filters.active and hasattr(self.index, "scope") else {}

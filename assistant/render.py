@@ -493,3 +493,65 @@ def render_article(doc, unit, collection: str, xrefs=None, terms: Sequence[str] 
         f'<div class="text">{paragraphs(_linked_text(unit, xrefs, collection, terms, SOURCE_FRAME))}</div>'
         f'<div class="meta">来源：{where}</div>{panel}</div>'
     )
+
+
+# ------------------------------------------------------------------ app page pieces
+
+
+def notice(text: str) -> str:
+    """A one-line message card (empty input, not ready, refused, done)."""
+    return f'<div class="fagui-card notice">{esc(text)}</div>'
+
+
+def plain_page(text: str) -> str:
+    """A minimal page of one paragraph (the source view's placeholder and errors)."""
+    return f'<!DOCTYPE html><html lang="zh"><head><meta charset="utf-8"></head><body><p>{esc(text)}</p></body></html>'
+
+
+def source_frame(collection: str) -> str:
+    """The side panel: an iframe named `SOURCE_FRAME` that citations open into."""
+    return (f'<iframe id="{SOURCE_FRAME}" name="{SOURCE_FRAME}" title="原文" '
+            f'src="{SOURCE_ROUTE}?c={esc(collection)}&u="></iframe>')
+
+
+def timing_line(total_ms: float, mode_note: str) -> str:
+    """Under an answer: how long it took and which retrieval answered."""
+    return f'<p class="muted">用时 {total_ms:.0f} ms · 模式 {esc(mode_note)}</p>'
+
+
+def render_lookup_result(result, collection: str, xrefs=None) -> str:
+    """The 条文查询 tab: each named article as a card with its older versions as links,
+    or why it was not found (with the nearest titles)."""
+    parts = []
+    for match in result.matches:
+        if match.found:
+            parts.append(render_article(match.doc, match.unit, collection, xrefs))
+            for old in match.history:
+                if old.unit is not None:
+                    note = "（与现行文本相同）" if old.same_text else ""
+                    parts.append(f'<div class="meta">历史版本 {status_badge(old.status, old.version_date)}{esc(note)}：'
+                                 f'{source_link(old.title + old.unit.number, old.unit.unit_id, collection)}</div>')
+        else:
+            hint = f"；相近的名称：{'、'.join(match.suggestions)}" if match.suggestions else ""
+            parts.append(f'<p class="warning">{esc(match.message or match.status)}{esc(hint)}</p>')
+    return '<div class="fagui-card lookup">' + "".join(parts) + "</div>"
+
+
+def render_build_status(description: str, bars: Sequence[str]) -> str:
+    """The status line while this collection's index is being built, with the open bars."""
+    detail = "".join(f"<div class='muted'>{esc(line)}</div>" for line in bars)
+    return f"<div id='fagui-build'>⏳ {esc(description)}{detail}</div>"
+
+
+def render_index_status(collection: str, state: str, notes: Sequence[str] = ()) -> str:
+    """The status line of a collection: its index state, then notes joined by ` · `."""
+    extra = "".join(f" · {esc(note)}" for note in notes)
+    return f"<div>文件集 <b>{esc(collection)}</b>：{esc(state)}{extra}</div>"
+
+
+def render_eval_card(questions: int, evaluated: int, tables_html: str, out_dir) -> str:
+    """The evaluation tab's result: counts, the report's tables (`eval.report.summary_html`,
+    already HTML) and where the full report was written."""
+    return ('<div class="fagui-card metrics">'
+            f"<p>{questions} 个问题，{evaluated} 个有可解析的标准答案</p>{tables_html}"
+            f"<p class='muted'>报告目录：{esc(out_dir)}</p></div>")

@@ -217,11 +217,12 @@ def render_markdown(metrics: dict[str, Any], results: Sequence[Any], plots: Sequ
 
 # ------------------------------------------------------------------ html
 
-def _html_table(header: list[str], rows: list[list[str]]) -> str:
+def _html_table(header: list[str], rows: list[list[str]], css: str = "") -> str:
     esc = html.escape
     head = "".join(f"<th>{esc(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    attr = f' class="{esc(css)}"' if css else ""
+    return f"<table{attr}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 _CSS = """body{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em}
@@ -251,6 +252,27 @@ def render_html(metrics: dict[str, Any], results: Sequence[Any], plots: Sequence
     parts.append(_html_table(["id", "kind", "question", "gold → rank", "recall@10", "mrr@10", "unresolved gold", "error"], rows))
     parts.append("</body></html>\n")
     return "\n".join(parts)
+
+
+#: The report's tables the app's evaluation tab shows (titles of `_sections`).
+SUMMARY_SECTIONS = ("Retrieval metrics", "Per kind: retrieval and analysis", "Analysis")
+
+
+def summary_html(metrics: dict[str, Any], results: Sequence[Any]) -> str:
+    """The main tables of report.html as an HTML fragment (retrieval metrics, per kind,
+    analysis checks), so the app shows the report's own numbers rather than a second
+    formatting of them; the first table has class `metrics`."""
+    esc = html.escape
+    parts = []
+    for title, header, rows, note in _sections(metrics, results):
+        if title not in SUMMARY_SECTIONS:
+            continue
+        css = "" if parts else "metrics"
+        parts.append(f"<h4>{esc(title)}</h4>")
+        parts.append(_html_table(header, rows, css=css))
+        if note:
+            parts.append(f"<p class=\"note muted\">{esc(note)}</p>")
+    return "".join(parts)
 
 
 def write_reports(out_dir: Path, metrics: dict[str, Any], results: Sequence[Any]) -> list[str]:
