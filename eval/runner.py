@@ -221,6 +221,150 @@ def _kind_analysis(results: Sequence[QuestionResult]) -> dict[str, Any]:
     }
 
 
+@dataclass
+class AskedQuestion:
+    """One question asked and its answer checked, before retrieval scoring: the
+    per-question metrics come later, from the TREC files written to disk."""
+
+    question: Question
+    gold: list[dict[str, Any]]  # {law, article, unit_id|None}
+    resolved: list[str]  # gold unit ids that exist in the collection, in gold order
+    retrieved: list[RetrievedHit]
+    latency_ms: float
+    timings_ms: dict[str, float]
+    citations: CitationCheck
+    coverage: PartyCoverage | None
+    precision: PartyPrecision | None
+    understanding: dict[str, Any] | None
+    error: str
+    answer: Answer | None  # None when `ask` raised
+
+    @property
+    def ranked(self) -> list[str]:
+        return [h.unit_id for h in self.retrieved]
+
+    def result(self, metrics: dict[str, float] | None) -> QuestionResult:
+        """The per_question.jsonl record, with this question's metrics from the run file."""
+        q = self.question
+        first_rank: dict[str, int] = {}
+        for hit in self.retrieved:
+            first_rank.setdefault(hit.unit_id, hit.rank)
+        gold_ranks = {uid: first_rank.get(uid) for uid in self.resolved}
+        return QuestionResult(
+            id=q.id,
+            question=q.question,
+            kind=q.kind,
+            gold=self.gold,
+            retrieved=self.retrieved,
+            gold_ranks=gold_ranks,
+            hits=[u for u, r in gold_ranks.items() if r is not None],
+            misses=[u for u, r in gold_ranks.items() if r is None],
+            unresolved_gold=[g["law"] + g["article"] for g in self.gold if g["unit_id"] is None],
+            metrics=metrics,
+            latency_ms=round(self.latency_ms, 2),
+            timings_ms=self.timings_ms,
+            citations=self.citations.to_dict(),
+            party_coverage=self.coverage.to_dict() if self.coverage is not None else None,
+            error=self.error,
+            party_rows=self.precision.to_dict() if self.precision is not None else None,
+            understanding=self.understanding,
+        )
+
+
+def _ask_and_check(pipeline: AnswerPipeline, question: Question, *, mode: str, k: int, llm, resolve,
+                   score_key: str) -> AskedQuestion:
+    """Resolve the question's gold, ask it, and run the analysis checks on the answer
+    (citations, party coverage, party-row precision); a failed `ask` checks as empty."""
+    gold = [{"law": g.law, "article": g.article, "unit_id": resolve(g.law, g.article)} for g in question.gold]
+    answer, latency_ms, error = _ask(pipeline, question, mode, k, llm)
+    citations = check_citations(answer.analysis, resolve) if answer is not None else CitationCheck()
+    precision = party_row_precision(question.gold, answer.analysis, resolve) if answer is not None else None
+    coverage: PartyCoverage | None = None
+    if question.liable_parties:
+        coverage = party_coverage(question.liable_parties, answer.analysis, resolve) if answer is not None \
+            else PartyCoverage(missing=list(question.liable_parties))
+    return AskedQuestion(
+        question=question,
+        gold=gold,
+        resolved=list(dict.fromkeys(g["unit_id"] for g in gold if g["unit_id"] is not None)),
+        retrieved=_retrieved(answer, score_key) if answer is not None else [],
+        latency_ms=latency_ms,
+        timings_ms=dict(answer.timings_ms) if answer is not None else {},
+        citations=citations,
+        coverage=coverage,
+        precision=precision,
+        understanding=_understanding_summary(answer),
+        error=error,
+        answer=answer,
+    )
+
+
+def _write_and_read_trec(out: Path, gold_units: dict[str, list[str]], ranked: dict[str, list[str]]):
+    """Write qrels.txt and run.txt, then read them back: the metrics are computed from
+    the published files, so the files and the numbers cannot drift apart."""
+    retrieval.write_qrels(out / QRELS_FILE, retrieval.build_qrels(gold_units))
+    retrieval.write_run(out / RUN_FILE, retrieval.build_run({qid: ids for qid, ids in ranked.items() if ids}))
+    return retrieval.read_qrels(out / QRELS_FILE), retrieval.read_run(out / RUN_FILE)
+
+
+def _by_kind(results: Sequence[QuestionResult], gold_units: dict[str, list[str]], qrels, run) -> dict[str, Any]:
+    """Retrieval metrics and analysis checks of each question kind (`NO_KIND` for none)."""
+    out = {}
+    for kind in sorted({r.kind or NO_KIND for r in results}):
+        of_kind = [r for r in results if (r.kind or NO_KIND) == kind]
+        evaluated = [r.id for r in of_kind if r.id in gold_units]
+        metrics = retrieval.aggregate(qrels, run, evaluated)
+        out[kind] = {"questions": len(of_kind), "evaluated": len(evaluated),
+                     **{name: metrics.get(name) for name in retrieval.MEASURES},
+                     **_kind_analysis(of_kind)}
+    return out
+
+
+def _metrics(pipeline: AnswerPipeline, results: Sequence[QuestionResult], gold_units: dict[str, list[str]],
+             qrels, run, *, config: dict[str, Any]) -> dict[str, Any]:
+    """The content of metrics.json (without `files`, added once the reports exist)."""
+    overall = retrieval.aggregate(qrels, run)
+    return {
+        "format_version": FORMAT_VERSION,
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "git_commit": git_commit(),
+        "config": config,
+        "pipeline": pipeline.fingerprint(),
+        "counts": {
+            "questions": len(results),
+            "evaluated": len(gold_units),
+            "without_resolved_gold": sorted(r.id for r in results if r.id not in gold_units),
+            "gold_articles": sum(len(r.gold) for r in results),
+            "gold_units": sum(len(v) for v in gold_units.values()),
+            "errors": sum(1 for r in results if r.error),
+        },
+        "retrieval": {name: overall.get(name) for name in retrieval.MEASURES},
+        "recall_curve": {str(kk): v for kk, v in retrieval.recall_curve(overall, max_k=config["k"]).items()},
+        "by_kind": _by_kind(results, gold_units, qrels, run),
+        "unresolved_gold": [{"id": r.id, "ref": ref} for r in results for ref in r.unresolved_gold],
+        "citations": _summarise_citations(results),
+        "liable_parties": _summarise_parties(results),
+        "party_rows": _summarise_party_rows(results),
+        "understanding": _summarise_understanding(results, pipeline),
+        "latency": latency_stats([r.latency_ms for r in results]),
+        "errors": [{"id": r.id, "error": r.error} for r in results if r.error],
+    }
+
+
+def _write_outputs(out: Path, metrics: dict[str, Any], results: Sequence[QuestionResult]) -> None:
+    """per_question.jsonl, the reports and plots, then metrics.json with the file list."""
+    with (out / PER_QUESTION_FILE).open("w", encoding="utf-8") as fh:
+        for r in results:
+            fh.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
+
+    from eval.report import write_reports  # matplotlib is imported only when reporting
+
+    files = [METRICS_FILE, PER_QUESTION_FILE, QRELS_FILE, RUN_FILE]
+    files += write_reports(out, metrics, results)
+    metrics["files"] = files
+    (out / METRICS_FILE).write_text(json.dumps(metrics, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
 def run_eval(
     pipeline: AnswerPipeline,
     questions: Sequence[Question],
@@ -253,134 +397,27 @@ def run_eval(
     resolve = CachedResolver(pipeline.resolve)
     score_key = primary_score_key(mode)
 
-    gold_units: dict[str, list[str]] = {}
-    ranked: dict[str, list[str]] = {}
-    partial: list[dict[str, Any]] = []
     used = RetrievalUsed(mode)
-    llm_answers: dict[str, Answer] = {}
+    asked: list[AskedQuestion] = []
     for question in tqdm(selected, desc="eval", unit="q", disable=not progress):
-        gold = [{"law": g.law, "article": g.article, "unit_id": resolve(g.law, g.article)} for g in question.gold]
-        resolved = list(dict.fromkeys(g["unit_id"] for g in gold if g["unit_id"] is not None))
-        answer, latency_ms, error = _ask(pipeline, question, mode, k, llm)
-        if answer is not None and llm is not None:
-            llm_answers[question.id] = answer
-        used.count(answer)
-        retrieved = _retrieved(answer, score_key) if answer is not None else []
-        citations = check_citations(answer.analysis, resolve) if answer is not None else CitationCheck()
-        precision = party_row_precision(question.gold, answer.analysis, resolve) if answer is not None else None
-        coverage: PartyCoverage | None = None
-        if question.liable_parties:
-            coverage = party_coverage(question.liable_parties, answer.analysis, resolve) if answer is not None \
-                else PartyCoverage(missing=list(question.liable_parties))
-        if resolved:
-            gold_units[question.id] = resolved
-        ranked[question.id] = [h.unit_id for h in retrieved]
-        partial.append({
-            "question": question, "gold": gold, "resolved": resolved, "retrieved": retrieved,
-            "latency_ms": latency_ms, "timings_ms": dict(answer.timings_ms) if answer is not None else {},
-            "citations": citations, "coverage": coverage, "error": error, "precision": precision,
-            "understanding": _understanding_summary(answer),
-        })
+        item = _ask_and_check(pipeline, question, mode=mode, k=k, llm=llm, resolve=resolve, score_key=score_key)
+        used.count(item.answer)
+        asked.append(item)
+    gold_units = {item.question.id: item.resolved for item in asked if item.resolved}
 
-    qrels = retrieval.build_qrels(gold_units)
-    run = retrieval.build_run({qid: ids for qid, ids in ranked.items() if ids})
-    retrieval.write_qrels(out / QRELS_FILE, qrels)
-    retrieval.write_run(out / RUN_FILE, run)
-    # Score what is on disk: the published files and the numbers cannot drift apart.
-    qrels, run = retrieval.read_qrels(out / QRELS_FILE), retrieval.read_run(out / RUN_FILE)
+    qrels, run = _write_and_read_trec(out, gold_units, {item.question.id: item.ranked for item in asked})
     per_question = retrieval.per_question_metrics(qrels, run)
+    results = [item.result(per_question.get(item.question.id)) for item in asked]
 
-    results: list[QuestionResult] = []
-    for item in partial:
-        q: Question = item["question"]
-        first_rank: dict[str, int] = {}
-        for hit in item["retrieved"]:
-            first_rank.setdefault(hit.unit_id, hit.rank)
-        gold_ranks = {uid: first_rank.get(uid) for uid in item["resolved"]}
-        results.append(QuestionResult(
-            id=q.id,
-            question=q.question,
-            kind=q.kind,
-            gold=item["gold"],
-            retrieved=item["retrieved"],
-            gold_ranks=gold_ranks,
-            hits=[u for u, r in gold_ranks.items() if r is not None],
-            misses=[u for u, r in gold_ranks.items() if r is None],
-            unresolved_gold=[g["law"] + g["article"] for g in item["gold"] if g["unit_id"] is None],
-            metrics=per_question.get(q.id),
-            latency_ms=round(item["latency_ms"], 2),
-            timings_ms=item["timings_ms"],
-            citations=item["citations"].to_dict(),
-            party_coverage=item["coverage"].to_dict() if item["coverage"] is not None else None,
-            error=item["error"],
-            party_rows=item["precision"].to_dict() if item["precision"] is not None else None,
-            understanding=item["understanding"],
-        ))
-
-    kinds = sorted({r.kind or NO_KIND for r in results})
-    by_kind = {}
-    for kind in kinds:
-        ids = [r.id for r in results if (r.kind or NO_KIND) == kind]
-        evaluated = [i for i in ids if i in gold_units]
-        by_kind[kind] = {"questions": len(ids), "evaluated": len(evaluated),
-                         "metrics": retrieval.aggregate(qrels, run, evaluated),
-                         "analysis": _kind_analysis([r for r in results if (r.kind or NO_KIND) == kind])}
-    overall = retrieval.aggregate(qrels, run)
-    unresolved = [{"id": r.id, "ref": ref} for r in results for ref in r.unresolved_gold]
-    metrics: dict[str, Any] = {
-        "format_version": FORMAT_VERSION,
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "git_commit": git_commit(),
-        "config": {
-            "collection": getattr(pipeline, "collection", ""),
-            "mode": mode,
-            "k": k,
-            "limit": limit,
-            "questions_source": questions_source,
-            "score_key": score_key,
-            "modes_used": used.modes,
-            "fallback_reason": used.reason,
-        },
-        "pipeline": pipeline.fingerprint(),
-        "counts": {
-            "questions": len(results),
-            "evaluated": len(gold_units),
-            "without_resolved_gold": sorted(r.id for r in results if r.id not in gold_units),
-            "gold_articles": sum(len(r.gold) for r in results),
-            "gold_units": sum(len(v) for v in gold_units.values()),
-            "errors": sum(1 for r in results if r.error),
-        },
-        "retrieval": {name: overall.get(name) for name in retrieval.MEASURES},
-        "recall_curve": {str(kk): v for kk, v in retrieval.recall_curve(overall, max_k=k).items()},
-        "by_kind": {
-            kind: {**{key: v for key, v in info.items() if key not in ("metrics", "analysis")},
-                   **{name: info["metrics"].get(name) for name in retrieval.MEASURES},
-                   **info["analysis"]}
-            for kind, info in by_kind.items()
-        },
-        "unresolved_gold": unresolved,
-        "citations": _summarise_citations(results),
-        "liable_parties": _summarise_parties(results),
-        "party_rows": _summarise_party_rows(results),
-        "understanding": _summarise_understanding(results, pipeline),
-        "latency": latency_stats([r.latency_ms for r in results]),
-        "errors": [{"id": r.id, "error": r.error} for r in results if r.error],
-    }
+    metrics = _metrics(pipeline, results, gold_units, qrels, run,
+                       config={"collection": getattr(pipeline, "collection", ""), "mode": mode, "k": k, "limit": limit,
+                               "questions_source": questions_source, "score_key": score_key,
+                               "modes_used": used.modes, "fallback_reason": used.reason})
     if llm is not None:
         from eval.llm_checks import summarise_llm
 
-        metrics["llm"] = summarise_llm(llm, llm_answers)
-
-    with (out / PER_QUESTION_FILE).open("w", encoding="utf-8") as fh:
-        for r in results:
-            fh.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
-
-    from eval.report import write_reports  # matplotlib is imported only when reporting
-
-    files = [METRICS_FILE, PER_QUESTION_FILE, QRELS_FILE, RUN_FILE]
-    files += write_reports(out, metrics, results)
-    metrics["files"] = files
-    (out / METRICS_FILE).write_text(json.dumps(metrics, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        metrics["llm"] = summarise_llm(llm, {item.question.id: item.answer for item in asked if item.answer is not None})
+    _write_outputs(out, metrics, results)
     return EvalResult(out_dir=out, metrics=metrics, questions=results)
 
 
