@@ -52,9 +52,11 @@ from functools import lru_cache
 from pathlib import Path
 
 from corpus.normalize import join_texts, normalize_text, starts_structure, wrap_groups
-from corpus.numerals import DIGIT_CHARS, NUMERAL_CHARS, SECTION_NUMERAL_CHARS, SMALL_NUMERAL_CHARS, chinese_to_int
+from corpus.numerals import DIGIT_CHARS, NUMERAL_CHARS, SMALL_NUMERAL_CHARS, chinese_to_int
 from corpus.classify import infer_doc_type
 from corpus.records import Document, IngestError, Line, Unit, make_doc_id, make_unit_id
+from corpus.structure import structure_law
+from corpus.text import structure_policy
 from corpus.versions import law_key
 
 log = logging.getLogger(__name__)
@@ -840,39 +842,12 @@ def _signature_date(lines: Sequence[_Joined]) -> str:
 # --- units -----------------------------------------------------------------------------
 
 
-def _paragraph_units(lines: Sequence[_Joined], doc_id: str) -> list[Unit]:
-    """Fallback structure: one unit per rejoined line, under the nearest heading."""
-    units, path = [], ()
-    for line in lines:
-        if re.match(rf"^(第[{SECTION_NUMERAL_CHARS}]+(?:部分|章|节)|[{SMALL_NUMERAL_CHARS}]+、)", line.text) and len(line.text) <= 30:
-            path = (line.text,)
-        units.append(
-            Unit(
-                unit_id=make_unit_id(doc_id, "paragraph", len(units)),
-                doc_id=doc_id,
-                kind="paragraph",
-                text=line.text,
-                path=path,
-                page=line.page,
-                page_end=line.page_end,
-                ocr=line.ocr,
-            )
-        )
-    return units
-
-
-def _structure(lines: list[Line], joined: Sequence[_Joined], doc_id: str, has_articles: bool) -> tuple[list[Unit], str]:
-    """Call the law or policy structurer if it exists; else paragraph units."""
-    try:
-        if has_articles:
-            from corpus.structure import structure_law
-
-            return list(structure_law(lines, doc_id)), "structure_law"
-        from corpus.text import structure_policy
-
-        return list(structure_policy(lines, doc_id)), "structure_policy"
-    except ImportError:
-        return _paragraph_units(joined, doc_id), "paragraphs"
+def _structure(lines: list[Line], doc_id: str, has_articles: bool) -> tuple[list[Unit], str]:
+    """Units of a law (articles, `structure_law`) or of a policy text (sections,
+    `structure_policy`), and which structurer made them."""
+    if has_articles:
+        return list(structure_law(lines, doc_id)), "structure_law"
+    return list(structure_policy(lines, doc_id)), "structure_policy"
 
 
 #: A section longer than this is split into citable parts of about SPLIT_TARGET_CHARS
@@ -989,7 +964,7 @@ def read_pdf(
     dates = find_dates(preamble) if has_articles else []
     version_date = max(dates) if dates else _signature_date(content.lines)
     doc_number = next((m.group(0) for line in lines[:8] if (m := _DOC_NUMBER_RE.search(line.text))), "")
-    units, structurer = _structure(lines, content.lines, doc_id, has_articles)
+    units, structurer = _structure(lines, doc_id, has_articles)
     units = _fix_pages(split_long_units(units, doc_id), content.char_stream, content.char_pages)
     units = _table_units(content.tables, units, doc_id)
     extra = dict(content.stats)

@@ -26,6 +26,9 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
+from assistant.refs import split_ref
+from corpus.numerals import article_label, parse_article_label
+
 REWRITE_MARK = "查询改写器"  # words of prompts/rewrite_v1.md that tell the two prompts apart
 
 
@@ -97,9 +100,6 @@ _CONCLUSION_RE = re.compile(r"^- 结论\[(.+?)\] (.*) — 依据 (.+)$")
 def faithful_responder(shift: int = 0) -> Responder:
     """Rewrites: the question's first clause. Answers: the 结论 lines as prose with their
     bases cited in three written forms in turn, article numbers moved by `shift`."""
-    from assistant.refs import split_ref
-    from corpus.numerals import article_label, parse_article_label
-
     counter = iter(range(10**9))
 
     def cite(ref: str) -> str:

@@ -480,13 +480,3 @@ def test_dates_in_both_numeral_systems():
 
     text = "（1989年4月4日通过 根据2017年6月27日第二次修正）二〇二一年六月十日 二〇二〇年十二月三十一日"
     assert find_dates(text) == ["1989-04-04", "2017-06-27", "2021-06-10", "2020-12-31"]
-
-
-def test_paragraph_fallback_without_structurers(tmp_path, monkeypatch):
-    """If corpus.structure / corpus.text are unavailable the reader still yields units."""
-    monkeypatch.setitem(sys.modules, "corpus.structure", None)
-    monkeypatch.setitem(sys.modules, "corpus.text", None)
-    doc = read_pdf(fixtures.make_running_lines(tmp_path))
-    assert doc.extra["structurer"] == "paragraphs"
-    assert {unit.kind for unit in doc.units} == {"paragraph"}
-    assert any(unit.text.startswith("第三条 解析程序") and unit.page == 2 for unit in doc.units)
