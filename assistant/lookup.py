@@ -398,14 +398,14 @@ _TOKEN_RE = re.compile(
     rf"(?P<art>(?P<art_di>第\s*)?(?P<art_n>{_NUM})\s*条(?:\s*之\s*(?P<art_s>[{SMALL_NUMERAL_CHARS}]+))?)"
     rf"|(?P<para>第\s*(?P<para_n>{_NUM})\s*款)"
     rf"|(?P<item>第\s*[（(]?\s*(?P<item_n>{_NUM})\s*[）)]?\s*项|[（(]\s*(?P<item_p>{_NUM})\s*[）)]\s*项?)"
-    rf"|(?P<prepara>前(?P<prepara_n>[一二两三四五六七八九十]*)款|本条)"
+    rf"|(?P<prepara>前(?P<prepara_n>[{SMALL_NUMERAL_CHARS}两]*)款|本条)"
     rf"|(?P<num>(?P<num_di>第\s*)?(?P<num_n>{_NUM}))"
     r"|(?P<range>至|到|[-–—~～－])"
     r"|(?P<list>以及|或者|、|,|，|和|及|与|或)"
     r"|(?P<space>\s+)"
 )
 #: Cheap gate: a text without any of these has no reference at all.
-_GATE_RE = re.compile(rf"第\s*[（(]?\s*{_NUM}|{_NUM}\s*条|前[一二两三四五六七八九十]*款")
+_GATE_RE = re.compile(rf"第\s*[（(]?\s*{_NUM}|{_NUM}\s*条|前[{SMALL_NUMERAL_CHARS}两]*款")
 
 _RELATIVE_RE = re.compile(r"(本法典?|本(?:实施)?(?:条例|规定|办法|细则|解释|决定|规则|准则|通则|规程|章程)|本编|本章)$")
 #: Structure words allowed between a law name and the article (刑法分则第九章第三百九十八条).

@@ -234,7 +234,7 @@ OUTCOME = re.compile(
 )
 _ADMIN_TITLE = re.compile(r"行政|国家赔偿|复议|处罚|许可|强制|政府信息公开")
 
-_CN_NUM = "〇零一二两三四五六七八九十百千万\\d"
+_CN_NUM = NUMERAL_CHARS  # amounts and time limits: 十五日, 2万元
 TIME_LIMIT = re.compile(
     rf"(?:自[^，；。]{{1,40}}?之日起)?(?<!最后)[{_CN_NUM}]+个?(?:工作日|日|月|年)内|时效为[{_CN_NUM}]+个?(?:日|月|年)"
 )
@@ -434,7 +434,7 @@ def _clean_consequence(text: str) -> str:
     """Drop connectives that belong to the clause, not the sanction (`并处…` → `处…`)."""
     text = text.strip("，；。：、 ")
     text = re.sub(r"^(?:同时|或者|应当|可以)+(?=处|给予|予以|依法|责令|没收|吊销|追究|承担|判处|对|并)", "", text)
-    return re.sub(r"^(?:并|可以并)(?=处[〇零一二两三四五六七八九十百千万\d])", "", text)
+    return re.sub(rf"^(?:并|可以并)(?=处[{_CN_NUM}])", "", text)
 
 
 def _subject_from_span(span: str) -> tuple[str, str] | None:

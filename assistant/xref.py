@@ -42,7 +42,7 @@ from typing import Any, Iterable
 
 from assistant.lookup import ArticleRef, LawCatalog, article_paragraphs, parse_article_refs, unit_evidence
 from assistant.records import Evidence
-from corpus.numerals import NUMERAL_CHARS, chinese_to_int
+from corpus.numerals import NUMERAL_CHARS, SMALL_NUMERAL_CHARS, chinese_to_int
 from corpus.records import Document, Unit
 
 REFERENCE_KINDS = ("article", "external", "paragraph", "law")
@@ -67,7 +67,7 @@ DUTY_TEXT_RE = re.compile(r"应当|不得|必须|禁止|严禁")
 _SUPPLEMENTARY_CHAPTER_RE = re.compile(r"附\s*则")
 
 _PARAGRAPH_RE = re.compile(
-    rf"(?P<this>本条)?第(?P<n>[{NUMERAL_CHARS}]+)款|前(?P<prev>[一二两三四五六七八九十]*)款"
+    rf"(?P<this>本条)?第(?P<n>[{NUMERAL_CHARS}]+)款|前(?P<prev>[{SMALL_NUMERAL_CHARS}两]*)款"
 )
 _BOOK_ONLY_RE = re.compile(
     r"《([^《》]{2,80}(?:法|法典|条例|规定|办法|细则|解释|决定|规则|准则|通则))》(?!\s*(?:的)?\s*第)"
