@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.provisions import binding_force
-from assistant.records import Answer
-from assistant.render import INTENT_LABELS, ORIGIN_LABELS, SLOT_NAMES, conclusion_label
+from assistant.records import LAYER_SLOTS, SLOT_NAMES, Answer
+from assistant.render import INTENT_LABELS, ORIGIN_LABELS, conclusion_label
 
 NO_BASIS = "无依据"
 
@@ -90,14 +90,14 @@ def export_sections(answer: Answer) -> list[Section]:
     sections.append(Section("情形", [
         f"主体：{'、'.join(scenario.get('actors', [])) or '—'}；损害：{'、'.join(scenario.get('harms', [])) or '—'}"
     ]))
-    parties = Section("责任主体", header=["主体", "角色", "责任类型", "后果", "依据"])
+    parties = Section(SLOT_NAMES["parties"], header=["主体", "角色", "责任类型", "后果", "依据"])
     parties.rows = [[p.party, p.role, p.liability, p.consequence, "、".join(p.basis) or NO_BASIS] for p in analysis.parties]
     if not parties.rows:
         parties.paragraphs.append(NO_BASIS)
     sections.append(parties)
     layers = Section("责任层次", header=["层次", "内容", "依据"])
-    for attr, name in SLOT_NAMES:
-        slots = getattr(analysis, attr) or []
+    for attr in LAYER_SLOTS:
+        name, slots = SLOT_NAMES[attr], getattr(analysis, attr) or []
         if not slots:
             layers.rows.append([name, NO_BASIS, ""])
         for slot in slots:
@@ -105,7 +105,7 @@ def export_sections(answer: Answer) -> list[Section]:
             label = f"[{slot.label}] " if slot.label else ""
             layers.rows.append([name, label + statement, "、".join(slot.basis)])
     sections.append(layers)
-    remedies = Section("救济途径", header=["途径", "期限", "依据"])
+    remedies = Section(SLOT_NAMES["remedies"], header=["途径", "期限", "依据"])
     remedies.rows = [[r.remedy, r.time_limit or "条文未写明期限", "、".join(r.basis)] for r in analysis.remedies]
     if not remedies.rows:
         remedies.paragraphs.append(NO_BASIS)

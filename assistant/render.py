@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 from assistant.analysis import CONCLUSION_LAYERS
 from assistant.provisions import binding_force
-from assistant.records import Analysis, Answer, Evidence
+from assistant.records import LAYER_SLOTS, SLOT_NAMES, Analysis, Answer, Evidence
 
 SOURCE_FRAME = "fagui-source"
 SOURCE_ROUTE = "/fagui/source"
@@ -33,7 +33,6 @@ ORIGIN_LABELS = {
     "history": "历史版本",
     "scholarship": "学理观点",
 }
-SLOT_NAMES = (("external", "外部责任"), ("internal", "内部责任"), ("individual", "个人责任"), ("fault_principle", "归责原则"))
 #: 结论 line kinds (`ConclusionLine.kind`) as shown.
 CONCLUSION_KINDS = {"external": "对外", "internal": "内部", "individual": "个人", "remedy": "救济", "no_basis": "无依据"}
 #: What a question asks (`Understanding.intents`, the keys of assistant.understanding.INTENT_CUES) as shown.
@@ -232,7 +231,7 @@ def render_analysis(answer: Answer, unit_for_ref: UnitForRef, terms: Sequence[st
     relations = "、".join(scenario.get("relations", [])) or "—"
     parts.append(f'<p class="scenario">情形：主体 {esc(actors)}；损害 {esc(harms)}；关系 {esc(relations)}</p>')
 
-    parts.append("<h4>责任主体</h4>")
+    parts.append(f"<h4>{SLOT_NAMES['parties']}</h4>")
     if analysis.parties:
         parts.append('<table class="parties"><thead><tr><th>主体</th><th>角色</th><th>责任类型</th><th>后果</th><th>依据</th></tr></thead><tbody>')
         for party in analysis.parties:
@@ -246,8 +245,8 @@ def render_analysis(answer: Answer, unit_for_ref: UnitForRef, terms: Sequence[st
         parts.append(f"<p>{no_basis_mark()} 检索到的条文中没有写明责任主体的罚则。</p>")
 
     parts.append('<h4>责任层次</h4><table class="layers"><tbody>')
-    for attr, name in SLOT_NAMES:
-        slots = getattr(analysis, attr)
+    for attr in LAYER_SLOTS:
+        name, slots = SLOT_NAMES[attr], getattr(analysis, attr)
         cells = []
         for slot in slots or []:
             label = badge(slot.label, "label") + " " if slot.label else ""
@@ -258,7 +257,7 @@ def render_analysis(answer: Answer, unit_for_ref: UnitForRef, terms: Sequence[st
         parts.append(f"<tr><th>{esc(name)}</th><td>{''.join(cells) or no_basis_mark()}</td></tr>")
     parts.append("</tbody></table>")
 
-    parts.append("<h4>救济途径</h4>")
+    parts.append(f"<h4>{SLOT_NAMES['remedies']}</h4>")
     if analysis.remedies:
         parts.append('<table class="remedies"><thead><tr><th>途径</th><th>期限</th><th>依据</th><th>条文</th></tr></thead><tbody>')
         for remedy in analysis.remedies:
