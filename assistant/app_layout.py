@@ -18,6 +18,7 @@ from typing import Any
 from assistant import render
 from assistant.app_handlers import FaguiApp
 from assistant.manage import upload_limit_text
+from assistant.protocol import DEFAULT_MODE, MODES
 from assistant.upload_guard import UploadInbox, UploadRefused
 from corpus.records import DOC_TYPES
 
@@ -27,7 +28,7 @@ EXAMPLES = [
     "交通违法由算法自动识别并自动作出罚款决定，处罚错误时行政机关应承担什么责任？",
     "数据安全法第四十五条",
 ]
-RETRIEVAL_MODES = ["hybrid", "bm25", "dense"]  # as offered on the page, the default first
+RETRIEVAL_MODES = list(MODES)  # as offered on the page, the default first (assistant.protocol)
 ANSWER_CONCURRENCY = 4  # questions, lookups and details answered at once (uploads: one at a time)
 
 APP_CSS = """
@@ -157,7 +158,7 @@ def ask_tab(gr) -> AskTab:
     gr.Examples(EXAMPLES, inputs=question, label="示例问题")
     with gr.Accordion("检索设置与筛选", open=False):
         with gr.Row():
-            mode = gr.Radio(RETRIEVAL_MODES, value="hybrid", label="检索模式")
+            mode = gr.Radio(RETRIEVAL_MODES, value=DEFAULT_MODE, label="检索模式")
             k = gr.Slider(3, 30, value=10, step=1, label="检索条数")
         with gr.Row():
             doc_types = gr.Dropdown(list(DOC_TYPES), multiselect=True, label="文件类型")
@@ -210,7 +211,7 @@ def eval_tab(gr) -> EvalTab:
     file = gr.File(label="问题文件（JSONL，与 ../shared/eval 同格式；或 CSV）", type="filepath",
                    file_types=[".jsonl", ".csv"], elem_id="fagui-eval-file")
     with gr.Row():
-        mode = gr.Radio(RETRIEVAL_MODES, value="hybrid", label="检索模式")
+        mode = gr.Radio(RETRIEVAL_MODES, value=DEFAULT_MODE, label="检索模式")
         limit = gr.Number(value=20, precision=0, label="最多问题数")
     button = gr.Button("运行评估", variant="primary", elem_id="fagui-eval-btn")
     result = gr.HTML(elem_id="fagui-eval-result")
