@@ -1136,9 +1136,33 @@ def fill_from_issues(lines: list[ConclusionLine], shadow: list[ConclusionLine], 
         if not found:
             out.append(line)
             continue
-        for s in found:
-            out.append(ConclusionLine(s.kind, f"{s.text}（据识别的法律问题“{issue_name}”的条文）", list(s.basis), s.time_limit))
+        out += [_labelled(s, issue_name) for s in found]
     return out
+
+
+def _labelled(line: ConclusionLine, issue_name: str) -> ConclusionLine:
+    return ConclusionLine(line.kind, f"{line.text}（据识别的法律问题“{issue_name}”的条文）", list(line.basis), line.time_limit)
+
+
+def _lacks_deadline(lines: list[ConclusionLine], understanding: Understanding | None) -> bool:
+    """The question asks by when (`deadline`) and no remedy line states a time limit."""
+    return (understanding is not None and "deadline" in understanding.intents
+            and any(line.kind == "remedy" for line in lines) and not any(line.time_limit for line in lines))
+
+
+def add_time_limits(lines: list[ConclusionLine], shadow: list[ConclusionLine], issue_name: str) -> list[ConclusionLine]:
+    """For a question asking by when, the issue's remedy lines that state a time limit go
+    first among the remedy lines (at most 3 remedy lines, as in `_remedy_lines`); the
+    others keep their place. Why: 最晚什么时候 is what was asked, and the retrieved remedy
+    articles (`可以申请行政复议（条文未写明期限）`) did not answer it."""
+    timed = [_labelled(s, issue_name) for s in shadow if s.kind == "remedy" and s.basis and s.time_limit]
+    if not timed:
+        return lines
+    verb = lambda line: re.split(r"[：（]", line.text, maxsplit=1)[0]  # noqa: E731 — `可以申请行政复议`
+    remedies = [line for line in lines if line.kind == "remedy"]
+    untimed = [line for line in remedies if verb(line) not in {verb(t) for t in timed}]  # same route, now timed
+    kept = (timed + untimed)[:max(len(remedies), min(3, len(timed) + len(untimed)))]
+    return [line for line in lines if line.kind != "remedy"] + kept
 
 
 def analyse(
@@ -1199,13 +1223,16 @@ def analyse(
     for issue, items in issue_evidence or []:
         roles = {p.ref: p.role for p in issue.provisions}
         for layer, wanted in LAYER_ROLES.items():
-            if not any(line.kind == "no_basis" and _layer(line) == layer for line in analysis.conclusion):
-                continue
+            empty = any(line.kind == "no_basis" and _layer(line) == layer for line in analysis.conclusion)
+            untimed = layer == "remedy" and _lacks_deadline(analysis.conclusion, understanding)
             chosen = [e for e in items if roles.get(e.ref) in wanted]
-            if not chosen:
+            if not (empty or untimed) or not chosen:
                 continue
             shadow = analyse(question, chosen, resolve=resolve, understanding=understanding)
-            analysis.conclusion = fill_from_issues(analysis.conclusion, shadow.conclusion, issue.name, layer)
+            if empty:
+                analysis.conclusion = fill_from_issues(analysis.conclusion, shadow.conclusion, issue.name, layer)
+            else:
+                analysis.conclusion = add_time_limits(analysis.conclusion, shadow.conclusion, issue.name)
             known = {e.ref for e in evidence}
             evidence += [e for e in chosen if e.ref not in known]
     return verify(analysis, evidence, resolve)

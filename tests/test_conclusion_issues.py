@@ -14,6 +14,7 @@ import pytest
 
 from assistant.analysis import (
     DUTY_LIABILITY,
+    add_time_limits,
     analyse,
     evidence_from_unit,
     fill_from_issues,
@@ -118,3 +119,17 @@ def test_fill_keeps_supported_layers_and_skips_an_unnamed_remedy():
     filled = fill_from_issues(lines, shadow, "某问题", "remedy")
     assert [line.basis for line in filled] == [["A法第一条"], ["B法第三条"]]
     assert filled[1].time_limit == "六十日" and filled[1].text.endswith("（据识别的法律问题“某问题”的条文）")
+
+
+def test_asked_by_when_the_issue_timed_remedy_goes_first():
+    lines = [ConclusionLine("external", "对受害人先担责：甲", ["A法第一条"]),
+             ConclusionLine("remedy", "可以申请行政复议（条文未写明期限）", ["A法第二条"]),
+             ConclusionLine("remedy", "可以提起行政诉讼（条文未写明期限）", ["A法第三条"])]
+    shadow = [ConclusionLine("remedy", "可以申请行政复议：期限 六十日", ["B法第九条"], time_limit="六十日"),
+              ConclusionLine("remedy", "可以投诉、举报（条文未写明期限）", ["B法第十条"])]
+    out = add_time_limits(lines, shadow, "某问题")
+    # the timed 复议 replaces the untimed one; the untimed issue line is not added
+    assert [(line.kind, line.basis, line.time_limit) for line in out] == [
+        ("external", ["A法第一条"], ""), ("remedy", ["B法第九条"], "六十日"), ("remedy", ["A法第三条"], "")]
+    assert out[1].text.endswith("（据识别的法律问题“某问题”的条文）")
+    assert add_time_limits(lines, shadow[1:], "某问题") == lines  # nothing timed: unchanged
