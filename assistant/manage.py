@@ -463,6 +463,5 @@ def _open_pipeline(collection: str):
     from assistant.pipeline import Pipeline
 
     pipeline = Pipeline.open(collection)
-    if pipeline.index.dense is not None:
-        pipeline.index.search_dense("预热", 1)
+    pipeline.warm_up()
     return pipeline

@@ -230,6 +230,12 @@ class Pipeline:
         """Candidates each retriever returns before fusion for a top-`k` answer."""
         return max(DEFAULT_DEPTH, k * 3)
 
+    def warm_up(self) -> None:
+        """Load the query model now (one dense search), so the first question after an
+        index is opened or swapped in is not slowed down by model loading."""
+        if self.has_vectors:
+            self.index.search_dense("预热", 1)
+
     def query_tokens(self, text: str) -> list[str]:
         """`text` segmented exactly as BM25 segments a question (for highlighting)."""
         return self.index.segmenter.tokenize(text)

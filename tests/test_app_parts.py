@@ -1,6 +1,7 @@
 """The app's parts after the split (issue 15): the public views `Pipeline` gives the app
 (on a real index), the explicit progress board the status line reads, and a check, read
-with `ast`, that the app's modules never reach into a pipeline's index or tables."""
+with `ast`, that the app's modules (and its `Library` of live pipelines) never reach into a
+pipeline's index or tables."""
 from __future__ import annotations
 
 import ast
@@ -14,7 +15,7 @@ from assistant.manage import BuildStatus, Library
 from corpus.progress import BOARD, progress_bar
 
 REPO = Path(__file__).resolve().parents[1]
-APP_MODULES = sorted((REPO / "assistant").glob("app*.py")) + [REPO / "assistant" / "llm_answer.py"]
+APP_MODULES = sorted((REPO / "assistant").glob("app*.py")) + [REPO / "assistant" / n for n in ("llm_answer.py", "manage.py")]
 
 
 @pytest.fixture(scope="module")
@@ -91,5 +92,5 @@ def _reaches_into_pipeline(path: Path) -> list[str]:
 
 
 def test_app_modules_use_only_the_pipelines_public_views():
-    assert len(APP_MODULES) >= 6  # app, app_auth, app_handlers, app_layout, app_routes, llm_answer
+    assert len(APP_MODULES) >= 7  # app, app_auth, app_handlers, app_layout, app_routes, llm_answer, manage
     assert [hit for path in APP_MODULES for hit in _reaches_into_pipeline(path)] == []
