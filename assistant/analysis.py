@@ -32,6 +32,7 @@ Rules that keep the analysis honest:
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterable
@@ -247,6 +248,13 @@ class _Read:
 
     evidence: Evidence
     provision: ProvisionClass
+
+
+@functools.lru_cache(maxsize=8192)
+def _classified(text: str, title: str) -> ProvisionClass:
+    """`classify_provision`, remembered (its result is immutable): the same articles recur
+    across questions, and the 结论 fill reads the issues' provisions again."""
+    return classify_provision(text, title=title)
 
 
 def _quote(text: str, limit: int = 160) -> str:
@@ -1193,7 +1201,7 @@ def analyse(
         evidence += [e for e in scholarship_evidence(scholarship, rank=len(evidence) + 1) if e.ref not in known]
     scenario = recognise_scenario(question)
     reads = [
-        _Read(item, classify_provision(item.text, title=item.law))
+        _Read(item, _classified(item.text, item.law))
         for item in evidence
         if is_liability_source(item.doc_type) and item.status != "duplicate"
     ]
