@@ -1111,8 +1111,8 @@ def _referenced_basis(analysis: Analysis) -> list[str]:
 #: how many of the recognised issues (in score order) are tried.
 #: A layer is filled only from provisions whose role in the issue is about that layer.
 LAYER_ROLES = {
-    "external": ("defendant", "liability"),
-    "internal": ("liability",),
+    "external": ("defendant", "liability", "remedy"),  # remedy: 受害人有取得赔偿的权利 names who pays
+    "internal": ("liability",),  # not duty: its 委托/合同 sentences were mostly not about who bears what (checked on the dev sets)
     "individual": ("liability",),
     "remedy": ("remedy", "time_limit"),
 }
