@@ -29,8 +29,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 from assistant.llm import Deadline, LLMError, LLMSettings, chat, load_prompt
+from assistant.lookup import parse_article_refs
 from assistant.records import Answer, Evidence
-from assistant.render import conclusion_text
+from assistant.render import conclusion_text, esc
+from corpus.numerals import canonical_article_label
+from corpus.versions import title_key
+from indexer.hits import RRF_C, fuse
+from indexer.records import Hit
 
 REWRITE_PROMPT, ANSWER_PROMPT = "rewrite_v1", "answer_v1"
 MAX_REWRITES = 3
@@ -75,9 +80,6 @@ class Rewrites:
         has weight 1 and the rewrites share `REWRITE_SHARE`. A unit keeps its original scores
         (bm25 / dense of the question itself); `fused` becomes the new RRF score and
         `rewrite` its best rank among the rewrites."""
-        from indexer.hits import RRF_C, fuse
-        from indexer.records import Hit
-
         def hits(ranking: list[tuple[str, dict]], name: str) -> list[Hit]:
             return [Hit(passage_id="", unit_id=uid, doc_id="", score=0.0, rank=rank, retriever=name)
                     for rank, (uid, _) in enumerate(ranking, start=1)]
@@ -189,9 +191,6 @@ def evidence_key(law: str, article: str) -> tuple[str, str]:
     """How a cited article is compared with the evidence: the one title key
     (`corpus.versions.title_key`: no book marks, no 中华人民共和国, NFKC) and the canonical
     article label."""
-    from corpus.numerals import canonical_article_label
-    from corpus.versions import title_key
-
     return title_key(law), canonical_article_label(article) or article
 
 
@@ -203,8 +202,6 @@ def check_citations(text: str, evidence: Iterable[Evidence], catalog=None) -> Ch
     reference is cut out with its clause, or alone when a verified reference shares the
     clause (`_cut`); a sentence that had one and keeps no verified reference is dropped
     entirely — its statement rested on an article that does not check out."""
-    from assistant.lookup import parse_article_refs
-
     allowed = {evidence_key(e.law, e.article): e.ref for e in evidence}
     verified: list[str] = []
     removed: list[str] = []
@@ -395,8 +392,6 @@ def written_lines(answer: Answer) -> list[str]:
 
 def render_written(answer: Answer) -> str:
     """The same as an escaped HTML card for the app, or "" when no model step ran."""
-    from assistant.render import esc
-
     tags = {"rewrites": '<p class="muted">{}</p>', "heading": "<h4>{}</h4>", "text": '<p class="written">{}</p>',
             "fallback": '<p class="warning">{}</p>', "removed": '<p class="warning">{}</p>'}
     parts = [tags[kind].format(esc(text)) for kind, text in written_parts(answer)]
@@ -406,8 +401,6 @@ def render_written(answer: Answer) -> str:
 def render_rewrite_details(pipeline, question: str, k: int, settings: LLMSettings, mode: str = "hybrid") -> str:
     """检索详情 with rewriting: the rewritten queries, each one's top five articles, and the
     fused ranking (rank with rewrites, rank of the question alone, best rewrite rank)."""
-    from assistant.render import esc
-
     rewrites = LLMSession(settings).rewrites(question)
     if not rewrites.queries:
         return f'<div class="fagui-card rewrites"><p class="warning">{esc(rewrites.note)}</p></div>'

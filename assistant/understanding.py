@@ -45,6 +45,7 @@ from assistant.provisions import ROLE_CITIZEN
 from assistant.records import RecognisedIssue, Understanding
 from assistant.vocabulary import LAY_TO_LEGAL
 from corpus.numerals import NUMERAL_CHARS
+from indexer.segment import Segmenter
 
 #: What is asked → the words that ask it (matched in the ask clauses). A question can
 #: have several intents; the order here is the display order.
@@ -361,7 +362,5 @@ def _default_tokenize(text: str) -> list[str]:
     """Plain jieba words (no collection dictionary) for callers without an index."""
     global _SEGMENTER
     if _SEGMENTER is None:
-        from indexer.segment import Segmenter
-
         _SEGMENTER = Segmenter()
     return _SEGMENTER.tokenize(text)
