@@ -104,7 +104,7 @@ def test_an_empty_layer_is_filled_from_the_issue_and_says_so(articles):
     assert f"{SCL}第七条" in {c["ref"] for c in filled.citations}  # cited, with its text
     assert f"{SCL}第七条" not in {ref for p in filled.parties for ref in p.basis}  # the table rests on retrieval
     # a provision whose role is not about the layer does not fill it
-    other = understanding(IssueProvision(SCL, "第七条", "remedy"))
+    other = understanding(IssueProvision(SCL, "第七条", "time_limit"))
     not_filled = analyse(GOV_APP, evidence, understanding=other, issue_evidence=[(other.issues[0], issue_items)])
     assert not_filled.conclusion[0].kind == "no_basis"
 
