@@ -20,19 +20,26 @@ from pathlib import Path
 
 from assistant.analysis import FALLBACK_ISSUES, FALLBACK_ROLES, analyse, evidence_from_unit, scholarship_paper, unit_label
 from assistant.issue_map import DEFAULT_PATH as ISSUE_MAP_PATH
-from assistant.issue_map import IssueMap, empty_issue_map, load_issue_map, ranked_provisions
+from assistant.issue_map import IssueMap, empty_issue_map, load_issue_map, place_word, ranked_provisions
+from assistant.llm_answer import LLMSession
+from assistant.lookup import LawCatalog, lookup as run_lookup
 from assistant.protocol import MODES
 from assistant.provisions import is_liability_source
 from assistant.records import Analysis, Answer, Evidence, RecognisedIssue, Understanding
 from assistant.refs import split_ref
+from assistant.understanding import BINDING_FIRST_INTENTS, LegalVocabulary, PROVINCES, understand
 from assistant.vocabulary import expand_query
+from assistant.xref import CrossRefIndex, parsing_fingerprint
 from corpus import config
 from corpus.errors import UsageError
+from corpus.hashing import file_sha256
 from corpus.numerals import canonical_article_label
 from corpus.records import Document, Unit
 from corpus.versions import VersionIndex, title_key
 from indexer.hits import RRF_C, fuse
 from indexer.records import Hit
+from indexer.segment import PARTY_TERMS, title_core
+from indexer.store import load_index
 
 #: Why a dense or hybrid question was answered by BM25 alone, by the index's dense state
 #: (indexer.store.DENSE_*): a BM25-first index whose vectors are still being embedded
@@ -174,11 +181,6 @@ class Pipeline:
     @classmethod
     def open(cls, collection: str, index_dir: Path | None = None, model_path: str | None = None) -> "Pipeline":
         """Load a built index (no re-embedding, no re-parsing) and its documents."""
-        from indexer.store import load_index
-
-        from assistant.lookup import LawCatalog
-        from assistant.xref import CrossRefIndex
-
         index_dir = index_dir or default_index_dir(collection)
         index = load_index(index_dir, model_path=model_path)
         documents = index.documents()
@@ -301,10 +303,6 @@ class Pipeline:
         中华人民共和国), their short names, party terms, the map's legal cues, and keyness
         from the BM25 index's document frequencies. Built once per Pipeline."""
         if self._legal_vocabulary is None:
-            from assistant.understanding import PROVINCES, LegalVocabulary
-            from assistant.issue_map import place_word
-            from indexer.segment import PARTY_TERMS, title_core
-
             segmenter = getattr(self.index, "segmenter", None)
             bm25 = getattr(self.index, "bm25", None)
             aliases = set(segmenter.dictionary.aliases) if segmenter is not None else set()
@@ -321,8 +319,6 @@ class Pipeline:
 
     def understand(self, question: str) -> Understanding:
         """`assistant.understanding.understand` with this collection's map, words and places."""
-        from assistant.understanding import understand
-
         segmenter = getattr(self.index, "segmenter", None)
         return understand(
             question,
@@ -431,8 +427,6 @@ class Pipeline:
         defendants or proof, binding law ranks above policy documents and scholarship:
         those are taken out of the hits and returned as background (up to
         `BACKGROUND_K`), and the hits are filled with binding articles instead."""
-        from assistant.understanding import BINDING_FIRST_INTENTS
-
         # (not when the user filtered by document type: then those types are what was asked for)
         binding_first = bool(BINDING_FIRST_INTENTS.intersection(understanding.intents)) and not filters.doc_type
         found = self.retrieve(question, mode=mode, k=max(k * 3, k + 30) if binding_first else k, filters=filters,
@@ -514,8 +508,6 @@ class Pipeline:
             raise UsageError("empty question")
         session = None
         if llm is not None:
-            from assistant.llm_answer import LLMSession
-
             session = LLMSession(llm)
         timings: dict[str, float] = {}
         started_all = time.perf_counter()
@@ -535,8 +527,6 @@ class Pipeline:
         started = time.perf_counter()
         pure_lookup = False
         if self.lookup is not None:
-            from assistant.lookup import lookup as run_lookup
-
             result = run_lookup(question, self.lookup)
             answer.lookup = result.to_dict()
             pure_lookup = result.is_lookup
@@ -603,15 +593,11 @@ def _ms(started: float) -> float:
 def xref_cache_path(index_dir: Path) -> Path:
     """Where the parsed cross-references of this index live: keyed by the stored
     documents' bytes and the parsing code, so any change to either misses the cache."""
-    from corpus.hashing import file_sha256
-
-    from assistant.xref import parsing_fingerprint
-
     documents_sha = file_sha256(Path(index_dir) / "documents.jsonl")
     return config.fagui_home() / "cache" / "xref" / f"{documents_sha[:24]}-{parsing_fingerprint()}.json"
 
 
 def default_index_dir(collection: str) -> Path:
-    from corpus.catalog import check_name
+    from corpus.catalog import check_name  # corpus.catalog loads every reader (~0.4 s); answering needs none
 
     return config.fagui_home() / "indexes" / check_name(collection)
