@@ -385,7 +385,9 @@ def build(documents: Sequence, index_dir: Path, config, progress: bool, embedder
     name = milvus_collection_name(index_dir.name, generation)
     gen_dir = index_dir / f"{GENERATION_PREFIX}{generation}"
 
-    searched, passages, dictionary, segmenter, bm25 = bm25_stage(documents, config, progress, timings)
+    part = bm25_stage(documents, config, progress, timings)
+    searched, passages, bm25 = part.searched, part.passages, part.bm25
+    dictionary, segmenter = part.dictionary, part.segmenter
     by_doc = {d.doc_id: d for d in searched}
     start = time.perf_counter()
     if passages:

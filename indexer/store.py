@@ -39,7 +39,7 @@ import secrets
 import shutil
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence
@@ -269,8 +269,29 @@ def _check_unique_ids(documents: Sequence) -> None:
         seen.add(doc.doc_id)
 
 
-def bm25_stage(documents: Sequence, config: IndexConfig, progress: bool, timings: dict):
-    """The backend-independent part of a build → (searched documents, passages, user
+@dataclass
+class BM25Part:
+    """The backend-independent part of a build: what every index holds besides vectors."""
+
+    searched: list  # the documents searched (their status is in `config.statuses`)
+    passages: list[Passage]
+    dictionary: UserDictionary
+    segmenter: Segmenter
+    bm25: BM25Retriever
+
+
+@dataclass
+class DenseOutcome:
+    """What the vector step of a build leaves for the manifest (nothing when dense is off)."""
+
+    state: str = DENSE_OFF
+    model: dict = field(default_factory=dict)
+    faiss_kind: str = ""
+    write_seconds: float = 0.0
+
+
+def bm25_stage(documents: Sequence, config: IndexConfig, progress: bool, timings: dict) -> BM25Part:
+    """The backend-independent part of a build (searched documents, passages, user
     dictionary, segmenter, BM25 index), timing the passages / segment / bm25 stages."""
     start = time.perf_counter()
     searched = [d for d in documents if d.status in config.statuses]
@@ -287,7 +308,7 @@ def bm25_stage(documents: Sequence, config: IndexConfig, progress: bool, timings
     bm25.index(passages, progress=progress, tokens=tokens)
     del tokens
     timings["bm25"] = round(time.perf_counter() - start, 3)
-    return searched, passages, dictionary, segmenter, bm25
+    return BM25Part(searched, passages, dictionary, segmenter, bm25)
 
 
 def collection_entry(documents: Sequence, searched: Sequence, passages: Sequence[Passage]) -> dict:
@@ -312,62 +333,73 @@ def _build_into(
     index_dir: Path,
     vectors_later: bool = False,
 ) -> None:
-    """Write a complete index into `build_dir` (everything but the swap).
-
-    With `vectors_later` (and `config.dense`) no vectors are embedded: the index is
-    BM25-only with dense state `pending`, and the seed caches are carried over (hard
-    links) so that `add_vectors` resumes from them.
+    """Write a complete index into `build_dir` (everything but the swap): the BM25 part,
+    the vectors (`_dense_step`), the remaining files and the manifest (`_write_rest`).
 
     `report.seconds` gets one entry per stage — passages (context lines, windows and the
     user dictionary), segment (jieba), bm25 (matrix), embedding, faiss, write (every
     file, fsynced) — so `fagui bench` can report units/s per stage."""
-    timings = report.seconds
-    searched, passages, dictionary, segmenter, bm25 = bm25_stage(documents, config, progress, timings)
-
-    write_seconds = 0.0
+    part = bm25_stage(documents, config, progress, report.seconds)
     start = time.perf_counter()
-    bm25.save(build_dir / "bm25")
-    write_seconds += time.perf_counter() - start
+    part.bm25.save(build_dir / "bm25")
+    bm25_write = time.perf_counter() - start
+    dense = _dense_step(build_dir, part.passages, config, embedder, seed_caches, report, index_dir, progress,
+                        vectors_later)
+    start = time.perf_counter()
+    manifest = _write_rest(build_dir, documents, config, part, dense)
+    report.seconds["write"] = round(bm25_write + dense.write_seconds + time.perf_counter() - start, 3)
+    _fill_report(report, part, manifest, dense)
 
-    model_info: dict = {}
-    faiss_kind = ""
-    state = DENSE_OFF
-    if config.dense and vectors_later:
-        state = DENSE_PENDING
+
+def _dense_step(build_dir: Path, passages: Sequence[Passage], config: IndexConfig, embedder,
+                seed_caches: Sequence[Path], report: BuildReport, index_dir: Path, progress: bool,
+                vectors_later: bool) -> DenseOutcome:
+    """The vectors of a build: none (`config.dense` off); pending (`vectors_later`: only the
+    seed caches are carried over, as hard links, so that `add_vectors` resumes from them);
+    or embedded now (`_write_vectors`)."""
+    if not config.dense:
+        return DenseOutcome()
+    if vectors_later:
         start = time.perf_counter()
         cache = EmbeddingCache(build_dir / "cache")
         for seed in seed_caches:
             cache.adopt_chunks_from(seed)
-        write_seconds += time.perf_counter() - start
-    elif config.dense:
-        state = DENSE_COMPLETE
-        model_info, faiss_kind, write_part = _write_vectors(
-            build_dir, passages, config, embedder, seed_caches, report, index_dir, progress)
-        write_seconds += write_part
+        return DenseOutcome(DENSE_PENDING, write_seconds=time.perf_counter() - start)
+    model, faiss_kind, write_seconds = _write_vectors(build_dir, passages, config, embedder, seed_caches, report,
+                                                      index_dir, progress)
+    return DenseOutcome(DENSE_COMPLETE, model, faiss_kind, write_seconds)
 
-    start = time.perf_counter()
-    _write_jsonl(build_dir / "passages.jsonl", (p.to_dict() for p in passages))
+
+def _write_rest(build_dir: Path, documents: Sequence, config: IndexConfig, part: BM25Part,
+                dense: DenseOutcome) -> dict:
+    """passages.jsonl, documents.jsonl, user_dict.json and the manifest (the directory is
+    COMPLETE afterwards) → the manifest."""
+    _write_jsonl(build_dir / "passages.jsonl", (p.to_dict() for p in part.passages))
     _write_jsonl(build_dir / "documents.jsonl", (d.to_dict() for d in documents))
-    (build_dir / "user_dict.json").write_text(json.dumps(dictionary.to_dict(), ensure_ascii=False), encoding="utf-8")
+    (build_dir / "user_dict.json").write_text(json.dumps(part.dictionary.to_dict(), ensure_ascii=False),
+                                              encoding="utf-8")
     manifest = {
         "format_version": FORMAT_VERSION,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "model": model_info,
-        "segmentation": segmenter.fingerprint,
-        "collection": collection_entry(documents, searched, passages),
-        "faiss": {"kind": faiss_kind},
-        "dense": {"state": state},
-        "bm25": bm25.params,
+        "model": dense.model,
+        "segmentation": part.segmenter.fingerprint,
+        "collection": collection_entry(documents, part.searched, part.passages),
+        "faiss": {"kind": dense.faiss_kind},
+        "dense": {"state": dense.state},
+        "bm25": part.bm25.params,
         "config": config.to_dict(),
     }
     _finish_build_dir(build_dir, manifest)
-    timings["write"] = round(write_seconds + time.perf_counter() - start, 3)
-    report.documents = len(searched)
+    return manifest
+
+
+def _fill_report(report: BuildReport, part: BM25Part, manifest: dict, dense: DenseOutcome) -> None:
+    report.documents = len(part.searched)
     report.units = manifest["collection"]["units"]
-    report.passages = len(passages)
-    report.faiss_kind = faiss_kind
-    report.model = model_info.get("name", "")
-    report.precision = model_info.get("precision", "")
+    report.passages = len(part.passages)
+    report.faiss_kind = dense.faiss_kind
+    report.model = dense.model.get("name", "")
+    report.precision = dense.model.get("precision", "")
 
 
 def _finish_build_dir(build_dir: Path, manifest: dict) -> None:
