@@ -133,3 +133,16 @@ def test_asked_by_when_the_issue_timed_remedy_goes_first():
         ("external", ["A法第一条"], ""), ("remedy", ["B法第九条"], "六十日"), ("remedy", ["A法第三条"], "")]
     assert out[1].text.endswith("（据识别的法律问题“某问题”的条文）")
     assert add_time_limits(lines, shadow[1:], "某问题") == lines  # nothing timed: unchanged
+
+
+def test_a_deep_search_hit_gives_rows_only_within_the_leading_laws(articles):
+    leading = [item(articles, DSL, number, rank) for rank, number in enumerate(
+        ("第四十条", "第三十九条", "第二十七条", "第二十九条", "第三十条", "第三十一条", "第三十二条", "第三十三条"), start=1)]
+    other = item(articles, PIPL, "第六十六条", 9)  # hit 9, another law
+    same = item(articles, DSL, "第四十五条", 10)  # hit 10, the leading law
+    analysis = analyse(GOV_APP, leading + [other, same])
+    bases = {ref for p in analysis.parties for ref in p.basis}
+    assert f"{DSL}第四十五条" in bases and f"{PIPL}第六十六条" not in bases
+    first = item(articles, PIPL, "第六十六条", 1)
+    early = analyse(GOV_APP, [first] + [item(articles, e.law, e.article, e.rank + 1) for e in leading])
+    assert f"{PIPL}第六十六条" in {ref for p in early.parties for ref in p.basis}
