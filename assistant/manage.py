@@ -24,8 +24,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from assistant.pipeline import Pipeline, default_index_dir
+from corpus.catalog import (ParseCache, add_files, cached_reader, load_collection, load_spec, parser_fingerprint,
+                            sanitize_filename)
+from corpus.config import fagui_home
 from corpus.errors import UsageError
+from corpus.ingest import report_for, sniff_format
 from corpus.records import FileReport, IngestError
+from indexer import embed_worker
+from indexer.store import IndexConfig, IndexStoreError, build_index, dense_state, read_manifest
 
 DEFAULT_MAX_UPLOAD_MB = 50
 #: The "MB" of the upload limit everywhere it is stated: the form's label, the refusal
@@ -60,10 +67,6 @@ def refresh_index(collection: str, *, progress: bool = False, vectors_later: boo
     the embedding cache, so only new or changed text is embedded; the swap is atomic.
     `vectors_later` swaps in the BM25 part only (`embed_vectors` completes it).
     """
-    from assistant.pipeline import default_index_dir
-    from corpus.catalog import load_collection
-    from indexer.store import IndexConfig, build_index, read_manifest
-
     index_dir = default_index_dir(collection)
     if not (index_dir / "manifest.json").exists():
         return None
@@ -74,10 +77,6 @@ def refresh_index(collection: str, *, progress: bool = False, vectors_later: boo
 
 def build_new_index(collection: str, *, progress: bool = False, config=None, vectors_later: bool = False):
     """Parse a collection and build its index from scratch (first run of `fagui serve`)."""
-    from assistant.pipeline import default_index_dir
-    from corpus.catalog import load_collection
-    from indexer.store import IndexConfig, build_index
-
     result = load_collection(collection, progress=progress)
     if not result.documents:
         raise UsageError(f"collection {collection!r} has no documents")
@@ -86,15 +85,11 @@ def build_new_index(collection: str, *, progress: bool = False, config=None, vec
 
 
 def has_index(collection: str) -> bool:
-    from assistant.pipeline import default_index_dir
-
     return (default_index_dir(collection) / "manifest.json").exists()
 
 
 def index_dense_state(index_dir: Path) -> str | None:
     """`off` / `pending` / `complete` (indexer.store.DENSE_*), None without a readable index."""
-    from indexer.store import IndexStoreError, dense_state, read_manifest
-
     try:
         return dense_state(read_manifest(index_dir))
     except (IndexStoreError, OSError, ValueError):
@@ -110,8 +105,6 @@ def check_upload(path: Path, original_name: str, max_bytes: int) -> str:
     Checks size first (cheap), then the name's extension, then the content's magic
     bytes, which must agree with the extension.
     """
-    from corpus.ingest import sniff_format
-
     size = path.stat().st_size
     if size > max_bytes:
         raise IngestError(original_name, f"file too large ({size / MIB:.1f} MB; limit {upload_limit_text(max_bytes)})")
@@ -151,10 +144,6 @@ def add_uploads(collection: str, files: list[tuple[Path, str]], *, max_bytes: in
     touches the collection, not even an earlier file of the same name. `doc_type` is the
     user's type for these files (`corpus.catalog.add_files`), instead of the inferred one.
     """
-    from corpus.catalog import ParseCache, add_files, cached_reader, load_spec, parser_fingerprint, sanitize_filename
-    from corpus.config import fagui_home
-    from corpus.ingest import report_for
-
     spec = load_spec(collection)
     cache = ParseCache(fagui_home() / "cache" / "parsed", parser_fingerprint())
     files_folder = spec.user_files_dir.relative_to(spec.state_dir)
@@ -349,8 +338,6 @@ class Library:
     def vector_status(self, collection: str) -> VectorStatus:
         """The worker's status of a collection, or what its index says when the worker
         has not seen it (complete, or pending: vectors of an interrupted run)."""
-        from assistant.pipeline import default_index_dir
-
         known = self.vectors.get(collection)
         if known is not None:
             return known
@@ -359,8 +346,6 @@ class Library:
 
     def start_vectors(self, collection: str, *, progress: bool = False) -> None:
         """Queue the embedding of a collection's vectors (if its index is BM25-first)."""
-        from assistant.pipeline import default_index_dir
-
         if index_dense_state(default_index_dir(collection)) != "pending":
             return
         with self._vector_guard:
@@ -404,9 +389,6 @@ class Library:
         The embedding runs in a child process (`indexer.embed_worker`): the model, the
         token ids and the vectors of a whole collection never enter the server, whose
         RSS stays that of the pipelines it serves."""
-        from assistant.pipeline import default_index_dir
-        from indexer import embed_worker
-
         status = self.vectors.setdefault(collection, VectorStatus())
         index_dir = default_index_dir(collection)
         if index_dense_state(index_dir) != "pending":
@@ -460,8 +442,6 @@ class Library:
 def _open_pipeline(collection: str):
     """Open a pipeline and load the query model now, so the first question after a
     swap is not slowed down by model loading."""
-    from assistant.pipeline import Pipeline
-
     pipeline = Pipeline.open(collection)
     pipeline.warm_up()
     return pipeline
