@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from assistant.llm_answer import written_parts
 from assistant.provisions import binding_force
 from assistant.records import LAYER_SLOTS, SLOT_NAMES, Answer
 from assistant.render import INTENT_LABELS, ORIGIN_LABELS, conclusion_label
@@ -71,7 +72,6 @@ def _background(answer: Answer) -> list[Section]:
 
 def export_sections(answer: Answer) -> list[Section]:
     analysis = answer.analysis
-    from assistant.llm_answer import written_parts
 
     sections = [Section("问题", [answer.question, f"文件集：{answer.collection}"])]
     written = [text for kind, text in written_parts(answer) if kind != "heading"]

@@ -41,6 +41,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from assistant.analysis import evidence_from_unit
 from assistant.records import Evidence
 from corpus.numerals import NUMERAL_CHARS, SMALL_NUMERAL_CHARS, article_label, chinese_to_int, label_numeral, parse_article_label
 from corpus.records import Document, Unit
@@ -905,8 +906,6 @@ def _history_doc(match: ArticleMatch, hit: VersionHit) -> Document:
 
 def unit_evidence(doc: Document, unit: Unit, *, origin: str, rank: int = 0) -> Evidence:
     """A unit of a document as `Evidence` (one construction for the whole answer layer)."""
-    from assistant.analysis import evidence_from_unit
-
     return evidence_from_unit(doc, unit, rank=rank, origin=origin)
 
 

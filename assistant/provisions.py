@@ -31,7 +31,7 @@ import re
 from dataclasses import dataclass, field
 
 from corpus.classify import UNCONFIRMED
-from corpus.numerals import NUMERAL_CHARS, SMALL_NUMERAL_CHARS
+from corpus.numerals import NUMERAL_CHARS, SMALL_NUMERAL_CHARS, article_label, chinese_to_int
 
 # --- roles and the actor lexicon ---------------------------------------------------
 
@@ -488,8 +488,6 @@ def _segment_targets(segment: str) -> list[tuple[str, str, int]]:
 
 def _xref_articles(sentence: str) -> tuple[str, ...]:
     """`违反本条例第十二条、第十六条至第二十条…规定` → (第十二条, 第十六条, …, 第二十条)."""
-    from corpus.numerals import article_label, chinese_to_int
-
     m = XREF.search(sentence)
     if not m:
         return ()

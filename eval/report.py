@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from eval import retrieval
+from eval.llm_checks import llm_section
 
 RECALL_PLOT, KIND_PLOT, SCORE_PLOT = "recall_at_k.png", "per_kind.png", "score_distribution.png"
 KIND_BAR_METRICS = ("recall@10", "mrr@10", "ndcg@10", "success@10")
@@ -153,8 +154,6 @@ def _sections(metrics: dict[str, Any], results: Sequence[Any]) -> list[tuple[str
            f"{understanding['questions_with_issues']}/{understanding['questions_understood']} questions; "
            f"without legal content: {', '.join(understanding['not_legal']) or 'none'}."))
     if metrics.get("llm"):
-        from eval.llm_checks import llm_section
-
         sections.append(llm_section(metrics["llm"]))
     sections.append(("Unresolved gold articles", ["question", "gold article"],
                      [[u["id"], u["ref"]] for u in metrics["unresolved_gold"]],

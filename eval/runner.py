@@ -43,7 +43,9 @@ from eval.analysis_checks import (
     party_coverage,
     party_row_precision,
 )
+from eval.llm_checks import format_llm, summarise_llm
 from eval.questions import Question
+from eval.report import write_reports
 
 FORMAT_VERSION = 1
 METRICS_FILE, PER_QUESTION_FILE = "metrics.json", "per_question.jsonl"
@@ -357,7 +359,6 @@ def _write_outputs(out: Path, metrics: dict[str, Any], results: Sequence[Questio
         for r in results:
             fh.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
 
-    from eval.report import write_reports  # matplotlib is imported only when reporting
 
     files = [METRICS_FILE, PER_QUESTION_FILE, QRELS_FILE, RUN_FILE]
     files += write_reports(out, metrics, results)
@@ -414,8 +415,6 @@ def run_eval(
                                "questions_source": questions_source, "score_key": score_key,
                                "modes_used": used.modes, "fallback_reason": used.reason})
     if llm is not None:
-        from eval.llm_checks import summarise_llm
-
         metrics["llm"] = summarise_llm(llm, {item.question.id: item.answer for item in asked if item.answer is not None})
     _write_outputs(out, metrics, results)
     return EvalResult(out_dir=out, metrics=metrics, questions=results)
@@ -484,8 +483,6 @@ def format_eval(result: EvalResult) -> str:
                      f"{und.get('questions_with_issues', 0)}/{und.get('questions_understood', 0)} questions, "
                      f"{len(und.get('not_legal', []))} without legal content")
     if m.get("llm"):
-        from eval.llm_checks import format_llm
-
         lines.append(format_llm(m["llm"]))
     lines.append(f"latency p50 {_fmt(lat['p50_ms'], 1)} ms, p95 {_fmt(lat['p95_ms'], 1)} ms, "
                  f"mean {_fmt(lat['mean_ms'], 1)} ms")

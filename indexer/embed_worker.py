@@ -24,6 +24,8 @@ import sys
 import threading
 from pathlib import Path
 from typing import Callable
+from corpus.config import child_environment
+from indexer.store import add_vectors
 
 EXIT_STOPPED = 3
 #: Seconds between `on_progress` calls while the child is silent (loading the model,
@@ -49,8 +51,6 @@ def embed_in_child(index_dir: Path, *, progress: bool = False,
     HEARTBEAT_SECONDS meanwhile; if it raises, the child is told to stop (stdin closed),
     waited for (it flushes its batch) and the exception propagates. The child's stderr
     is this process's, so with `progress` its bar shows in the same terminal."""
-    from corpus.config import child_environment
-
     command = [sys.executable, "-m", "indexer.embed_worker", str(index_dir)] + ([] if progress else ["--quiet"])
     child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                              env=child_environment())
@@ -134,8 +134,6 @@ def _emit(message: dict) -> None:
 
 def main(argv: list[str]) -> int:
     """The child: embed one pending index, report progress, stop when stdin closes."""
-    from indexer.store import add_vectors
-
     if not argv or argv[0].startswith("-"):
         print("usage: python -m indexer.embed_worker INDEX_DIR [--quiet]", file=sys.stderr)
         return 2

@@ -44,12 +44,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence
 
-from corpus.config import model_override
+from corpus.config import model_override, query_backend
 from corpus.errors import UsageError
+from corpus.hashing import file_sha256
+from corpus.records import Document
 from indexer.bm25 import BM25Retriever
 from indexer.cache import EmbeddingCache, text_key
 from indexer.dense import ANN_THRESHOLD, DenseRetriever
+from indexer.embedder import Embedder, resolve_precision
 from indexer.hits import reciprocal_rank_fusion
+from indexer.onnx_query import OnnxQueryEmbedder, QUERY_MODEL_FILE
+from indexer.openvino_embedder import OpenVINOEmbedder, OpenVINOUnavailableError
 from indexer.passages import WindowSettings, make_passages
 from indexer.records import BuildReport, Hit, Passage
 from indexer.segment import Segmenter, SegmenterSettings, UserDictionary, build_user_dictionary
@@ -133,9 +138,6 @@ class IndexConfig:
 def make_embedder(config: IndexConfig):
     """The embedder for a build config: OpenVINO for `ov-bf16` (what `auto` picks on
     CPUs with native bf16 when OpenVINO is installed), sentence-transformers otherwise."""
-    from indexer.embedder import Embedder, resolve_precision
-    from indexer.openvino_embedder import OpenVINOEmbedder
-
     cls = OpenVINOEmbedder if resolve_precision(config.precision) == "ov-bf16" else Embedder
     return cls(
         model_path=config.model_path,
@@ -464,9 +466,6 @@ def _query_model(build_dir: Path, index_dir: Path, embedder) -> dict:
     """`query.onnx` for torch-free query embedding (indexer.onnx_query): copied from the
     current index when that one was exported for the same vectors (same weights,
     precision, window) and is intact, else from the export cache (exported on first use)."""
-    from corpus.hashing import file_sha256
-    from indexer.onnx_query import QUERY_MODEL_FILE
-
     out = build_dir / QUERY_MODEL_FILE
     try:
         old = read_manifest(index_dir).get("model") or {}
@@ -485,9 +484,6 @@ def _runnable(embedder, config: IndexConfig, report: BuildReport):
     """`auto` chose OpenVINO but it cannot run this model (no openvino, or the model does
     not export to ONNX): embed with torch bf16 instead and say so in the report. An
     explicit `--precision ov-bf16` fails with the reason instead."""
-    from indexer.embedder import Embedder
-    from indexer.openvino_embedder import OpenVINOEmbedder, OpenVINOUnavailableError
-
     if config.precision != "auto" or not isinstance(embedder, OpenVINOEmbedder):
         return embedder
     try:
@@ -575,7 +571,6 @@ def update_index(
     """
     index_dir = Path(index_dir).resolve()
     recover_interrupted_swap(index_dir)
-    from corpus.records import Document
 
     report = BuildReport(index_dir=str(index_dir))
     if (index_dir / "manifest.json").exists():
@@ -690,9 +685,6 @@ class _LazyQueryEmbedder:
         index (and FAGUI_QUERY_BACKEND not `embedder`) queries then run on ONNX Runtime."""
         with self._lock:
             if self._embedder is None:
-                from corpus.config import query_backend
-                from indexer.onnx_query import QUERY_MODEL_FILE, OnnxQueryEmbedder
-
                 config = IndexConfig.from_dict(self.manifest_model_config())
                 embedder = make_embedder(config)
                 check_model(embedder, self.manifest_model, self.index_dir)
@@ -759,8 +751,6 @@ class Index:
 
     def documents(self) -> list:
         """The stored collection (read on demand; it can be large)."""
-        from corpus.records import Document
-
         return [Document.from_dict(row) for row in _read_jsonl(self.directory / "documents.jsonl")]
 
     def search_bm25(self, query: str, k: int = 10) -> list[Hit]:
