@@ -207,3 +207,28 @@ def test_provision_check_catches_unknown_articles_and_limits(table):
 
 def test_local_issues_cite_their_place(table):
     assert region_problems(load_map(), table) == []
+
+
+#: Plain-word questions written for this test (none is in a dev set), each with the issue a
+#: legal-aid lawyer would name first. The synonym families exist so that such paraphrases
+#: reach their issue; a cue edit that loses one of them fails here.
+PARAPHRASES = [
+    ("我家小区门口装了人脸门禁，物业说不录脸就不给进，这合法吗？", "facial-recognition"),
+    ("交警的电子眼拍到我违停，可我那天车根本没开出去，是套牌，罚款怎么撤？", "non-site-enforcement"),
+    ("区里的一个项目做完一年了，政府还欠我们小公司三十万尾款，说要等审计，合法吗？", "sme-payment-arrears"),
+    ("政府说好给我们企业的招商补贴，换了领导就不认了，能起诉吗？", "gov-breach-of-promise"),
+    ("外卖平台老给我推高价的东西，我朋友同样的东西便宜，这是不是大数据杀熟？", "algorithm-recommendation-labels"),
+    ("城管委托的保安公司把我的摊子砸了，我应该告城管还是告保安公司？", "defendant-entrusted"),
+    ("镇政府在公示栏把低保户的身份证号和家庭住址都贴出来了，能要求撤下来吗？", "gov-disclosure-privacy"),
+    ("我在网上申请营业执照，系统一直说我身份验证失败，跑了三趟窗口都说让我网上办。", "online-gov-service-failure"),
+    ("政府采购的软件公司把我们市民的数据传到国外服务器上了，这犯法吗？", "cross-border-data"),
+    ("我被公安拘留了十天，后来说抓错了人，国家能赔我多少钱？", "state-compensation-amount"),
+]
+
+
+@pytest.mark.parametrize("question, issue_id", PARAPHRASES)
+def test_paraphrases_reach_their_issue(question, issue_id):
+    from assistant.issue_map import load_issue_map
+
+    found = [r.issue_id for r in load_issue_map(MAP_PATH).match(question)]
+    assert issue_id in found, f"{question} → {found}"
