@@ -844,6 +844,8 @@ def _map_remedy(provision, item: Evidence) -> Remedy:
     clause = _limit_clause(item.text, limit) if limit else None
     if clause is None:
         name = remedy_name(provision.why, item.text) or "救济途径"
+        if name == "行政诉讼":  # `请求…起诉` in 民法典 is a civil suit
+            name = litigation_kind(item.text, item.law)
         return Remedy(remedy=name, time_limit=limit, basis=[provision.ref], detail=provision.why)
     sentence, segments, index = clause
     stating = segments[index]

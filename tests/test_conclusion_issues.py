@@ -146,3 +146,12 @@ def test_a_deep_search_hit_gives_rows_only_within_the_leading_laws(articles):
     first = item(articles, PIPL, "第六十六条", 1)
     early = analyse(GOV_APP, [first] + [item(articles, e.law, e.article, e.rank + 1) for e in leading])
     assert f"{PIPL}第六十六条" in {ref for p in early.parties for ref in p.basis}
+
+
+def test_a_civil_code_remedy_without_a_time_limit_is_a_civil_suit(articles):
+    civil = "中华人民共和国民法典"
+    evidence = [item(articles, civil, "第九百九十五条", 1)]
+    assert "诉讼时效" in evidence[0].text and "行政" not in evidence[0].text
+    u = understanding(IssueProvision(civil, "第九百九十五条", "remedy", why="人格权请求权不适用诉讼时效"))
+    analysis = analyse("我的个人信息被泄露了，能起诉吗？", evidence, understanding=u)
+    assert [r.remedy for r in analysis.remedies if f"{civil}第九百九十五条" in r.basis] == ["民事诉讼"]
