@@ -664,7 +664,7 @@ def extract_content(path: Path, *, ocr: bool = True, progress: bool = False) -> 
                 raise IngestError(str(path), "empty PDF (no pages)")
             pages = pdf.pages
             if progress:
-                from corpus.progress import progress_bar
+                from corpus.progress import progress_bar  # tqdm costs ~0.2 s to import: only where a bar is drawn
 
                 pages = progress_bar(pages, desc=path.name, unit="page", total=n_pages)
             for index, page in enumerate(pages):

@@ -47,6 +47,7 @@ from typing import Sequence
 import numpy as np
 
 from corpus.errors import UsageError
+from corpus.records import Document
 from indexer.bm25 import BM25Retriever
 from indexer.cache import EmbeddingCache, text_key
 from indexer.dense import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M, DenseRetriever, choose_faiss_kind
@@ -355,7 +356,7 @@ def _embed(passages: Sequence[Passage], index_dir: Path, embedder, report: Build
 
 def _insert(client, name: str, passages: Sequence[Passage], by_doc: dict, sparse: list | None,
             vectors: np.ndarray | None, progress: bool) -> None:
-    from corpus.progress import progress_bar
+    from corpus.progress import progress_bar  # tqdm costs ~0.2 s to import: only where a bar is drawn
 
     starts = range(0, len(passages), INSERT_BATCH)
     for start in progress_bar(starts, desc="milvus insert", unit="batch", disable=not progress):
@@ -537,8 +538,6 @@ class MilvusIndex:
                        context="", title=row["law"], number=row["article"], kind=row["kind"])
 
     def documents(self) -> list:
-        from corpus.records import Document
-
         with open(self.directory / "documents.jsonl", encoding="utf-8") as handle:
             return [Document.from_dict(json.loads(line)) for line in handle if line.strip()]
 

@@ -357,7 +357,7 @@ class Segmenter:
         passage), and the BM25 index is what a fresh `fagui serve` waits for, so large
         batches are split over `workers` processes (default `tokenize_workers()`); the
         tokens are the same as in one process (same dictionary, settings, stopwords)."""
-        from corpus.progress import progress_bar
+        from corpus.progress import progress_bar  # tqdm costs ~0.2 s to import: only where a bar is drawn
 
         texts = list(texts)
         workers = tokenize_workers() if workers is None else workers
@@ -378,7 +378,7 @@ class Segmenter:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        from corpus.progress import progress_bar
+        from corpus.progress import progress_bar  # tqdm costs ~0.2 s to import: only where a bar is drawn
 
         global _WORKER_SEGMENTER
         self._jieba()
