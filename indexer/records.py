@@ -10,8 +10,10 @@ pickled.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from corpus.records import field_names
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,7 @@ class Passage:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Passage":
-        known = {f.name for f in fields(cls)}
+        known = field_names(cls)
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
