@@ -35,8 +35,14 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from assistant.pipeline import Pipeline, default_index_dir
+from corpus.catalog import load_spec, shipped_files, user_files
 from corpus.config import child_environment, data_root
 from corpus.errors import UsageError
+from corpus.ingest import finalize, ingest_files
+from eval.questions import load_questions
+from indexer.embedder import PRECISIONS
+from indexer.store import IndexConfig, build_index, make_embedder
 
 STAGES = ("lookup", "segment", "bm25", "embed", "faiss", "fusion", "xref", "analysis", "total")
 RETRIEVAL_STAGES = ("segment", "bm25", "embed", "faiss", "fusion")  # their sum per question = "retrieval"
@@ -81,8 +87,6 @@ def median_of_passes(passes: list[dict]) -> dict:
 
 def load_bench_questions(path: str | Path, n: int) -> list[str]:
     """The first `n` question texts of a question file (deterministic: file order)."""
-    from eval.questions import load_questions
-
     questions = [q.question for q in load_questions(Path(path))][:n]
     if not questions:
         raise UsageError(f"{path}: no questions")
@@ -172,8 +176,6 @@ def cold_start(collection: str, question: str = COLD_QUESTION, *, index_dir: Pat
 
 def in_process_open(collection: str, index_dir: Path | None, question: str = COLD_QUESTION):
     """(pipeline, timings): `Pipeline.open` time and first-ask time in this process."""
-    from assistant.pipeline import Pipeline
-
     started = time.perf_counter()
     pipeline = Pipeline.open(collection, index_dir)
     opened = time.perf_counter() - started
@@ -422,8 +424,6 @@ def bench_collection(collection: str, questions: list[str], *, repeat: int, inde
                      builds: tuple[BuildSpec, ...] = (), progress: bool = False) -> dict:
     """Every measurement of one collection; cold subprocess first, while nothing is warm
     in this process (the OS page cache stays warm either way — stated in the report)."""
-    from assistant.pipeline import default_index_dir
-
     given = Path(index_dir) if index_dir else None
     index_dir = given or default_index_dir(collection)
     out: dict = {"collection": collection, "index_size": index_size(index_dir)}
@@ -496,8 +496,6 @@ class BuildSpec:
     @classmethod
     def parse(cls, text: str) -> "BuildSpec":
         """`fp32`, `auto` or `fp32:8000` (precision[:max units])."""
-        from indexer.embedder import PRECISIONS
-
         precision, _, cap = text.partition(":")
         if precision not in PRECISIONS:
             raise UsageError(f"--build {text!r}: precision must be one of {', '.join(PRECISIONS)}")
@@ -542,9 +540,6 @@ def read_and_clean(collection: str) -> tuple[list, dict]:
     """Files → documents with no parse cache. `read` is the raw bytes off disk (what
     any engine pays); `clean` is everything our readers do to those bytes — text
     extraction (PDF), normalisation, article structure — plus version assignment."""
-    from corpus.catalog import load_spec, shipped_files, user_files
-    from corpus.ingest import finalize, ingest_files
-
     spec = load_spec(collection)
     shipped, added = shipped_files(spec), user_files(spec)
     started = time.perf_counter()
@@ -564,7 +559,6 @@ def build_benchmark(collection: str, specs: list[BuildSpec], *, progress: bool =
     clock starts: loading is a one-off cost measured by the cold start."""
     import tempfile
 
-    from indexer.store import IndexConfig, build_index, make_embedder
 
     documents, parsed = read_and_clean(collection)
     rows = []
