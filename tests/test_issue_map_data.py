@@ -223,7 +223,21 @@ PARAPHRASES = [
     ("我在网上申请营业执照，系统一直说我身份验证失败，跑了三趟窗口都说让我网上办。", "online-gov-service-failure"),
     ("政府采购的软件公司把我们市民的数据传到国外服务器上了，这犯法吗？", "cross-border-data"),
     ("我被公安拘留了十天，后来说抓错了人，国家能赔我多少钱？", "state-compensation-amount"),
+    ("孩子幼儿园把小朋友的视频发到了网上，能要求删掉吗？", "minor-personal-information"),
 ]
+
+
+def test_general_legal_questions_stay_unmatched():
+    """Questions from outside digital government that share a word with a family (未成年
+    子女的姓名, 出售烟酒, 车辆过户, 商标被注册) must not be taken for a map issue."""
+    from assistant.issue_map import load_issue_map
+
+    m = load_issue_map(MAP_PATH)
+    for question in ("离婚后，未通知另一方监护人即变更未成年子女的姓名，是否合法？",
+                     "随意向未成年人出售烟酒，这是合法的吗？",
+                     "运输车辆尚在分期付款阶段并未过户，货物损失的赔偿责任应如何承担？",
+                     "商品的通用名称或描述性标志被注册商标了，我还可以使用吗？"):
+        assert m.match(question) == [], question
 
 
 @pytest.mark.parametrize("question, issue_id", PARAPHRASES)
