@@ -6,7 +6,10 @@ build sat next to the live pipeline for good (the allocator does not give freed 
 back): the server reached 3.6 GB RSS on `default`. In a child process all of that is
 returned to the system when the child exits; the server only opens the finished index.
 
-The child is `python -m indexer.embed_worker INDEX_DIR`: it runs `indexer.store.add_vectors`
+A first short child (`INDEX_DIR --prepare`) only puts the model's ONNX export into the
+export cache: on a fresh FAGUI_HOME that export loads torch, which would otherwise stay in
+the embedding process for good (0.6 GB). The embedding child is
+`python -m indexer.embed_worker INDEX_DIR`: it runs `indexer.store.add_vectors`
 (embedding through the index's cache, atomic swap, refusal if the index changed meanwhile)
 and reports on stdout, one JSON object per line: `{"done": d, "total": t}` as passages get
 vectors, then `{"ok": true, ...}`, or `{"error": "..."}`. It stops after its current batch
@@ -24,10 +27,16 @@ import sys
 import threading
 from pathlib import Path
 from typing import Callable
+
 from corpus.config import child_environment
-from indexer.store import add_vectors
+from indexer.embedder import resolve_precision
+from indexer.models import resolve_model_path
+from indexer.onnx_query import cached_export
+from indexer.store import DENSE_PENDING, IndexConfig, add_vectors, dense_state, read_manifest
 
 EXIT_STOPPED = 3
+#: The first child's flag: only put the model's ONNX export into the cache, then exit.
+PREPARE_FLAG = "--prepare"
 #: Seconds between `on_progress` calls while the child is silent (loading the model,
 #: tokenising), so a caller can stop it then too.
 HEARTBEAT_SECONDS = 0.5
@@ -45,15 +54,23 @@ class _Stopped(Exception):
 
 def embed_in_child(index_dir: Path, *, progress: bool = False,
                    on_progress: Callable[[int, int], None] | None = None) -> dict:
-    """Run the vector step of `index_dir` in a child process and wait for it → its final report.
+    """Run the vector step of `index_dir` in child processes and wait for them → the final report.
 
-    `on_progress(done, total)` is called for every progress line and every
-    HEARTBEAT_SECONDS meanwhile; if it raises, the child is told to stop (stdin closed),
-    waited for (it flushes its batch) and the exception propagates. The child's stderr
-    is this process's, so with `progress` its bar shows in the same terminal."""
-    command = [sys.executable, "-m", "indexer.embed_worker", str(index_dir)] + ([] if progress else ["--quiet"])
-    child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                             env=child_environment())
+    Two children: the first only makes sure the model's ONNX export is in the export cache
+    (a fresh FAGUI_HOME exports it with torch, which would otherwise stay loaded — 0.6 GB —
+    next to the embedding), the second embeds. `on_progress(done, total)` is called for
+    every progress line and every HEARTBEAT_SECONDS meanwhile; if it raises, the running
+    child is told to stop (stdin closed), waited for (it flushes its batch) and the
+    exception propagates. The children's stderr is this process's, so with `progress`
+    the bar shows in the same terminal."""
+    _run_child([str(index_dir), PREPARE_FLAG], on_progress)
+    return _run_child([str(index_dir)] + ([] if progress else ["--quiet"]), on_progress)
+
+
+def _run_child(arguments: list[str], on_progress: Callable[[int, int], None] | None) -> dict:
+    """One `python -m indexer.embed_worker ARGUMENTS` (see `embed_in_child`) → its final message."""
+    child = subprocess.Popen([sys.executable, "-m", "indexer.embed_worker", *arguments], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True, env=child_environment())
     lines: queue.Queue = queue.Queue()
     reader = threading.Thread(target=_read_lines, args=(child.stdout, lines), name="fagui-embed-reader", daemon=True)
     reader.start()
@@ -132,10 +149,26 @@ def _emit(message: dict) -> None:
     sys.stdout.flush()
 
 
+def _prepare(index_dir: Path) -> int:
+    """Put the ONNX export the embedding will need into the export cache (a no-op when
+    it is there, or when the index needs no vectors or no export)."""
+    try:
+        manifest = read_manifest(index_dir)
+        config = IndexConfig.from_dict(manifest.get("config", {}))
+        wants_export = config.query_onnx or resolve_precision(config.precision) == "ov-bf16"
+        if dense_state(manifest) == DENSE_PENDING and wants_export:
+            cached_export(resolve_model_path(config.model_path), config.max_seq_length)
+    except Exception as exc:  # noqa: BLE001 — reported to the parent, which shows it on the page
+        _emit({"error": f"{type(exc).__name__}: {exc}"})
+        return 1
+    _emit({"ok": True})
+    return 0
+
+
 def main(argv: list[str]) -> int:
     """The child: embed one pending index, report progress, stop when stdin closes."""
     if not argv or argv[0].startswith("-"):
-        print("usage: python -m indexer.embed_worker INDEX_DIR [--quiet]", file=sys.stderr)
+        print(f"usage: python -m indexer.embed_worker INDEX_DIR [--quiet | {PREPARE_FLAG}]", file=sys.stderr)
         return 2
     stopped = threading.Event()
     threading.Thread(target=_watch_stdin, args=(stopped,), name="fagui-embed-stdin", daemon=True).start()
@@ -145,6 +178,8 @@ def main(argv: list[str]) -> int:
         if stopped.is_set():
             raise _Stopped
 
+    if PREPARE_FLAG in argv:
+        return _prepare(Path(argv[0]))
     try:
         report = add_vectors(Path(argv[0]), progress="--quiet" not in argv, on_progress=on_progress)
     except _Stopped:

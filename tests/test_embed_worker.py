@@ -1,4 +1,4 @@
-"""The vector step in a child process (indexer.embed_worker), with the real model: a kill -9
+"""The vector step in child processes (indexer.embed_worker), with the real model: a kill -9
 of the process that started it (the server) in the middle of embedding stops the child
 after its batch, leaves the BM25 index serving and the embedded vectors cached, and the
 next run embeds only the rest and swaps the complete index in."""
@@ -47,7 +47,8 @@ def _chunks(index_dir: Path) -> int:
     return sum(len(list(d.glob("cache/*.keys.npy"))) for d in index_dir.parent.glob(f".{index_dir.name}.build-*"))
 
 
-def test_kill_9_of_the_server_during_the_vector_step_stops_the_child_and_the_next_run_resumes(tmp_path):
+def test_kill_9_of_the_server_during_the_vector_step_stops_the_child_and_the_next_run_resumes(tmp_path, monkeypatch):
+    monkeypatch.setenv("FAGUI_HOME", str(tmp_path / "home"))  # a fresh home: the first child exports the model
     index_dir = tmp_path / "idx"
     build_index(sample_documents(extra=60), index_dir, IndexConfig(faiss_kind="flat"), progress=False,
                 vectors_later=True)
@@ -60,7 +61,8 @@ def test_kill_9_of_the_server_during_the_vector_step_stops_the_child_and_the_nex
         children = _children(server.pid) or children
         time.sleep(0.02)
     assert server.poll() is None, f"the server finished before it could be killed: {server.communicate()}"
-    assert len(children) == 1, "the vectors are embedded in one child process"
+    assert len(children) == 1, "the vectors are embedded in one child process (after the export child)"
+    assert list((tmp_path / "home" / "cache" / "onnx").glob("*.onnx")), "the first child exported the model"
     os.kill(server.pid, signal.SIGKILL)
     server.wait()
     deadline = time.monotonic() + 60
