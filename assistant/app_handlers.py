@@ -16,7 +16,14 @@ from pathlib import Path
 
 from assistant import render
 from assistant.app_auth import loopback_url
+from assistant.export import export_answer
+from assistant.llm import LLMSettings, configured_server
+from assistant.llm_answer import render_rewrite_details, render_written
+from assistant.lookup import lookup as run_lookup
 from assistant.manage import DEFAULT_MAX_UPLOAD_MB, Library, add_uploads, has_index, upload_limit_bytes
+from assistant.pdfpage import render_page, unit_boxes
+from corpus.catalog import check_name, load_spec, remove_document
+from corpus.config import data_root, fagui_home
 from corpus.progress import BOARD
 
 PAGE_LIMIT = 3  # PDF pages shown for one unit in the source view
@@ -48,8 +55,6 @@ class FaguiApp:
     # -- helpers -----------------------------------------------------------------------
 
     def _pipeline(self, collection: str):
-        from corpus.catalog import check_name
-
         return self.library.pipeline(check_name(collection or self.config.collection))
 
     def _not_ready(self, collection: str) -> str:
@@ -87,7 +92,6 @@ class FaguiApp:
             llm, llm_note = None, notice(f"大模型未使用：{exc}")
         answer = pipeline.ask(question, mode=mode, k=int(k), filters=filters, llm=llm)
         terms = self.terms_of(pipeline, question)
-        from assistant.llm_answer import render_written
 
         analysis = (llm_note + render_written(answer) + render.render_lookup_messages(answer)
                     + render.render_analysis(answer, self.unit_for_ref(pipeline), terms))
@@ -99,8 +103,6 @@ class FaguiApp:
         """`assistant.llm.LLMSettings` from the settings panel (timeout from the environment),
         or None when no server is given; ValueError when half-filled. FAGUI_LLM_API_KEY is
         sent only to the configured server, never to a URL typed into the page."""
-        from assistant.llm import LLMSettings, configured_server
-
         url = (base_url or "").strip()
         if not url:
             return None
@@ -126,8 +128,6 @@ class FaguiApp:
 
     def lookup(self, text: str, collection: str) -> str:
         """Direct article lookup: each named article with its cross-reference links."""
-        from assistant.lookup import lookup as run_lookup
-
         text = (text or "").strip()
         if not text:
             return notice("请输入条文，例如：数据安全法第四十五条")
@@ -185,7 +185,6 @@ class FaguiApp:
             return notice(f"大模型未使用：{exc}") + table
         if llm is None or not llm.rewrite:
             return table
-        from assistant.llm_answer import render_rewrite_details
 
         return render_rewrite_details(pipeline, question, int(k), llm, mode=pipeline.best_mode) + table
 
@@ -209,8 +208,6 @@ class FaguiApp:
         """Check, store and parse uploads, then update the index and swap it in.
         → (report HTML, status HTML). Queries keep using the old index meanwhile.
         `doc_type` ("" = infer) is the user's type for these files."""
-        from corpus.catalog import check_name
-
         collection = check_name(collection or self.config.collection)
         paths = [Path(f) for f in files or []]
         if not paths:
@@ -231,8 +228,6 @@ class FaguiApp:
                                    f"（关键词检索；新文本的语义向量在后台补齐）。")
 
     def remove(self, source_path: str, collection: str, progress: bool = True) -> str:
-        from corpus.catalog import check_name, remove_document
-
         collection = check_name(collection or self.config.collection)
         if not source_path:
             return notice("请选择要移除的文档。")
@@ -243,8 +238,6 @@ class FaguiApp:
         return notice(f"已移除 {source_path}，索引已更新。")
 
     def build(self, collection: str, progress: bool = True) -> str:
-        from corpus.catalog import check_name
-
         collection = check_name(collection or self.config.collection)
         with self.upload_lock:
             report = self.library.rebuild(collection, progress=progress)
@@ -277,7 +270,7 @@ class FaguiApp:
 
     def evaluate(self, question_file: str | None, collection: str, mode: str = "hybrid", limit: int = 20, k: int = 100):
         """Run a question file (JSONL as ../shared/eval, or CSV) → (metrics HTML, plot paths)."""
-        from corpus.catalog import fagui_home
+        # the evaluation stack (ir_measures, the report's plots) loads only when this tab runs
         from eval import load_questions, run_eval
         from eval.report import summary_html
 
@@ -299,9 +292,6 @@ class FaguiApp:
     # -- export ----------------------------------------------------------------------------
 
     def export(self, answer) -> list[str]:
-        from assistant.export import export_answer
-        from corpus.catalog import fagui_home
-
         if answer is None:
             return []
         md, docx = export_answer(answer, fagui_home() / "exports" / uuid.uuid4().hex[:12])
@@ -332,8 +322,6 @@ class FaguiApp:
 
     def page_image(self, collection: str, unit_id: str, page: int) -> bytes:
         """PNG of a PDF page with the unit marked; LookupError when there is none."""
-        from assistant.pdfpage import render_page, unit_boxes
-
         pipeline = self._pipeline(collection)
         entry = pipeline.unit(unit_id) if pipeline is not None else None
         if entry is None:
@@ -349,8 +337,6 @@ class FaguiApp:
 def source_file(collection: str, source_path: str) -> Path:
     """The file behind a document: user uploads under the collection's folder, shipped
     files under data/. Never a path outside those two roots."""
-    from corpus.catalog import data_root, load_spec
-
     spec = load_spec(collection)
     for root in (spec.state_dir, data_root()):
         candidate = (root / source_path).resolve()

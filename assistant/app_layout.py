@@ -17,9 +17,11 @@ from typing import Any
 
 from assistant import render
 from assistant.app_handlers import FaguiApp
+from assistant.llm import configured_server
 from assistant.manage import upload_limit_text
 from assistant.protocol import DEFAULT_MODE, MODES
 from assistant.upload_guard import UploadInbox, UploadRefused
+from corpus.catalog import list_collections
 from corpus.records import DOC_TYPES
 
 EXAMPLES = [
@@ -138,8 +140,6 @@ class Page:
 def llm_panel(gr) -> LLMPanel:
     """The settings panel of the optional model server (pre-filled from FAGUI_LLM_*):
     base URL, model, and switches for rewriting and the written answer."""
-    from assistant.llm import configured_server
-
     base_url, model = configured_server()
     with gr.Accordion("大模型设置（可选，OpenAI 兼容接口）", open=False):
         gr.Markdown("留空则不调用任何模型。只发送问题和检索到的条文；API key 只从环境变量 FAGUI_LLM_API_KEY 读取。")
@@ -311,7 +311,6 @@ def build_blocks(app: FaguiApp, inbox: UploadInbox):
     """The page: tabs on the left, the source view (iframe) on the right; see the module
     docstring for how uploads reach the handlers."""
     import gradio as gr
-    from corpus.catalog import list_collections
 
     collections = sorted(set(list_collections()) | {app.config.collection})
     # Upload copies are deleted as soon as a handler is done (UploadInbox.discard); the

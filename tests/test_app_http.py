@@ -132,10 +132,10 @@ def test_a_slow_parse_does_not_hold_the_upload_lock(client, tmp_path, monkeypatc
     """F3: while one upload is still being parsed, an index build (or removal) goes ahead."""
     import threading
 
-    import corpus.text
+    import corpus.ingest
 
     entered, release = threading.Event(), threading.Event()
-    real_read_text = corpus.text.read_text
+    real_read_text = corpus.ingest.read_text
 
     def slow_read_text(path):
         if "慢" in Path(path).name:
@@ -143,7 +143,7 @@ def test_a_slow_parse_does_not_hold_the_upload_lock(client, tmp_path, monkeypatc
             release.wait(120)
         return real_read_text(path)
 
-    monkeypatch.setattr(corpus.text, "read_text", slow_read_text)
+    monkeypatch.setattr(corpus.ingest, "read_text", slow_read_text)  # the reader ingest picks for .txt
     slow = tmp_path / "慢速解析办法.txt"
     slow.write_text("慢速解析办法\n第一条 上传解析期间不得阻塞其他操作。\n第二条 违反第一条的，依法处理。\n", encoding="utf-8")
     from gradio_client import handle_file
