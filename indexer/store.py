@@ -521,7 +521,7 @@ def build_index(
     if previous is not None:
         check_backend(index_dir, previous, config.backend)
     if config.backend == "milvus":
-        from indexer import milvus_backend
+        from indexer import milvus_backend  # builds on this module (the known cycle in tests/test_layers.py); Milvus indexes only
 
         # Vectors are written with the rows (`vectors_later` does not apply: there is no
         # BM25-only Milvus version); a failed build leaves the previous one queryable.
@@ -821,7 +821,7 @@ def load_index(index_dir: str | os.PathLike, model_path: str | None = None, embe
     recover_interrupted_swap(index_dir)
     manifest = read_manifest(index_dir)
     if manifest_backend(manifest) == "milvus":
-        from indexer import milvus_backend
+        from indexer import milvus_backend  # builds on this module (the known cycle in tests/test_layers.py); Milvus indexes only
 
         return milvus_backend.load(index_dir, manifest, model_path=model_path, embedder=embedder)
     segmenter = stored_segmenter(index_dir, index_dir / "user_dict.json", manifest)
