@@ -4,6 +4,11 @@ Configuration comes from arguments first, then environment variables (all read b
 `corpus.config`), then defaults. Exit codes: 0 done, 1 some files failed or an internal
 error (printed with its traceback), 2 bad input (`corpus.errors.UsageError`, a file that
 cannot be read, a missing index), 130 interrupted.
+
+Each subcommand imports the modules it needs inside its function, so `fagui --help` or
+`fagui ingest` load neither the index, Gradio nor the evaluation stack (importing every
+layer costs about a second); tests/test_layers.py lists this as the one module exempt from
+explaining each deferred import.
 """
 from __future__ import annotations
 

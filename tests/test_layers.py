@@ -11,7 +11,9 @@ live in the `assistant` package for the entry point's sake but sit above `eval`,
 `scripts/` and `tests/` are outside the layers (they may use everything).
 
 Also: no import cycles between modules (a cycle is what function-level imports used to
-hide), and only `corpus/config.py` touches `os.environ` (see that module).
+hide); a project module imported inside a function says why in a comment (the command
+line, whose subcommands each import what they need, is the documented exception); and
+only `corpus/config.py` touches `os.environ` (see that module).
 """
 from __future__ import annotations
 
@@ -33,6 +35,11 @@ KNOWN_CYCLES = {
 }
 #: The one module that reads or sets environment variables.
 CONFIG_MODULE = "corpus.config"
+#: Modules whose functions import project modules without a comment each, and why.
+DEFERRED_BY_DESIGN = {
+    "assistant.cli": "each subcommand imports what it needs: `fagui --help` or `fagui ingest` load neither the "
+                     "index, Gradio nor the evaluation stack (importing every layer costs about a second)",
+}
 
 
 def layer_of(module: str) -> int | None:
@@ -164,6 +171,27 @@ def cycles(graph: dict[str, set[str]]) -> list[frozenset[str]]:
     return found
 
 
+def unexplained_deferred_imports(source: str, module: str) -> list[str]:
+    """Imports of project modules inside functions with no comment saying why — on the
+    line itself or on a comment line right above its block of imports. A deferred import
+    is for a heavy or optional library (or a documented cycle), never a habit."""
+    if module in DEFERRED_BY_DESIGN:
+        return []
+    lines = source.split("\n")
+    found = []
+    for edge in imports_of(source, module):
+        if not edge.nested or layer_of(edge.target) is None:
+            continue
+        row = edge.line - 1
+        explained = "#" in lines[row]
+        while not explained and row > 0 and lines[row - 1].strip().startswith(("from ", "import ", "#")):
+            row -= 1
+            explained = lines[row].strip().startswith("#")
+        if not explained:
+            found.append(f"{module}:{edge.line} imports {edge.target} inside a function without saying why")
+    return found
+
+
 def environ_uses(source: str) -> list[int]:
     """Lines that touch the process environment: `os.environ`, `os.getenv`, `os.putenv`,
     or those names imported from `os`."""
@@ -230,6 +258,26 @@ def test_no_import_cycles_between_modules():
     found = set(cycles(import_graph(project_modules())))
     assert found - KNOWN_CYCLES == set(), f"import cycles: {sorted(map(sorted, found - KNOWN_CYCLES))}"
     assert KNOWN_CYCLES - found == set(), f"fixed, remove from KNOWN_CYCLES: {sorted(map(sorted, KNOWN_CYCLES - found))}"
+
+
+def test_a_deferred_project_import_needs_its_reason():
+    bare = "def f():\n    from indexer.store import load_index\n    return load_index\n"
+    assert unexplained_deferred_imports(bare, "assistant.pipeline") == [
+        "assistant.pipeline:2 imports indexer.store.load_index inside a function without saying why"]
+    same_line = "def f():\n    from indexer.store import load_index  # heavy: loads FAISS\n"
+    block = "def f():\n    # the evaluation stack only for this tab\n    from eval import run_eval\n    from eval.report import x\n"
+    third_party = "def f():\n    import torch\n"
+    assert unexplained_deferred_imports(same_line, "assistant.pipeline") == []
+    assert unexplained_deferred_imports(block, "assistant.app_handlers") == []
+    assert unexplained_deferred_imports(third_party, "indexer.embedder") == []
+    assert unexplained_deferred_imports(bare, "assistant.cli") == []  # by design, see DEFERRED_BY_DESIGN
+
+
+def test_project_modules_are_imported_at_module_level_unless_a_comment_says_why():
+    found = []
+    for name, path in project_modules().items():
+        found += unexplained_deferred_imports(path.read_text(encoding="utf-8"), name)
+    assert found == [], "\n".join(found)
 
 
 @pytest.mark.parametrize("source, lines", [
