@@ -39,6 +39,7 @@ __all__ = ["AppConfig", "BasicAuthMiddleware", "FaguiApp", "ServerThread", "chec
 
 def create_app(config: AppConfig, *, auth: tuple[str, str] | None = None, library: Library | None = None):
     """The FastAPI application: source routes plus the Gradio page at `/`."""
+    # the web stack (Gradio takes seconds to import) only for `fagui serve`
     import gradio as gr
     from fastapi import FastAPI
 
@@ -77,6 +78,7 @@ class ServerThread:
     """uvicorn in a background thread (tests, and anything embedding the app)."""
 
     def __init__(self, app, host: str = "127.0.0.1", port: int = 7860):
+        # the web stack only for `fagui serve`
         import uvicorn
 
         self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on"))
@@ -101,6 +103,7 @@ def serve(collection: str = "default", host: str = "127.0.0.1", port: int = 7860
           max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB, progress: bool = True, api_docs: bool = False) -> None:
     """Start the app; on a fresh machine the collection's index is built first, in the
     background, with bars in the terminal and the status line in the page."""
+    # the web stack only for `fagui serve`
     import uvicorn
 
     credentials = parse_auth(auth if auth is not None else auth_credentials())

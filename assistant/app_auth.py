@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import secrets
+from urllib.parse import urlsplit
 
 from corpus.errors import UsageError
 
@@ -74,8 +76,6 @@ def loopback_url(url: str) -> bool:
 
     The page may point the optional model at this machine only: a URL typed by a visitor
     must not make the server send questions and articles elsewhere (or probe the intranet)."""
-    import ipaddress
-    from urllib.parse import urlsplit
 
     try:
         host = urlsplit(url).hostname or ""

@@ -13,6 +13,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
 from assistant import render
 from assistant.app_auth import loopback_url
@@ -312,7 +313,6 @@ class FaguiApp:
         images = []
         if doc.source_format == "pdf" and unit.page:
             last = min(unit.page_end or unit.page, unit.page + PAGE_LIMIT - 1)
-            from urllib.parse import urlencode
 
             images = [(p, f"{render.PAGE_ROUTE}?{urlencode({'c': pipeline.collection, 'u': unit_id, 'p': p})}")
                       for p in range(unit.page, last + 1)]

@@ -310,6 +310,7 @@ def wire_events(demo, page: Page, app: FaguiApp, callbacks: dict[str, Any]) -> N
 def build_blocks(app: FaguiApp, inbox: UploadInbox):
     """The page: tabs on the left, the source view (iframe) on the right; see the module
     docstring for how uploads reach the handlers."""
+    # the web stack (Gradio takes seconds to import) only for `fagui serve`
     import gradio as gr
 
     collections = sorted(set(list_collections()) | {app.config.collection})

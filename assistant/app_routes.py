@@ -16,6 +16,7 @@ SOURCE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; fra
 
 def add_source_routes(api, handlers: FaguiApp) -> None:
     """Register the source view and the page-image route on the FastAPI app `api`."""
+    # the web stack only for `fagui serve`
     from fastapi import Query
     from fastapi.responses import HTMLResponse, Response
 

@@ -137,6 +137,7 @@ def answer_markdown(answer: Answer) -> str:
 
 def write_docx(answer: Answer, path: Path) -> Path:
     """The answer as a Word document with real tables (python-docx)."""
+    # python-docx (lxml) only when a DOCX is read or written
     from docx import Document as WordDocument
 
     word = WordDocument()

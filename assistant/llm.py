@@ -161,6 +161,7 @@ def chat(settings: LLMSettings, system: str, user: str, *, seconds: float, max_t
     outcome: dict[str, Any] = {}
 
     def post() -> None:
+        # httpx only when a model server is configured
         import httpx
 
         try:
@@ -181,6 +182,7 @@ def chat(settings: LLMSettings, system: str, user: str, *, seconds: float, max_t
 
 
 def _is_timeout(error: Exception | None) -> bool:
+    # httpx only when a model server is configured
     import httpx
 
     return isinstance(error, httpx.TimeoutException)

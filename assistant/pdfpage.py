@@ -91,6 +91,7 @@ def line_boxes(chars: list[dict], tolerance: float = 3.0) -> list[Box]:
 
 def unit_boxes(pdf_path: Path, page_number: int, text: str, number: str, first_page: bool) -> list[Box]:
     """Boxes (PDF points, top-left origin) covering the unit on a 1-based page."""
+    # pdfplumber (pdfminer) only when a page of a PDF is shown
     import pdfplumber
 
     with pdfplumber.open(pdf_path) as pdf:
@@ -107,6 +108,7 @@ def unit_boxes(pdf_path: Path, page_number: int, text: str, number: str, first_p
 
 
 def page_count(pdf_path: Path) -> int:
+    # pypdfium2 (~0.4 s to import) only when a page of a PDF is shown
     import pypdfium2 as pdfium
 
     pdf = pdfium.PdfDocument(str(pdf_path))
@@ -118,6 +120,7 @@ def page_count(pdf_path: Path) -> int:
 
 def render_page(pdf_path: Path, page_number: int, boxes: list[Box], scale: float = 1.6) -> bytes:
     """PNG bytes of a 1-based page with `boxes` drawn as translucent yellow marks."""
+    # pypdfium2 (~0.4 s to import) only when a page of a PDF is shown
     import pypdfium2 as pdfium
     from PIL import Image, ImageDraw
 

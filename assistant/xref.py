@@ -34,6 +34,9 @@ layer prefers no basis to a wrong one.
 """
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -446,7 +449,6 @@ _PARSING_MODULES = ("assistant/xref.py", "assistant/lookup.py", "corpus/numerals
 
 def parsing_fingerprint() -> str:
     """sha256 over the code that parses references: a code change invalidates the cache."""
-    import hashlib
 
     root = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256(f"format {CACHE_FORMAT}".encode())
@@ -458,7 +460,6 @@ def parsing_fingerprint() -> str:
 def _read_reference_cache(path: Path) -> dict[str, list[dict]] | None:
     """The cached references per unit id, or None when absent or unreadable (then the
     build parses and rewrites it — a damaged cache costs time, never correctness)."""
-    import json
 
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -471,8 +472,6 @@ def _read_reference_cache(path: Path) -> dict[str, list[dict]] | None:
 
 def _write_reference_cache(path: Path, outgoing: dict[str, list[Reference]]) -> None:
     """Atomic write (temp file + rename); failure to write only loses the speed-up."""
-    import json
-    import os
 
     rows = {unit_id: [r.to_dict() for r in refs] for unit_id, refs in outgoing.items() if refs}
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

@@ -51,6 +51,8 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+
 from corpus.normalize import join_texts, normalize_text, starts_structure, wrap_groups
 from corpus.numerals import DIGIT_CHARS, NUMERAL_CHARS, SMALL_NUMERAL_CHARS, chinese_to_int
 from corpus.classify import infer_doc_type
@@ -325,6 +327,7 @@ def _inside(glyph: _Glyph, boxes: Sequence[tuple[float, float, float, float]]) -
 @lru_cache(maxsize=1)
 def _ocr_engine():
     """The RapidOCR engine, created on first use (loading its models takes a second)."""
+    # the OCR engine and its models load in about a second: only for pages without a text layer
     from rapidocr_onnxruntime import RapidOCR
 
     return RapidOCR()
@@ -332,7 +335,7 @@ def _ocr_engine():
 
 def ocr_page_lines(path: Path, page_index: int, page_no: int) -> list[_RawLine]:
     """Render one page and OCR it into raw lines (top-to-bottom, left-to-right)."""
-    import numpy as np
+    # page rendering for OCR only
     import pypdfium2 as pdfium
 
     document = pdfium.PdfDocument(str(path))
@@ -652,6 +655,7 @@ def _continued_captions(tables: Sequence[_Table]) -> None:
 
 def extract_content(path: Path, *, ocr: bool = True, progress: bool = False) -> PdfContent:
     """Read every page, clean and rejoin: the work behind `read_pdf` and `extract_lines`."""
+    # pdfplumber (pdfminer) takes ~0.2 s to import: only when a PDF is read
     import pdfplumber
 
     path = Path(path)

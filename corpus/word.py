@@ -147,6 +147,7 @@ def check_docx_cost(archive: zipfile.ZipFile, path: Path) -> None:
 
 def _open_docx(path: Path):
     """python-docx Document, with parse errors turned into IngestError."""
+    # python-docx (lxml) only when a DOCX is read or written
     import docx
     from docx.opc.exceptions import PackageNotFoundError
 
@@ -164,6 +165,7 @@ def _open_docx(path: Path):
 
 def docx_lines(docx_document, path: Path) -> tuple[list[Line], str]:
     """(body lines without the title paragraph, title) in document order."""
+    # python-docx (lxml) only when a DOCX is read or written
     from docx.table import Table
 
     lines: list[Line] = []
@@ -202,6 +204,7 @@ def paragraph_role(paragraph, styles: dict | None = None) -> tuple[int | None, b
 
     `styles` caches (name, alignment) per style id across the paragraphs of a document.
     """
+    # python-docx (lxml) only when a DOCX is read or written
     from docx.enum.text import WD_ALIGN_PARAGRAPH
 
     styles = {} if styles is None else styles

@@ -20,6 +20,7 @@ API:
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -29,11 +30,15 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
 
 from assistant.pipeline import Pipeline, default_index_dir
 from corpus.catalog import load_spec, shipped_files, user_files
@@ -61,7 +66,6 @@ def summarize(values: list[float]) -> dict:
     Empty samples give an empty dict rather than zeros: a stage that never ran (e.g.
     `dense` on a BM25-only index) must not look infinitely fast.
     """
-    import numpy as np
 
     if not values:
         return {}
@@ -104,7 +108,6 @@ def warm_latency(pipeline, questions: list[str], *, repeat: int = 3, mode: str =
     One unmeasured ask first, so model loading and lazy caches are not in the numbers
     (that is what `cold_start` measures).
     """
-    from tqdm import tqdm
 
     pipeline.ask(questions[0], mode=mode)
     passes: dict[str, list[dict]] = {stage: [] for stage in (*STAGES, "retrieval", "end_to_end")}
@@ -234,6 +237,7 @@ def serve_throughput(collection: str, questions: list[str], *, concurrency: tupl
     endpoint (`/do_ask`, the same handler as the 提问 button) with gradio_client, each
     level a bounded loop that stops after `seconds`, then stops the server it started.
     """
+    # the serve load test only
     from gradio_client import Client
 
     port = _free_port()
@@ -312,7 +316,6 @@ def peak_rss_mb(pid: int) -> float | None:
 def synthetic_vectors(n: int, dim: int, *, clusters: int = 1024, seed: int = 0):
     """Unit vectors drawn around random cluster centres: closer to real embeddings (which
     cluster by topic) than uniform noise, on which every ANN index looks bad."""
-    import numpy as np
 
     rng = np.random.default_rng(seed)
     centres = rng.standard_normal((clusters, dim), dtype=np.float32)
@@ -326,7 +329,6 @@ def synthetic_vectors(n: int, dim: int, *, clusters: int = 1024, seed: int = 0):
 
 
 def _search_timing(index, queries, k: int) -> tuple[list[float], object]:
-    import numpy as np
 
     times, ids = [], []
     for q in queries:
@@ -347,8 +349,8 @@ def faiss_scale(n: int, dim: int = 512, *, queries: int = 100, k: int = 10, seed
     """Flat vs HNSW vs IVF-Flat vs IVF-PQ on `n` synthetic `dim`-d vectors: build time,
     vector bytes vs serialized index bytes, p95 of one-query-at-a-time search, recall@k
     against flat. Queries are drawn from the same distribution but are not in the base."""
+    # faiss takes ~0.7 s to import: only where vectors are built or searched
     import faiss
-    import numpy as np
 
     base = synthetic_vectors(n + queries, dim, seed=seed)
     query_vecs, base = base[:queries].copy(), base[queries:]
@@ -522,7 +524,6 @@ def parse_clients(text: str) -> tuple[int, ...]:
 def sample_documents(documents: list, max_units: int) -> list:
     """Documents in a fixed pseudo-random order (sha256 of the id) until `max_units`
     units are covered; all documents when `max_units` is 0 or already enough."""
-    import hashlib
 
     if not max_units or sum(len(d.units) for d in documents) <= max_units:
         return list(documents)
@@ -557,7 +558,6 @@ def build_benchmark(collection: str, specs: list[BuildSpec], *, progress: bool =
     a throw-away directory (the user's index is not touched; no embedding cache is
     reused, so every passage goes through the model). The model is loaded before the
     clock starts: loading is a one-off cost measured by the cold start."""
-    import tempfile
 
 
     documents, parsed = read_and_clean(collection)

@@ -21,6 +21,7 @@ MD_MISS_ROWS = 100  # report.md lists at most this many questions with misses; a
 
 
 def _figure(width: float = 6.4, height: float = 4.0):
+    # matplotlib takes ~0.8 s to import: only when a report is drawn
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

@@ -42,6 +42,7 @@ def single_threaded_faiss():
     """One FAISS thread for one query: on this 2-core machine a multi-threaded search
     of a single vector is several times slower (thread start-up and contention with
     torch's OpenMP pool), measured by `python -m eval.speed --faiss`."""
+    # faiss takes ~0.7 s to import: only where vectors are built or searched
     import faiss
 
     previous = faiss.omp_get_max_threads()
@@ -62,6 +63,7 @@ def choose_faiss_kind(kind: str, n_vectors: int, threshold: int = ANN_THRESHOLD)
 
 def build_faiss_index(vectors: np.ndarray, kind: str, progress: bool = False):
     """A FAISS index over `vectors` (already normalised), added in chunks with a bar."""
+    # faiss takes ~0.7 s to import: only where vectors are built or searched
     import faiss
 
     from corpus.progress import progress_bar  # tqdm costs ~0.2 s to import: only where a bar is drawn
@@ -193,6 +195,7 @@ class DenseRetriever:
         return unit_level_hits(dense_scores, self.passages, k, self.name, candidates=fetched)
 
     def save(self, path: Path) -> None:
+        # faiss takes ~0.7 s to import: only where vectors are built or searched
         import faiss
 
         if self._faiss is not None:
@@ -200,6 +203,7 @@ class DenseRetriever:
 
     def load(self, path: Path, passages: Sequence[Passage], index_kind: str) -> None:
         """Read faiss.index for these passages (same order as saved); embeds nothing."""
+        # faiss takes ~0.7 s to import: only where vectors are built or searched
         import faiss
 
         self.passages = list(passages)

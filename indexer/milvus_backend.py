@@ -99,6 +99,7 @@ class MilvusUnavailableError(IndexStoreError):
 
 def _client_class():
     try:
+        # the optional `milvus` extra: only for --backend milvus
         from pymilvus import MilvusClient
     except ImportError as exc:
         raise MilvusUnavailableError(
@@ -134,6 +135,7 @@ def release(uri: str) -> None:
         return
     client.close()
     if not _is_server_uri(uri):
+        # the optional `milvus` extra: only for --backend milvus
         from milvus_lite.server_manager import server_manager_instance
 
         server_manager_instance.release_server(uri)
@@ -223,6 +225,7 @@ def sparse_rows(bm25: BM25Retriever, n_passages: int) -> tuple[list[dict[int, fl
     bm25s precomputes each (term, passage) contribution in a CSC matrix (one column per
     term); transposed, row p is passage p's sparse vector, and Σ over the query's terms of
     row p is exactly bm25s's score of p."""
+    # scipy only for Milvus's sparse BM25 field
     from scipy.sparse import csc_matrix
 
     model = bm25._bm25
@@ -245,6 +248,7 @@ def sparse_rows(bm25: BM25Retriever, n_passages: int) -> tuple[list[dict[int, fl
 
 def make_schema(client, dim: int | None, bm25_source: str, dictionary: UserDictionary):
     """Passage rows: ids, citation fields, document metadata, dense and sparse vectors."""
+    # the optional `milvus` extra: only for --backend milvus
     from pymilvus import DataType, Function, FunctionType
 
     schema = client.create_schema(auto_id=False, enable_dynamic_field=False)

@@ -30,13 +30,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import multiprocessing
 import os
 import re
 import threading
 import unicodedata
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from importlib import resources
-from concurrent.futures.process import BrokenProcessPool
 from typing import Iterable
 
 from corpus import config
@@ -283,8 +286,7 @@ class Segmenter:
         if self._tokenizer is None:
             with self._lock:
                 if self._tokenizer is None:
-                    import logging
-
+                    # jieba loads its dictionary on first use (~1 s), so only when text is segmented
                     import jieba
 
                     jieba.setLogLevel(logging.WARNING)
@@ -375,8 +377,6 @@ class Segmenter:
         the same tokenizer and runs nothing but `tokenize` (no imports, no logging, no
         locks of the parent's other threads). Spawned workers would re-import the
         caller's main script, which hangs a script without a `__main__` guard."""
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
 
         from corpus.progress import progress_bar  # tqdm costs ~0.2 s to import: only where a bar is drawn
 

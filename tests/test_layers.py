@@ -11,13 +11,15 @@ live in the `assistant` package for the entry point's sake but sit above `eval`,
 `scripts/` and `tests/` are outside the layers (they may use everything).
 
 Also: no import cycles between modules (a cycle is what function-level imports used to
-hide); a project module imported inside a function says why in a comment (the command
-line, whose subcommands each import what they need, is the documented exception); and
+hide); an import inside a function is a heavy or optional library or a project module
+with a comment saying why (standard-library modules go at the top; the command line,
+whose subcommands each import what they need, is the documented exception); and
 only `corpus/config.py` touches `os.environ` (see that module).
 """
 from __future__ import annotations
 
 import ast
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -172,21 +174,26 @@ def cycles(graph: dict[str, set[str]]) -> list[frozenset[str]]:
 
 
 def unexplained_deferred_imports(source: str, module: str) -> list[str]:
-    """Imports of project modules inside functions with no comment saying why — on the
-    line itself or on a comment line right above its block of imports. A deferred import
-    is for a heavy or optional library (or a documented cycle), never a habit."""
+    """Imports inside functions that do not say why: a standard-library module (cheap:
+    import it at the top), or a project module or third-party library with no comment —
+    on the line itself or on a comment line right above its block of imports. A deferred
+    import is for a heavy or optional library (or a documented cycle), never a habit."""
     if module in DEFERRED_BY_DESIGN:
         return []
     lines = source.split("\n")
     found = []
     for edge in imports_of(source, module):
-        if not edge.nested or layer_of(edge.target) is None:
+        top = edge.target.split(".")[0]
+        if not edge.nested or top == "__future__":
+            continue
+        if top in sys.stdlib_module_names:
+            found.append(f"{module}:{edge.line} imports {edge.target} (standard library) inside a function")
             continue
         row = edge.line - 1
         explained = "#" in lines[row]
         while not explained and row > 0 and lines[row - 1].strip().startswith(("from ", "import ", "#")):
             row -= 1
-            explained = lines[row].strip().startswith("#")
+            explained = "#" in lines[row]  # a comment line, or an import of the block with its reason
         if not explained:
             found.append(f"{module}:{edge.line} imports {edge.target} inside a function without saying why")
     return found
@@ -266,14 +273,18 @@ def test_a_deferred_project_import_needs_its_reason():
         "assistant.pipeline:2 imports indexer.store.load_index inside a function without saying why"]
     same_line = "def f():\n    from indexer.store import load_index  # heavy: loads FAISS\n"
     block = "def f():\n    # the evaluation stack only for this tab\n    from eval import run_eval\n    from eval.report import x\n"
-    third_party = "def f():\n    import torch\n"
+    heavy = "def f():\n    import torch  # seconds to import: only when a model is loaded\n"
     assert unexplained_deferred_imports(same_line, "assistant.pipeline") == []
     assert unexplained_deferred_imports(block, "assistant.app_handlers") == []
-    assert unexplained_deferred_imports(third_party, "indexer.embedder") == []
+    assert unexplained_deferred_imports(heavy, "indexer.embedder") == []
+    assert unexplained_deferred_imports("def f():\n    import torch\n", "indexer.embedder") == [
+        "indexer.embedder:2 imports torch inside a function without saying why"]
+    assert unexplained_deferred_imports("def f():\n    import json\n", "eval.report") == [
+        "eval.report:2 imports json (standard library) inside a function"]
     assert unexplained_deferred_imports(bare, "assistant.cli") == []  # by design, see DEFERRED_BY_DESIGN
 
 
-def test_project_modules_are_imported_at_module_level_unless_a_comment_says_why():
+def test_imports_inside_functions_say_why():
     found = []
     for name, path in project_modules().items():
         found += unexplained_deferred_imports(path.read_text(encoding="utf-8"), name)
