@@ -192,21 +192,21 @@ def ingest_files(
     """
     result = IngestResult()
     reader = read or (lambda p: read_document(p, root, ocr=ocr))
-    bar = progress_bar(files, desc="reading", unit="file", disable=not progress or len(files) < 2)
-    for path in bar:
-        bar.set_postfix_str(Path(path).name[-30:], refresh=False)
-        try:
-            doc = reader(Path(path))
-        except IngestError as exc:
-            result.reports.append(FileReport(path=str(path), ok=False, error=exc.reason))
-            continue
-        except Exception as exc:  # noqa: BLE001 - contain reader bugs per file, report them
-            result.reports.append(
-                FileReport(path=str(path), ok=False, error=f"unexpected {type(exc).__name__}: {exc}")
-            )
-            continue
-        result.documents.append(doc)
-        result.reports.append(report_for(doc, path))
+    with progress_bar(files, desc="reading", unit="file", disable=not progress or len(files) < 2) as bar:
+        for path in bar:  # `with`: an interrupted batch must not leave its bar on the status line
+            bar.set_postfix_str(Path(path).name[-30:], refresh=False)
+            try:
+                doc = reader(Path(path))
+            except IngestError as exc:
+                result.reports.append(FileReport(path=str(path), ok=False, error=exc.reason))
+                continue
+            except Exception as exc:  # noqa: BLE001 - contain reader bugs per file, report them
+                result.reports.append(
+                    FileReport(path=str(path), ok=False, error=f"unexpected {type(exc).__name__}: {exc}")
+                )
+                continue
+            result.documents.append(doc)
+            result.reports.append(report_for(doc, path))
     return result
 
 

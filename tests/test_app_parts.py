@@ -51,20 +51,21 @@ def test_pipeline_retrieval_views(pipeline):
 
 
 def test_progress_board_lists_open_bars_only():
-    bar = progress_bar(total=5, desc="reading", unit="file")
-    hidden = progress_bar(total=5, desc="hidden", unit="file", disable=True)
+    # Names of its own: other tests' builds may still have bars open on the process-wide board.
+    bar = progress_bar(total=5, desc="board-reading", unit="file")
+    hidden = progress_bar(total=5, desc="board-hidden", unit="file", disable=True)
     try:
         bar.update(2)
-        assert "reading: 2/5 40%" in BOARD.lines()
-        assert not any(line.startswith("hidden") for line in BOARD.lines())
+        assert "board-reading: 2/5 40%" in BOARD.lines()
+        assert not any(line.startswith("board-hidden") for line in BOARD.lines())
     finally:
         bar.close()
         hidden.close()
-    assert not any(line.startswith("reading") for line in BOARD.lines())
-    with progress_bar(total=None, desc="pages", unit="page") as pages:
+    assert not any(line.startswith("board-reading") for line in BOARD.lines())
+    with progress_bar(total=None, desc="board-pages", unit="page") as pages:
         pages.update(3)
-        assert "pages: 3/?" in BOARD.lines()
-    assert not any(line.startswith("pages") for line in BOARD.lines())
+        assert "board-pages: 3/?" in BOARD.lines()
+    assert not any(line.startswith("board-pages") for line in BOARD.lines())
 
 
 def test_status_line_shows_the_running_bars_of_this_collections_build():
