@@ -89,6 +89,9 @@ def test_bench_markdown_is_generated_from_the_json(bench):
     total = result["collections"]["tiny"]["warm"]["stages_ms"]["total"]
     assert f"| total | {total['p50']:.1f} | {total['p95']:.1f} | {total['p99']:.1f} |" in markdown
     assert "## Collection `tiny`" in markdown and "### Cold start" in markdown and "`faiss.index`" in markdown
+    host = result["machine"]
+    assert len(host["load_average_start"]) == len(host["load_average_end"]) == 3  # the load explains wall times
+    assert f"(load average 1/5/15 min: {host['load_average_start'][0]:.1f}/" in markdown
 
 
 def test_summaries_and_median_of_passes():
