@@ -224,6 +224,10 @@ PARAPHRASES = [
     ("政府采购的软件公司把我们市民的数据传到国外服务器上了，这犯法吗？", "cross-border-data"),
     ("我被公安拘留了十天，后来说抓错了人，国家能赔我多少钱？", "state-compensation-amount"),
     ("孩子幼儿园把小朋友的视频发到了网上，能要求删掉吗？", "minor-personal-information"),
+    ("我被刑拘了37天，最后检察院决定不起诉，能申请国家赔偿吗？", "criminal-compensation"),
+    ("政务App要读取我的通讯录和位置，不给就用不了，合法吗？", "network-operator-pi"),
+    ("医院的护士把我的病历拍照发给了别人，医院要负责吗？", "medical-health-privacy"),
+    ("我的电子营业执照被人冒用签了合同，谁负责？", "electronic-signature-misuse"),
 ]
 
 
