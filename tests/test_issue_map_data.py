@@ -228,6 +228,8 @@ PARAPHRASES = [
     ("政务App要读取我的通讯录和位置，不给就用不了，合法吗？", "network-operator-pi"),
     ("医院的护士把我的病历拍照发给了别人，医院要负责吗？", "medical-health-privacy"),
     ("我的电子营业执照被人冒用签了合同，谁负责？", "electronic-signature-misuse"),
+    ("我去年向市信访局反映问题，到现在三个月了一直没答复，怎么办？", "petition-handling"),
+    ("申请食品经营许可证，材料交了一个多月了还不给批，让我反复补材料", "license-application-delay"),
 ]
 
 
@@ -240,7 +242,8 @@ def test_general_legal_questions_stay_unmatched():
     for question in ("离婚后，未通知另一方监护人即变更未成年子女的姓名，是否合法？",
                      "随意向未成年人出售烟酒，这是合法的吗？",
                      "运输车辆尚在分期付款阶段并未过户，货物损失的赔偿责任应如何承担？",
-                     "商品的通用名称或描述性标志被注册商标了，我还可以使用吗？"):
+                     "商品的通用名称或描述性标志被注册商标了，我还可以使用吗？",
+                     "专利实施许可合同的申请被驳回了怎么办？"):
         assert m.match(question) == [], question
 
 
