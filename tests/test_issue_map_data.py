@@ -230,6 +230,9 @@ PARAPHRASES = [
     ("我的电子营业执照被人冒用签了合同，谁负责？", "electronic-signature-misuse"),
     ("我去年向市信访局反映问题，到现在三个月了一直没答复，怎么办？", "petition-handling"),
     ("申请食品经营许可证，材料交了一个多月了还不给批，让我反复补材料", "license-application-delay"),
+    ("我上班路上被车撞了，单位不给申请工伤，人社局也拖着不认定，怎么办？", "work-injury-recognition"),
+    ("公积金中心说我的缴存记录不对，不让我提取买房", "housing-fund-dispute"),
+    ("城管罚了我五千，法院能判他们撤销吗？", "admin-litigation-judgment"),
 ]
 
 
@@ -243,7 +246,8 @@ def test_general_legal_questions_stay_unmatched():
                      "随意向未成年人出售烟酒，这是合法的吗？",
                      "运输车辆尚在分期付款阶段并未过户，货物损失的赔偿责任应如何承担？",
                      "商品的通用名称或描述性标志被注册商标了，我还可以使用吗？",
-                     "专利实施许可合同的申请被驳回了怎么办？"):
+                     "专利实施许可合同的申请被驳回了怎么办？",
+                     "劳动合同到期不续签有补偿吗？"):
         assert m.match(question) == [], question
 
 
