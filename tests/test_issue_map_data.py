@@ -233,6 +233,7 @@ PARAPHRASES = [
     ("我上班路上被车撞了，单位不给申请工伤，人社局也拖着不认定，怎么办？", "work-injury-recognition"),
     ("公积金中心说我的缴存记录不对，不让我提取买房", "housing-fund-dispute"),
     ("城管罚了我五千，法院能判他们撤销吗？", "admin-litigation-judgment"),
+    ("市场监管局来店里检查，就来了一个人，也没出示证件，就把我的货扣下了，还不给清单", "inspection-procedure"),
 ]
 
 
