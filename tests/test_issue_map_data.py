@@ -234,6 +234,7 @@ PARAPHRASES = [
     ("公积金中心说我的缴存记录不对，不让我提取买房", "housing-fund-dispute"),
     ("城管罚了我五千，法院能判他们撤销吗？", "admin-litigation-judgment"),
     ("市场监管局来店里检查，就来了一个人，也没出示证件，就把我的货扣下了，还不给清单", "inspection-procedure"),
+    ("疫情期间我的酒店被区政府征用当隔离点，结束后损坏的东西一直不给补偿，找谁？", "emergency-requisition-compensation"),
 ]
 
 
