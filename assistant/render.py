@@ -157,6 +157,7 @@ def conclusion_label(line) -> str:
         kind = next((k for k, name in CONCLUSION_LAYERS.items() if line.text.startswith(name)), kind)
     return CONCLUSION_KINDS.get(kind, kind)
 
+
 def conclusion_text(answer: Answer) -> list[str]:
     """The 结论 lines as plain text: `[对外] … — 依据 <refs>` (`fagui ask`, the export, the
     LLM prompt; here with `conclusion_label` so the prompt does not import the export)."""
@@ -164,7 +165,6 @@ def conclusion_text(answer: Answer) -> list[str]:
         f"[{conclusion_label(line)}] {line.text}" + (f" — 依据 {'、'.join(line.basis)}" if line.basis else "")
         for line in answer.analysis.conclusion
     ]
-
 
 
 def render_conclusion(answer: Answer, unit_for_ref: UnitForRef, terms: Sequence[str] = ()) -> str:
