@@ -58,6 +58,15 @@ class FaguiApp:
     def _pipeline(self, collection: str):
         return self.library.pipeline(check_name(collection or self.config.collection))
 
+    def _opened(self, text: str | None, collection: str, empty: str):
+        """(stripped text, pipeline, problem HTML): the checks every text handler makes
+        first — something was typed, the collection has an index — in one place."""
+        text = (text or "").strip()
+        if not text:
+            return text, None, notice(empty)
+        pipeline = self._pipeline(collection)
+        return text, pipeline, None if pipeline is not None else self._not_ready(collection)
+
     def _not_ready(self, collection: str) -> str:
         status = self.library.status
         if status.phase == "building" and status.collection == collection:
@@ -80,12 +89,9 @@ class FaguiApp:
             llm_base_url: str = "", llm_model: str = "", llm_rewrite: bool = True, llm_write: bool = True):
         """→ (analysis HTML, evidence HTML, Answer | None). The `llm_*` values come from the
         settings panel (pre-filled from FAGUI_LLM_*); empty = no model, nothing is called."""
-        question = (question or "").strip()
-        if not question:
-            return notice("请输入问题。"), "", None
-        pipeline = self._pipeline(collection)
-        if pipeline is None:
-            return self._not_ready(collection), "", None
+        question, pipeline, problem = self._opened(question, collection, "请输入问题。")
+        if problem:
+            return problem, "", None
         filters = {"doc_type": doc_types or None, "region": (region or "").strip(), "status": statuses or None}
         try:
             llm, llm_note = self.llm_settings(llm_base_url, llm_model, llm_rewrite, llm_write), ""
@@ -129,12 +135,9 @@ class FaguiApp:
 
     def lookup(self, text: str, collection: str) -> str:
         """Direct article lookup: each named article with its cross-reference links."""
-        text = (text or "").strip()
-        if not text:
-            return notice("请输入条文，例如：数据安全法第四十五条")
-        pipeline = self._pipeline(collection)
-        if pipeline is None:
-            return self._not_ready(collection)
+        text, pipeline, problem = self._opened(text, collection, "请输入条文，例如：数据安全法第四十五条")
+        if problem:
+            return problem
         result = run_lookup(text, pipeline.lookup)
         if not result.matches:
             return notice("没有识别出条文编号；请写出法名和条号，例如：个人信息保护法第二十一条")
@@ -172,12 +175,9 @@ class FaguiApp:
 
     def details(self, question: str, collection: str, k: int = 10, llm_base_url: str = "", llm_model: str = "",
                 llm_rewrite: bool = True) -> str:
-        question = (question or "").strip()
-        if not question:
-            return notice("请输入问题。")
-        pipeline = self._pipeline(collection)
-        if pipeline is None:
-            return self._not_ready(collection)
+        question, pipeline, problem = self._opened(question, collection, "请输入问题。")
+        if problem:
+            return problem
         rows, terms = self.details_rows(pipeline, question, int(k))
         table = render.render_retrieval_rows(rows, pipeline.collection, terms)
         try:

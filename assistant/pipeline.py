@@ -570,14 +570,15 @@ class Pipeline:
 
         started = time.perf_counter()
         issue_evidence = self.issue_evidence(answer.understanding)
-        answer.analysis = analyse(question, self.analysis_evidence(hits), resolve=self.resolve_ref, scholarship=self.paper,
+        evidence = self.analysis_evidence(hits)
+        answer.analysis = analyse(question, evidence, resolve=self.resolve_ref, scholarship=self.paper,
                                   understanding=answer.understanding, issue_evidence=issue_evidence)
         timings["analysis"] = _ms(started)
         answer.hits = hits
         if session is not None and answer.understanding is not None:
             # The model sees every article the 结论 cites, including those filled from the recognised issues.
             filled = [item for _, items in issue_evidence for item in items]
-            answer.written = session.written(answer, self.analysis_evidence(hits) + filled, resolve=self.resolve_ref,
+            answer.written = session.written(answer, evidence + filled, resolve=self.resolve_ref,
                                              catalog=self.lookup)
         timings["total"] = _ms(started_all)
         answer.timings_ms = timings
