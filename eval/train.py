@@ -28,7 +28,6 @@ HF_HUB_OFFLINE=1 so nothing is ever downloaded.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import os
@@ -50,6 +49,7 @@ from corpus.catalog import load_collection
 from corpus.errors import UsageError
 from eval.questions import load_questions
 from eval.speed import load_stard, recall_at_k
+from eval.splits import heldout_bucket
 from indexer.bm25 import BM25Retriever
 from indexer.models import resolve_model_path, weights_fingerprint
 from indexer.passages import make_passages
@@ -118,13 +118,6 @@ class TrainReport:
 
 
 # ---------------------------------------------------------------- data
-
-
-def heldout_bucket(question_id: str) -> float:
-    """A number in [0, 1) fixed by the id alone: the split never depends on the seed,
-    the file order or the machine, so held-out questions stay held out across runs."""
-    digest = hashlib.sha256(question_id.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64
 
 
 def split_questions(questions: Sequence, holdout: float) -> tuple[list, list]:

@@ -12,20 +12,14 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import re
 
 from assistant.pipeline import Pipeline
 from assistant.protocol import DEFAULT_MODE, MODES
 from eval.questions import Question, load_questions
+from eval.splits import half_of
 
 THRESHOLDS = (2.0, 3.0)  # 1.0 was better on the dev split but cost 4.7 points of STARD BM25 R@10 (see pipeline)
 WEIGHTS = (0.25, 0.5, 1.0, 1.5)  # per text retriever (Pipeline.map_weight)
-
-
-def half_of(question_id: str) -> str:
-    """`even` / `odd` by the id's trailing number (`dl-012` → even); ids without one are odd."""
-    match = re.search(r"(\d+)$", question_id)
-    return "even" if match and int(match.group(1)) % 2 == 0 else "odd"
 
 
 def scores(pipeline: Pipeline, questions: list[Question], mode: str = "hybrid") -> dict[str, float]:

@@ -14,10 +14,10 @@ import pytest
 
 from eval.questions import load_questions
 from indexer.passages import make_passages
+from eval.splits import heldout_bucket
 from eval.train import (
     TRAIN_INFO_FILE,
     DistinctTextBatches,
-    heldout_bucket,
     make_pairs,
     hard_negative_retriever,
     split_questions,
