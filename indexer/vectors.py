@@ -40,15 +40,20 @@ def token_budget_batches(
     return batches
 
 
-def pad_batch(id_lists: Sequence[Sequence[int]], pad_id: int, wanted: Sequence[str], multiple: int = 1) -> dict[str, np.ndarray]:
+def pad_batch(id_lists: Sequence[Sequence[int]], pad_id: int, wanted: Sequence[str], multiple: int = 1,
+              type_ids: Sequence[Sequence[int]] | None = None) -> dict[str, np.ndarray]:
     """Model inputs for one batch: ids right-padded to the longest (rounded up to
-    `multiple`), attention mask, zero token types; only the inputs the model takes."""
+    `multiple`), attention mask, token types (zero for single texts; `type_ids` for
+    text pairs, where the second text is segment 1); only the inputs the model takes."""
     width = max(len(ids) for ids in id_lists)
     width = -(-width // multiple) * multiple
     input_ids = np.full((len(id_lists), width), pad_id, dtype=np.int64)
     mask = np.zeros((len(id_lists), width), dtype=np.int64)
+    types = np.zeros((len(id_lists), width), dtype=np.int64)
     for row, ids in enumerate(id_lists):
         input_ids[row, : len(ids)] = ids
         mask[row, : len(ids)] = 1
-    arrays = {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": np.zeros_like(mask)}
+        if type_ids is not None:
+            types[row, : len(ids)] = type_ids[row]
+    arrays = {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": types}
     return {name: arrays[name] for name in wanted}

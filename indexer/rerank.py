@@ -1,0 +1,151 @@
+"""Cross-encoder reranking without torch: a (question, article) scorer run by ONNX Runtime.
+
+WHY: the bi-encoder (m3e-small) embeds question and article separately, so it cannot
+see which words of the question the article answers; BM25 only counts shared words.
+A cross-encoder reads the question and one article together and scores the pair. It is
+too slow to score a collection, so it reorders only the fused top candidates.
+
+A reranker is a folder (`RERANKER_FILES`): `model.onnx` (the exported cross-encoder,
+int8 dynamic quantisation), `tokenizer.json` (the Rust `tokenizers` library: no
+transformers import at query time) and `manifest.json` (sha256 of the weights, base
+model, training data and settings, the command that reproduces it, held-out figures;
+written by eval/train_rerank.py). The shipped one is `models/reranker/` in the
+repository, loaded by path like the embedding model; nothing is ever downloaded.
+
+`rerank_text(doc, unit)` is the one definition of what the reranker reads for an
+article — training and inference both call it, so they cannot drift apart.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from corpus.hashing import file_sha256
+from indexer.hits import RRF_C
+from indexer.passages import context_line
+from indexer.vectors import pad_batch
+
+MODEL_FILE = "model.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+MANIFEST_FILE = "manifest.json"
+RERANKER_FILES = (MODEL_FILE, TOKENIZER_FILE, MANIFEST_FILE)
+#: Pairs per ONNX call: one. WHY: int8 dynamic quantisation scales activations per call, so
+#: in a batch of 8 a pair's score moved by up to 0.15 with its batch-mates (the same article
+#: scored differently for the same question depending on the other candidates). One pair
+#: per call makes a score a function of the pair alone, for 15 % more time (STARD dev, top
+#: 15: 179 vs 156 ms per question) and no loss of quality (R@10 0.573 either way).
+BATCH = 1
+
+
+def rerank_order(ranked: Sequence[str], scores: dict[str, float], depth: int, blend: float) -> list[str]:
+    """The final order: the top `depth` candidates reordered, the rest unchanged.
+
+    `blend` = 0 sorts the top by reranker score alone; > 0 adds reciprocal-rank fusion of
+    the reranker's order and the retrieval order (weight `blend` for retrieval), which
+    keeps a strong retrieval signal (the issue map, exact BM25 matches) in play."""
+    head, tail = list(ranked[:depth]), list(ranked[depth:])
+    position = {u: r for r, u in enumerate(head, start=1)}  # ties keep the retrieval order
+    by_score = sorted(head, key=lambda u: (-scores[u], position[u]))
+    if blend <= 0:
+        return by_score + tail
+    rerank_rank = {u: r for r, u in enumerate(by_score, start=1)}
+    fused = {u: 1 / (RRF_C + rerank_rank[u]) + blend / (RRF_C + position[u]) for u in head}
+    return sorted(head, key=lambda u: (-fused[u], position[u])) + tail
+
+
+class RerankerError(Exception):
+    """A reranker folder that is missing, incomplete or altered (names the folder)."""
+
+
+def rerank_text(doc, unit) -> str:
+    """What the reranker reads for an article: the index's context line (title, part,
+    headings, number) and the article text — the same text the first window indexes."""
+    context = context_line(doc, unit)
+    return f"{context}\n{unit.text}" if context else unit.text
+
+
+@dataclass(frozen=True)
+class RerankerInfo:
+    """Identity of a loaded reranker, recorded by `fagui eval` and `fagui bench`."""
+
+    name: str
+    sha256: str
+    max_length: int
+    base_model: str
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "sha256": self.sha256, "max_length": self.max_length, "base_model": self.base_model}
+
+
+def read_manifest(folder: Path) -> dict:
+    """The folder's manifest, checked: every file present, the weights' sha256 as recorded."""
+    folder = Path(folder)
+    missing = [name for name in RERANKER_FILES if not (folder / name).is_file()]
+    if missing:
+        raise RerankerError(f"{folder}: not a reranker folder (missing {', '.join(missing)})")
+    try:
+        manifest = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise RerankerError(f"{folder / MANIFEST_FILE}: not valid JSON ({exc})") from exc
+    if manifest.get("sha256") != file_sha256(folder / MODEL_FILE):
+        raise RerankerError(f"{folder / MODEL_FILE}: sha256 differs from the manifest (altered or truncated file)")
+    return manifest
+
+
+class Reranker:
+    """`score(question, texts)` → one relevance logit per text (higher = more relevant)."""
+
+    def __init__(self, folder: Path, threads: int = 2):
+        self.folder = Path(folder)
+        self.manifest = read_manifest(self.folder)
+        self.max_length = int(self.manifest.get("max_length", 160))
+        self.threads = threads
+        self._session = None
+        self._tokenizer = None
+        self._inputs: list[str] = []
+
+    @property
+    def info(self) -> RerankerInfo:
+        return RerankerInfo(self.manifest.get("name", self.folder.name), self.manifest["sha256"],
+                            self.max_length, self.manifest.get("base_model", ""))
+
+    def _load(self) -> None:
+        import onnxruntime as ort  # at the first rerank: an index opened for lookup only never pays for it
+        from tokenizers import Tokenizer
+
+        options = ort.SessionOptions()
+        # The reranker is the one expensive step of an answer (a few hundred
+        # (question, article) pairs' worth of transformer layers): both cores, no spinning.
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        session = ort.InferenceSession(str(self.folder / MODEL_FILE), options, providers=["CPUExecutionProvider"])
+        tokenizer = Tokenizer.from_file(str(self.folder / TOKENIZER_FILE))
+        tokenizer.no_padding()
+        # pairs are cut longest-first, like transformers' default: a long lay question and a
+        # long article both keep their beginnings
+        tokenizer.enable_truncation(max_length=self.max_length, strategy="longest_first")
+        self._inputs = [i.name for i in session.get_inputs()]
+        self._tokenizer = tokenizer
+        self._session = session
+
+    def score(self, question: str, texts: Sequence[str]) -> np.ndarray:
+        """Relevance logits of `(question, text)` pairs, in the order of `texts`."""
+        if not texts:
+            return np.zeros(0, dtype=np.float32)
+        if self._session is None:
+            self._load()
+        encodings = self._tokenizer.encode_batch([(question, text) for text in texts])
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))  # similar lengths share a batch
+        out = np.zeros(len(texts), dtype=np.float32)
+        pad = self._tokenizer.token_to_id("[PAD]") or 0
+        for start in range(0, len(order), BATCH):
+            chunk = order[start : start + BATCH]
+            feeds = pad_batch([encodings[i].ids for i in chunk], pad, self._inputs,
+                              type_ids=[encodings[i].type_ids for i in chunk])
+            out[chunk] = self._session.run(None, feeds)[0].reshape(-1)
+        return out
