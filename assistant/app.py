@@ -100,7 +100,8 @@ class ServerThread:
 
 
 def serve(collection: str = "default", host: str = "127.0.0.1", port: int = 7860, auth: str | None = None,
-          max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB, progress: bool = True, api_docs: bool = False) -> None:
+          max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB, progress: bool = True, api_docs: bool = False,
+          rerank: bool | None = None) -> None:
     """Start the app; on a fresh machine the collection's index is built first, in the
     background, with bars in the terminal and the status line in the page."""
     # the web stack only for `fagui serve`
@@ -108,7 +109,8 @@ def serve(collection: str = "default", host: str = "127.0.0.1", port: int = 7860
 
     credentials = parse_auth(auth if auth is not None else auth_credentials())
     check_bind(host, credentials)
-    config = AppConfig(collection=collection, max_upload_mb=max_upload_mb, progress=progress, api_docs=api_docs)
+    config = AppConfig(collection=collection, max_upload_mb=max_upload_mb, progress=progress, api_docs=api_docs,
+                       rerank=rerank)
     library = Library()
     # The app first: building the page makes Gradio patch tqdm (for its progress bars),
     # and a bar created before that patch fails when it is closed after it.

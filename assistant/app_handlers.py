@@ -23,8 +23,9 @@ from assistant.llm_answer import render_rewrite_details, render_written
 from assistant.lookup import lookup as run_lookup
 from assistant.manage import DEFAULT_MAX_UPLOAD_MB, Library, add_uploads, has_index, upload_limit_bytes
 from assistant.pdfpage import render_page, unit_boxes
+from assistant.pipeline import RERANK_BY_DEFAULT
 from corpus.catalog import check_name, load_spec, remove_document
-from corpus.config import data_root, fagui_home
+from corpus.config import data_root, fagui_home, reranker_folder
 from corpus.progress import BOARD
 
 PAGE_LIMIT = 3  # PDF pages shown for one unit in the source view
@@ -38,6 +39,7 @@ class AppConfig:
     progress: bool = True  # progress bars in the terminal (and listed on the page's status line)
     ocr: bool = True
     api_docs: bool = False  # serve /docs, /redoc and /openapi.json (only when asked: `--api-docs`)
+    rerank: bool | None = None  # the page's reranking switch starts here (None: the pipeline's default)
 
 
 class FaguiApp:
@@ -86,9 +88,11 @@ class FaguiApp:
 
     def ask(self, question: str, collection: str, mode: str = "hybrid", k: int = 10,
             doc_types: list[str] | None = None, region: str = "", statuses: list[str] | None = None,
-            llm_base_url: str = "", llm_model: str = "", llm_rewrite: bool = True, llm_write: bool = True):
+            llm_base_url: str = "", llm_model: str = "", llm_rewrite: bool = True, llm_write: bool = True,
+            rerank: bool | None = None):
         """→ (analysis HTML, evidence HTML, Answer | None). The `llm_*` values come from the
-        settings panel (pre-filled from FAGUI_LLM_*); empty = no model, nothing is called."""
+        settings panel (pre-filled from FAGUI_LLM_*); empty = no model, nothing is called.
+        `rerank` is the page's reranking switch (None: the pipeline's default)."""
         question, pipeline, problem = self._opened(question, collection, "请输入问题。")
         if problem:
             return problem, "", None
@@ -97,13 +101,30 @@ class FaguiApp:
             llm, llm_note = self.llm_settings(llm_base_url, llm_model, llm_rewrite, llm_write), ""
         except ValueError as exc:  # a half-filled settings panel: answer without the model, say why
             llm, llm_note = None, notice(f"大模型未使用：{exc}")
-        answer = pipeline.ask(question, mode=mode, k=int(k), filters=filters, llm=llm)
+        rerank = self.rerank_choice(pipeline, rerank)
+        answer = pipeline.ask(question, mode=mode, k=int(k), filters=filters, llm=llm, rerank=rerank)
         terms = self.terms_of(pipeline, question)
 
         analysis = (llm_note + render_written(answer) + render.render_lookup_messages(answer)
                     + render.render_analysis(answer, self.unit_for_ref(pipeline), terms))
         timing = render.timing_line(answer.timings_ms.get("total", 0), self.retrieval_note(answer, pipeline.collection))
         return analysis + timing, render.render_evidence(answer, terms), answer
+
+    @staticmethod
+    def rerank_choice(pipeline, requested: bool | None) -> bool:
+        """The page's switch, except that a collection without a reranker answers unreranked
+        (the page cannot install one; the retrieval line says which answered)."""
+        if requested is None:
+            return pipeline.use_rerank(None)
+        return bool(requested) and pipeline.reranker is not None
+
+    def rerank_default(self) -> bool:
+        """Where the page's reranking switch starts: `fagui serve --rerank/--no-rerank`,
+        else on when a reranker is installed and reranking is on by default."""
+        if self.config.rerank is not None:
+            return self.config.rerank
+        folder = reranker_folder()
+        return RERANK_BY_DEFAULT and folder is not None and folder.is_dir()
 
     @staticmethod
     def llm_settings(base_url: str, model: str, rewrite: bool = True, write: bool = True):
@@ -125,11 +146,12 @@ class FaguiApp:
         (e.g. `bm25（语义检索构建中（43%），本次为关键词检索）`)."""
         retrieval = answer.retrieval or {}
         used = retrieval.get("used", "")
+        reranked = " + 交叉编码器重排序" if retrieval.get("rerank") else ""
         if not used or used == retrieval.get("requested"):
-            return used
+            return used + reranked
         if retrieval.get("vectors") == "off":
-            return f"{used}（该索引未构建向量，本次为关键词检索）"
-        return f"{used}（{self.library.vector_status(collection).fallback_note()}）"
+            return f"{used}{reranked}（该索引未构建向量，本次为关键词检索）"
+        return f"{used}{reranked}（{self.library.vector_status(collection).fallback_note()}）"
 
     # -- lookup ------------------------------------------------------------------------
 
@@ -145,14 +167,15 @@ class FaguiApp:
 
     # -- retrieval details --------------------------------------------------------------
 
-    def details_rows(self, pipeline, question: str, k: int = 10) -> tuple[list[dict], list[str]]:
+    def details_rows(self, pipeline, question: str, k: int = 10, rerank: bool | None = None) -> tuple[list[dict], list[str]]:
         """BM25 and dense ranks/scores of the union of the top-k of each retriever and
-        of the fusion, ordered by fused rank."""
+        of the final ranking, ordered by final rank; with reranking, each reranked row
+        also has the reranker's score and its rank before reranking."""
         depth = pipeline.retrieval_depth(k)
         own = {name: {h.unit_id: h for h in hits} for name, hits in pipeline.retriever_hits(question, depth).items()}
         bm25, dense = own.get("bm25", {}), own.get("dense", {})
-        fused = pipeline.retrieve(question, mode=pipeline.best_mode, k=depth)
-        fused_rank = {uid: (rank, scores.get("fused")) for rank, (uid, scores) in enumerate(fused, start=1)}
+        fused = pipeline.retrieve(question, mode=pipeline.best_mode, k=depth, rerank=self.rerank_choice(pipeline, rerank))
+        fused_rank = {uid: (rank, scores) for rank, (uid, scores) in enumerate(fused, start=1)}
         wanted = [uid for uid, _ in fused[:k]]
         wanted += [h.unit_id for h in sorted(bm25.values(), key=lambda h: h.rank)[:k]]
         wanted += [h.unit_id for h in sorted(dense.values(), key=lambda h: h.rank)[:k]]
@@ -163,22 +186,23 @@ class FaguiApp:
             if entry is None:
                 continue
             doc, unit = entry
-            rank, fused_score = fused_rank.get(uid, (None, None))
+            rank, scores = fused_rank.get(uid, (None, {}))
             rows.append({
                 "unit_id": uid, "label": f"《{doc.title}》{unit.number}",
                 "bm25_rank": bm25[uid].rank if uid in bm25 else None, "bm25": bm25[uid].score if uid in bm25 else None,
                 "dense_rank": dense[uid].rank if uid in dense else None, "dense": dense[uid].score if uid in dense else None,
-                "fused_rank": rank, "fused": fused_score, "matched": render.matched_terms(unit.text, terms),
+                "fused_rank": rank, "fused": scores.get("fused"), "matched": render.matched_terms(unit.text, terms),
+                "rerank": scores.get("rerank"), "rank_before": scores.get("rank_before"),
             })
         rows.sort(key=lambda r: (r["fused_rank"] is None, r["fused_rank"] or 0, r["bm25_rank"] or 10**6, r["unit_id"]))
         return rows, terms
 
     def details(self, question: str, collection: str, k: int = 10, llm_base_url: str = "", llm_model: str = "",
-                llm_rewrite: bool = True) -> str:
+                llm_rewrite: bool = True, rerank: bool | None = None) -> str:
         question, pipeline, problem = self._opened(question, collection, "请输入问题。")
         if problem:
             return problem
-        rows, terms = self.details_rows(pipeline, question, int(k))
+        rows, terms = self.details_rows(pipeline, question, int(k), rerank=rerank)
         table = render.render_retrieval_rows(rows, pipeline.collection, terms)
         try:
             llm = self.llm_settings(llm_base_url, llm_model, llm_rewrite)

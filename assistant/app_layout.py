@@ -19,6 +19,7 @@ from assistant import render
 from assistant.app_handlers import FaguiApp
 from assistant.llm import configured_server
 from assistant.manage import upload_limit_text
+from assistant.pipeline import RERANK_DEPTH
 from assistant.protocol import DEFAULT_MODE, MODES
 from assistant.upload_guard import UploadInbox, UploadRefused
 from corpus.catalog import list_collections
@@ -77,6 +78,7 @@ class AskTab:
     doc_types: Any
     region: Any
     statuses: Any
+    rerank: Any
     llm: LLMPanel
     ask_btn: Any
     analysis_html: Any
@@ -152,7 +154,7 @@ def llm_panel(gr) -> LLMPanel:
     return LLMPanel(url, name, rewrite, write)
 
 
-def ask_tab(gr) -> AskTab:
+def ask_tab(gr, rerank_default: bool = False) -> AskTab:
     question = gr.Textbox(label="问题", lines=2, placeholder="例如：受托企业泄露政务数据，谁承担责任？",
                           elem_id="fagui-question")
     gr.Examples(EXAMPLES, inputs=question, label="示例问题")
@@ -164,6 +166,7 @@ def ask_tab(gr) -> AskTab:
             doc_types = gr.Dropdown(list(DOC_TYPES), multiselect=True, label="文件类型")
             region = gr.Textbox(label="地区（包含）", placeholder="如：广东省")
             statuses = gr.CheckboxGroup(["current", "superseded"], label="版本状态")
+        rerank = gr.Checkbox(value=rerank_default, label=f"交叉编码器重排序（前 {RERANK_DEPTH} 条）", elem_id="fagui-rerank")
     llm = llm_panel(gr)
     ask_btn = gr.Button("提问", variant="primary", elem_id="fagui-ask")
     analysis_html = gr.HTML(elem_id="fagui-analysis")
@@ -172,7 +175,7 @@ def ask_tab(gr) -> AskTab:
         export_btn = gr.Button("导出 Markdown / DOCX", elem_id="fagui-export", scale=1)
         export_files = gr.File(label="导出文件", file_count="multiple", interactive=False,
                                elem_id="fagui-export-files", height=120, scale=2)
-    return AskTab(question, mode, k, doc_types, region, statuses, llm, ask_btn, analysis_html, evidence_html,
+    return AskTab(question, mode, k, doc_types, region, statuses, rerank, llm, ask_btn, analysis_html, evidence_html,
                   export_btn, export_files)
 
 
@@ -231,11 +234,11 @@ def gradio_callbacks(gr, app: FaguiApp, inbox: UploadInbox) -> dict[str, Any]:
     def received(paths) -> list[str]:
         return [str(inbox.accept(p)) for p in paths or []]
 
-    def do_ask(q, coll, m, kk, dt, rg, st, url, model, rewrite, write):
-        return app.ask(q, coll, m, kk, dt, rg, st, url, model, rewrite, write)
+    def do_ask(q, coll, m, kk, dt, rg, st, url, model, rewrite, write, rr=None):
+        return app.ask(q, coll, m, kk, dt, rg, st, url, model, rewrite, write, rerank=rr)
 
-    def do_details(q, coll, url, model, rewrite):
-        return app.details(q, coll, 10, url, model, rewrite)
+    def do_details(q, coll, url, model, rewrite, rr=None):
+        return app.details(q, coll, 10, url, model, rewrite, rerank=rr)
 
     def do_upload(files, coll, doc_type, progress=gr.Progress(track_tqdm=True)):
         try:
@@ -280,15 +283,16 @@ def wire_events(demo, page: Page, app: FaguiApp, callbacks: dict[str, Any]) -> N
     (in this order: Gradio numbers the endpoints as they are registered)."""
     ask, tab, manage, ev = page.ask, page.lookup, page.manage, page.evaluation
     answer_out = [ask.analysis_html, ask.evidence_html, page.answer_state]
+    # the reranking switch last: API clients that pass the earlier inputs by position keep working
     ask_inputs = [ask.question, page.collection, ask.mode, ask.k, ask.doc_types, ask.region, ask.statuses,
-                  ask.llm.url, ask.llm.model, ask.llm.rewrite, ask.llm.write]
+                  ask.llm.url, ask.llm.model, ask.llm.rewrite, ask.llm.write, ask.rerank]
     ask.ask_btn.click(callbacks["do_ask"], ask_inputs, answer_out, concurrency_limit=ANSWER_CONCURRENCY)
     ask.question.submit(callbacks["do_ask"], ask_inputs, answer_out, concurrency_limit=ANSWER_CONCURRENCY)
     ask.export_btn.click(app.export, [page.answer_state], [ask.export_files])
     tab.button.click(app.lookup, [tab.text, page.collection], [tab.result], concurrency_limit=ANSWER_CONCURRENCY)
     tab.text.submit(app.lookup, [tab.text, page.collection], [tab.result], concurrency_limit=ANSWER_CONCURRENCY)
     page.details.button.click(callbacks["do_details"], [page.details.question, page.collection, ask.llm.url,
-                                                        ask.llm.model, ask.llm.rewrite],
+                                                        ask.llm.model, ask.llm.rewrite, ask.rerank],
                               [page.details.result], concurrency_limit=ANSWER_CONCURRENCY)
     manage.upload_btn.click(callbacks["do_upload"], [manage.uploads, page.collection, manage.upload_type],
                             [manage.upload_report, manage.upload_status, manage.docs_html, manage.remove_choice,
@@ -328,7 +332,7 @@ def build_blocks(app: FaguiApp, inbox: UploadInbox):
             with gr.Column(scale=3):
                 with gr.Tabs():
                     with gr.Tab("问答", id="ask"):
-                        ask = ask_tab(gr)
+                        ask = ask_tab(gr, app.rerank_default())
                     with gr.Tab("条文查询", id="lookup"):
                         lookup = lookup_tab(gr)
                     with gr.Tab("检索详情", id="details"):

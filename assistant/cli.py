@@ -223,6 +223,10 @@ def _format_answer(answer) -> str:
         for hit in answer.background:
             lines += _hit_lines(hit)
     timings = "timings (ms): " + ", ".join(f"{k} {v:.0f}" for k, v in answer.timings_ms.items())
+    retrieval = answer.retrieval or {}
+    if retrieval.get("used"):
+        reranked = f", reranked by {retrieval['rerank']}" if retrieval.get("rerank") else ", not reranked"
+        timings = f"retrieval: {retrieval['used']}{reranked}\n{timings}"
     if answer.no_legal_basis:
         return "\n".join(lines + ["", timings])
     analysis = answer.analysis
@@ -277,7 +281,7 @@ def _open_pipeline(args: argparse.Namespace):
 
     index_dir = Path(args.index_dir) if args.index_dir else default_index_dir(args.collection)
     try:
-        return Pipeline.open(args.collection, index_dir, model_path=args.model)
+        pipeline = Pipeline.open(args.collection, index_dir, model_path=args.model)
     except IndexNotFoundError:
         print(
             f"error: no index for collection {args.collection!r} at {index_dir}; "
@@ -285,13 +289,19 @@ def _open_pipeline(args: argparse.Namespace):
             file=sys.stderr,
         )
         return None
+    if args.rerank is not None:
+        pipeline.rerank = pipeline.use_rerank(args.rerank)  # --rerank without a reranker: a usage error
+    return pipeline
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Run annotated questions through the real ask pipeline and write metrics and reports."""
     from eval import format_eval, load_questions, run_eval
+    from eval.splits import rule_for_file, select
 
-    questions = load_questions(Path(args.questions))
+    questions = select(load_questions(Path(args.questions)), args.split, rule_for_file(args.questions))
+    if not questions:
+        raise UsageError(f"{args.questions}: no questions in the {args.split!r} split")
     llm = _llm_settings(args) if args.llm else None
     if args.llm and llm is None:
         raise UsageError("--llm needs a model server: set FAGUI_LLM_BASE_URL and FAGUI_LLM_MODEL, or give --llm-base-url and --llm-model")
@@ -299,11 +309,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if pipeline is None:
         return EXIT_USAGE
     _note_fallback(pipeline.retrieval_mode(args.mode), args.collection)
-    default_name = f"{Path(args.questions).stem}-{args.collection}-{args.mode}" + ("-llm" if llm is not None else "")
+    default_name = (f"{Path(args.questions).stem}-{args.collection}-{args.mode}" + ("-llm" if llm is not None else "")
+                    + ("" if args.split == "all" else f"-{args.split}"))
     out_dir = Path(args.out) if args.out else Path("eval-runs") / default_name
     result = run_eval(
         pipeline, questions, mode=args.mode, k=args.k, out_dir=out_dir, limit=args.limit,
-        progress=_progress_enabled(args), questions_source=str(args.questions), llm=llm,
+        progress=_progress_enabled(args), questions_source=str(args.questions), llm=llm, split=args.split,
     )
     print(format_eval(result))
     return EXIT_OK
@@ -322,12 +333,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from assistant.app import serve
 
     serve(args.collection, host=args.host, port=args.port, auth=args.auth,
-          max_upload_mb=args.max_upload_mb, progress=_progress_enabled(args), api_docs=args.api_docs)
+          max_upload_mb=args.max_upload_mb, progress=_progress_enabled(args), api_docs=args.api_docs,
+          rerank=args.rerank)
     return EXIT_OK
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    """Fine-tune the embedding model on annotated questions (see eval/train.py, eval/reports/TRAIN.md)."""
+    """Fine-tune the embedding model on annotated questions (see eval/train.py, eval/reports/TRAIN.md),
+    or with --reranker train the cross-encoder reranker (eval/train_rerank.py, eval/reports/RERANK.md)."""
+    if args.reranker:
+        return _train_reranker(args)
     from eval.train import DEFAULT_QUESTIONS, default_output_dir, train_model
 
     report = train_model(
@@ -342,6 +357,25 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"trained on {report.train_questions} questions ({report.pairs} pairs, {report.steps} steps, "
               f"{report.seconds['training']:.0f} s) → {report.out_dir}\n"
               f"use it: fagui index --model {report.out_dir}   (or FAGUI_MODEL={report.out_dir})")
+    return EXIT_OK
+
+
+def _train_reranker(args: argparse.Namespace) -> int:
+    """`fagui train --reranker`: mine candidates, train, export, write the reranker folder."""
+    from eval.train_rerank import DEFAULT_SOURCES, RerankSettings, train_reranker
+
+    sources = DEFAULT_SOURCES
+    if args.questions:
+        sources = ((Path(args.questions), args.collection or "default"),)
+    settings = RerankSettings(epochs=args.epochs, seed=args.seed)
+    out = Path(args.out) if args.out else config.fagui_home() / "models" / "reranker"
+    report = train_reranker(out, sources, settings, base=args.model, progress=_progress_enabled(args))
+    if args.json:
+        json.dump(report.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(f"trained the reranker on {report.questions['train']} questions ({report.pairs} pairs, "
+              f"{report.seconds['train']:.0f} s) → {out}\nuse it: FAGUI_RERANKER={out}")
     return EXIT_OK
 
 
@@ -364,7 +398,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             repeat=args.repeat, index_dir=Path(args.index_dir) if args.index_dir else None, cold=not args.no_cold,
             serve_seconds=args.serve_seconds, clients=parse_clients(args.clients),
             builds=tuple(BuildSpec.parse(b) for b in args.build or []), faiss_n=args.faiss_scale,
-            progress=_progress_enabled(args),
+            progress=_progress_enabled(args), rerank=args.rerank,
         )
         json_path = Path(args.out) / "bench.json"
         print(f"wrote {json_path} and {Path(args.out) / 'bench.md'}")
@@ -395,6 +429,12 @@ def _add_llm_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--llm-timeout", type=float, help="seconds of model time per answer (default: $FAGUI_LLM_TIMEOUT or 20)")
     group.add_argument("--no-rewrite", action="store_true", help="do not rewrite the question into legal queries")
     group.add_argument("--no-llm-answer", action="store_true", help="do not have the model write the answer")
+
+
+def _add_rerank_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rerank", action=argparse.BooleanOptionalAction, default=None,
+                        help="reorder the top hits with the cross-encoder reranker (default: on when "
+                             "models/reranker/ is installed; FAGUI_RERANKER=off turns it off)")
 
 
 def _add_index_options(parser: argparse.ArgumentParser) -> None:
@@ -459,6 +499,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--status", action="append", choices=["current", "superseded"], help="filter by version status")
     ask.add_argument("--title", help="filter: title contains this")
     ask.add_argument("--json", action="store_true", help="stable machine-readable output")
+    _add_rerank_option(ask)
     _add_llm_options(ask)
     ask.set_defaults(func=cmd_ask)
 
@@ -468,6 +509,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--mode", default=DEFAULT_MODE, choices=MODES)
     ev.add_argument("--k", type=int, default=100, help="ranked hits per question")
     ev.add_argument("--out", help="output directory (default: eval-runs/<questions>-<collection>-<mode>)")
+    ev.add_argument("--split", default="all", choices=["all", "train", "heldout"],
+                    help="only the training or the held-out part of the file (fixed rule: eval/splits.py)")
+    _add_rerank_option(ev)
     ev.add_argument("--limit", type=int, help="only the first N questions")
     ev.add_argument("--llm", action="store_true", help="ask with the configured model: rewriting on, written answers checked")
     _add_llm_options(ev)
@@ -488,6 +532,7 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--max-upload-mb", type=float, default=50.0, help="size limit per uploaded file")
     srv.add_argument("--quiet", action="store_true", help="no progress bars in the terminal")
     srv.add_argument("--api-docs", action="store_true", help="also serve /docs, /redoc and /openapi.json")
+    _add_rerank_option(srv)
     srv.set_defaults(func=cmd_serve)
 
     tr = sub.add_parser("train", help="fine-tune the embedding model on annotated questions (default: STARD train)")
@@ -498,6 +543,10 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--batch-size", type=int, default=32)
     tr.add_argument("--holdout", type=float, default=0.0, help="share of questions (by id hash) kept out of training")
     tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--reranker", action="store_true",
+                    help="train the cross-encoder reranker instead (default data: STARD on national + the domain sets "
+                         "on default, held-out parts excluded; --questions with --collection for your own)")
+    tr.add_argument("--collection", help="with --reranker --questions: the collection those questions are asked against")
     tr.add_argument("--json", action="store_true")
     tr.add_argument("--quiet", action="store_true")
     tr.set_defaults(func=cmd_train)
@@ -518,6 +567,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--readme", metavar="README.md", help="rewrite the README's generated performance block from the results")
     bench.add_argument("--from", dest="from_json", metavar="bench.json", help="with --readme: use a saved run instead of measuring")
     bench.add_argument("--faiss-scale", type=int, default=0, metavar="N", help="also compare FAISS kinds on N synthetic 512-d vectors")
+    _add_rerank_option(bench)
     bench.add_argument("--quiet", action="store_true")
     bench.set_defaults(func=cmd_bench)
     return parser

@@ -38,6 +38,7 @@ from corpus.records import Document, Unit
 from corpus.versions import VersionIndex, title_key
 from indexer.hits import RRF_C, fuse
 from indexer.records import Hit
+from indexer.rerank import Reranker, RerankerError, rerank_order, rerank_text
 from indexer.segment import PARTY_TERMS, title_core
 from indexer.store import load_index
 
@@ -62,6 +63,18 @@ ANALYSIS_DEPTH = 10  # search hits the responsibility analysis reads
 #: 0.25/0.5/1/1.5 gave even R@10 0.243/0.300/0.365/0.323 (odd 0.245/0.311/0.399/0.393;
 #: map off 0.193/0.178); recognition at 3 points instead of 2 was worse (even 0.333).
 MAP_WEIGHT = 1.0
+#: Reranking (indexer/rerank.py): the fused top RERANK_DEPTH candidates are reordered by
+#: the cross-encoder, fused with their retrieval order at weight RERANK_BLEND
+#: (`rerank_order`). Chosen on the STARD dev slice only (eval/splits.py; depth 10/20/30/50 ×
+#: blend 0/0.5/1/2): blend 2 was best; depth 20 gave R@10 0.586, MRR@10 0.444 (unreranked
+#: 0.556, 0.414) but a `national` answer p95 of 338 ms in `fagui bench` (budget 300 ms), so
+#: depth 15 (dev 0.573, 0.428), the next cheaper one. Whether it is on when nobody says:
+#: RERANK_BY_DEFAULT (issue 14: only when it wins on both held-out splits within the
+#: latency budget): held out at depth 15, R@10 STARD 0.524 → 0.535, domain_dev 0.687 →
+#: 0.707, domain_lay_dev 0.381 → 0.407 (eval/reports/RERANK.md).
+RERANK_DEPTH = 15
+RERANK_BLEND = 2.0
+RERANK_BY_DEFAULT = True
 BACKGROUND_K = 5  # policy / scholarship hits listed apart (背景) for liability-type questions
 NO_LEGAL_BASIS = "未找到相关法律依据"
 
@@ -157,8 +170,14 @@ class Pipeline:
     """Answers questions over one collection's built index (see module docstring)."""
 
     def __init__(self, collection: str, index, documents: list[Document], *, lookup=None, xrefs=None,
-                 vocabulary: bool | None = None, issue_map: bool | None = None):
+                 vocabulary: bool | None = None, issue_map: bool | None = None, reranker: Reranker | None = None):
         self.collection = collection
+        # The cross-encoder (None: none installed or FAGUI_RERANKER=off); `rerank` is the
+        # default of `ask`/`retrieve` (their `rerank` argument wins), depth and blend as above.
+        self.reranker = reranker
+        self.rerank = reranker is not None and RERANK_BY_DEFAULT
+        self.rerank_depth = RERANK_DEPTH
+        self.rerank_blend = RERANK_BLEND
         # Lay → legal query vocabulary for BM25 (assistant/vocabulary.py). Off by default: on
         # the 1,235 STARD questions it cost 1.4 points of BM25 Recall@10 (0.472 → 0.458) and
         # left hybrid unchanged (0.514); FAGUI_VOCABULARY=1 turns it on.
@@ -180,13 +199,15 @@ class Pipeline:
 
     @classmethod
     def open(cls, collection: str, index_dir: Path | None = None, model_path: str | None = None) -> "Pipeline":
-        """Load a built index (no re-embedding, no re-parsing) and its documents."""
+        """Load a built index (no re-embedding, no re-parsing) and its documents, and the
+        reranker FAGUI_RERANKER names (default: the repository's `models/reranker/`)."""
+        reranker = open_reranker()
         index_dir = index_dir or default_index_dir(collection)
         index = load_index(index_dir, model_path=model_path)
         documents = index.documents()
         catalog = LawCatalog(documents)  # built once: names, versions, articles for lookup, xrefs and history
         xrefs = CrossRefIndex.build(documents, catalog=catalog, cache=xref_cache_path(index.directory))  # holds documents.jsonl
-        return cls(collection, index, documents, lookup=catalog, xrefs=xrefs)
+        return cls(collection, index, documents, lookup=catalog, xrefs=xrefs, reranker=reranker)
 
     # -- protocol -----------------------------------------------------------------------
 
@@ -280,6 +301,9 @@ class Pipeline:
             "issue_map_issues": len(self.issue_map),
             "issue_map_sha256": self.issue_map.sha256,
             "issue_map_weight": self.map_weight if self.use_issue_map else None,
+            "reranker": self.reranker.info.to_dict() if self.reranker is not None else None,
+            "rerank": self.rerank,
+            "rerank_depth": self.rerank_depth if self.rerank else None,
         }
 
     # -- question understanding ---------------------------------------------------------
@@ -366,17 +390,30 @@ class Pipeline:
 
     # -- retrieval ----------------------------------------------------------------------
 
+    def use_rerank(self, requested: bool | None) -> bool:
+        """Whether an answer is reranked: `requested` when given, else the pipeline's default.
+        Asking for reranking without a reranker is a usage error, not a silent fallback."""
+        if requested is None:
+            return self.rerank and self.reranker is not None
+        if requested and self.reranker is None:
+            raise UsageError("no reranker: models/reranker/ is missing or FAGUI_RERANKER=off; use --no-rerank")
+        return requested
+
     def retrieve(self, question: str, *, mode: str = "hybrid", k: int = 10, filters: Filters | None = None,
                  timings: dict | None = None, understanding: Understanding | None = None,
-                 ) -> list[tuple[str, dict[str, float]]]:
+                 rerank: bool | None = None) -> list[tuple[str, dict[str, float]]]:
         """Ranked `(unit_id, scores)` for a question; scores has bm25/dense/fused.
 
         With an `understanding`, the provisions of its recognised issues are one more
-        ranked list in the fusion (weight `self.map_weight` per text retriever)."""
+        ranked list in the fusion (weight `self.map_weight` per text retriever). With
+        reranking (`use_rerank`), the top `rerank_depth` are reordered by the cross-encoder
+        and their scores also have `rerank` (its logit) and `rank_before` (the fused rank)."""
+        rerank = self.use_rerank(rerank)
+        wanted = max(k, self.rerank_depth) if rerank else k
         mode = self.retrieval_mode(mode)["used"]
         filters = filters or Filters()
         timings = timings if timings is not None else {}
-        depth = self.retrieval_depth(k) * (4 if filters.active else 1)
+        depth = self.retrieval_depth(wanted) * (4 if filters.active else 1)
         # An index that can filter inside its search (the Milvus backend: `scope` → a Milvus
         # expression) gets the filters there too; `filters.admits` below stays the definition.
         where = {"where": self.index.scope(filters)} if filters.active and hasattr(self.index, "scope") else {}
@@ -411,13 +448,29 @@ class Pipeline:
             scores = {name: per_retriever[name].get(unit_id) for name in ("bm25", "dense") if name in per_retriever}
             scores["fused"] = score
             out.append((unit_id, scores))
-            if len(out) >= k:
+            if len(out) >= wanted:
                 break
         timings["fusion"] = _ms(started)
-        return out
+        if rerank and out:
+            started = time.perf_counter()
+            out = self.reranked(question, out)
+            timings["rerank"] = _ms(started)
+        return out[:k]
+
+    def reranked(self, question: str, ranked: list[tuple[str, dict[str, float]]]) -> list[tuple[str, dict[str, float]]]:
+        """The top `rerank_depth` of a ranking reordered by the cross-encoder (`rerank_order`);
+        each reordered entry's scores gain `rerank` and `rank_before`."""
+        head = [unit_id for unit_id, _ in ranked[: self.rerank_depth]]
+        logits = self.reranker.score(question, [rerank_text(*self.table.units[u]) for u in head])
+        scores = dict(zip(head, map(float, logits)))
+        by_id = dict(ranked)
+        before = {unit_id: rank for rank, (unit_id, _) in enumerate(ranked, start=1)}
+        order = rerank_order([u for u, _ in ranked], scores, self.rerank_depth, self.rerank_blend)
+        return [(u, {**by_id[u], "rerank": round(scores[u], 4), "rank_before": before[u]} if u in scores else by_id[u])
+                for u in order]
 
     def search_hits(self, question: str, understanding: Understanding, *, mode: str, k: int, filters: Filters,
-                    timings: dict, add, rewrites=None) -> list[Evidence]:
+                    timings: dict, add, rewrites=None, rerank: bool | None = None) -> list[Evidence]:
         """Retrieve and `add` the top `k` search hits; return the 背景 list.
 
         With `rewrites` (`assistant.llm_answer.Rewrites` from a configured model), each
@@ -430,10 +483,10 @@ class Pipeline:
         # (not when the user filtered by document type: then those types are what was asked for)
         binding_first = bool(BINDING_FIRST_INTENTS.intersection(understanding.intents)) and not filters.doc_type
         found = self.retrieve(question, mode=mode, k=max(k * 3, k + 30) if binding_first else k, filters=filters,
-                              timings=timings, understanding=understanding)
+                              timings=timings, understanding=understanding, rerank=rerank)
         if rewrites is not None and rewrites.queries:
             depth = len(found) or k
-            found = rewrites.fuse(found, {q: self.retrieve(q, mode=mode, k=depth, filters=filters)
+            found = rewrites.fuse(found, {q: self.retrieve(q, mode=mode, k=depth, filters=filters, rerank=False)
                                           for q in rewrites.queries}, k=depth)
         background: list[Evidence] = []
         searched = 0
@@ -500,9 +553,10 @@ class Pipeline:
     # -- answer -------------------------------------------------------------------------
 
     def ask(self, question: str, *, mode: str = "hybrid", k: int = 10, filters: dict | None = None,
-            expand: bool = True, llm=None) -> Answer:
+            expand: bool = True, llm=None, rerank: bool | None = None) -> Answer:
         """Answer one question (see the module docstring). `llm` (`assistant.llm.LLMSettings`,
-        None = no model, nothing is called) adds query rewriting and a verified written answer."""
+        None = no model, nothing is called) adds query rewriting and a verified written answer.
+        `rerank` (None: the pipeline's default) reorders the top hits with the cross-encoder."""
         question = (question or "").strip()
         if not question:
             raise UsageError("empty question")
@@ -515,6 +569,8 @@ class Pipeline:
         answer = Answer(question=question, collection=self.collection)
         answer.retrieval = self.retrieval_mode(mode)
         mode = answer.retrieval["used"]
+        rerank = self.use_rerank(rerank)
+        answer.retrieval["rerank"] = self.reranker.info.name if rerank else ""
         seen: set[str] = set()
         hits: list[Evidence] = []
 
@@ -550,7 +606,7 @@ class Pipeline:
                 return answer
             rewrites = session.rewrites(question) if session is not None else None
             answer.background = self.search_hits(question, answer.understanding, mode=mode, k=k, filters=filt,
-                                                 timings=timings, add=add, rewrites=rewrites)
+                                                 timings=timings, add=add, rewrites=rewrites, rerank=rerank)
             if rewrites is not None:
                 answer.retrieval["rewrites"] = rewrites.to_dict()
 
@@ -598,6 +654,19 @@ def xref_cache_path(index_dir: Path) -> Path:
     documents' bytes and the parsing code, so any change to either misses the cache."""
     documents_sha = file_sha256(Path(index_dir) / "documents.jsonl")
     return config.fagui_home() / "cache" / "xref" / f"{documents_sha[:24]}-{parsing_fingerprint()}.json"
+
+
+def open_reranker() -> Reranker | None:
+    """The configured reranker (its ONNX session loads at the first rerank), or None when
+    FAGUI_RERANKER=off or the default folder is absent. An explicitly named folder that
+    is missing or altered is a usage error naming it."""
+    folder = config.reranker_folder()
+    if folder is None or (not folder.exists() and folder == config.REPO_ROOT / "models" / "reranker"):
+        return None
+    try:
+        return Reranker(folder)
+    except RerankerError as exc:
+        raise UsageError(str(exc)) from exc
 
 
 def default_index_dir(collection: str) -> Path:

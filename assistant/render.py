@@ -318,25 +318,41 @@ def render_background(answer: Answer, terms: Sequence[str] = ()) -> str:
 
 
 def render_retrieval_rows(rows: Sequence[dict], collection: str, terms: Sequence[str]) -> str:
-    """BM25 and dense ranks/scores side by side with the fused rank and matched terms.
+    """BM25 and dense ranks/scores side by side with the final rank and matched terms;
+    when the ranking was reranked, the reranker's score and the rank change too.
 
-    Each row: {unit_id, label, bm25_rank, bm25, dense_rank, dense, fused_rank, fused, matched}.
+    Each row: {unit_id, label, bm25_rank, bm25, dense_rank, dense, fused_rank, fused,
+    matched, rerank, rank_before} (rerank / rank_before None when not reranked).
     """
     fmt = lambda v, d=3: "—" if v is None else (f"{v:.{d}f}" if isinstance(v, float) else str(v))  # noqa: E731
-    head = ("<tr><th>融合名次</th><th>条文</th><th>BM25 名次</th><th>BM25 分</th><th>向量名次</th><th>向量分</th>"
-            "<th>RRF 分</th><th>命中词</th></tr>")
+    reranked = any(row.get("rerank") is not None for row in rows)
+    extra_head = "<th>重排分</th><th>名次变化</th>" if reranked else ""
+    head = ("<tr><th>名次</th><th>条文</th><th>BM25 名次</th><th>BM25 分</th><th>向量名次</th><th>向量分</th>"
+            f"<th>RRF 分</th>{extra_head}<th>命中词</th></tr>")
     body = []
     for row in rows:
         matched = "、".join(row.get("matched") or []) or "—"
+        extra = f"<td>{fmt(row.get('rerank'), 2)}</td><td>{esc(rank_change(row))}</td>" if reranked else ""
         body.append(
             f"<tr><td>{fmt(row.get('fused_rank'))}</td><td>{source_link(row['label'], row['unit_id'], collection, terms)}</td>"
             f"<td>{fmt(row.get('bm25_rank'))}</td><td>{fmt(row.get('bm25'))}</td>"
             f"<td>{fmt(row.get('dense_rank'))}</td><td>{fmt(row.get('dense'))}</td>"
-            f"<td>{fmt(row.get('fused'), 4)}</td><td>{esc(matched)}</td></tr>"
+            f"<td>{fmt(row.get('fused'), 4)}</td>{extra}<td>{esc(matched)}</td></tr>"
         )
     terms_line = "、".join(terms) or "—"
-    return (f'<div class="fagui-card details"><p>查询词（分词后）：{esc(terms_line)}</p>'
+    note = "<p>名次为交叉编码器重排序后的名次；名次变化：重排前 → 重排后。</p>" if reranked else ""
+    return (f'<div class="fagui-card details"><p>查询词（分词后）：{esc(terms_line)}</p>{note}'
             f'<table class="details"><thead>{head}</thead><tbody>{"".join(body)}</tbody></table></div>')
+
+
+def rank_change(row: dict) -> str:
+    """`12 → 3 (↑9)` for a reranked row, `—` for one the reranker did not see."""
+    before, after = row.get("rank_before"), row.get("fused_rank")
+    if before is None or after is None:
+        return "—"
+    moved = before - after
+    arrow = f"↑{moved}" if moved > 0 else (f"↓{-moved}" if moved < 0 else "=")
+    return f"{before} → {after} ({arrow})"
 
 
 # ------------------------------------------------------------------ ingest reports and documents

@@ -32,6 +32,7 @@ QUERY_BACKEND = "FAGUI_QUERY_BACKEND"
 TOKENIZE_WORKERS = "FAGUI_TOKENIZE_WORKERS"
 ISSUE_MAP = "FAGUI_ISSUE_MAP"
 VOCABULARY = "FAGUI_VOCABULARY"
+RERANKER = "FAGUI_RERANKER"
 AUTH = "FAGUI_AUTH"
 LLM_BASE_URL = "FAGUI_LLM_BASE_URL"
 LLM_MODEL = "FAGUI_LLM_MODEL"
@@ -65,6 +66,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(TOKENIZE_WORKERS, "the CPUs available", "processes that segment a large BM25 build (1 = in-process)"),
     Setting(ISSUE_MAP, "`1`", "`0` leaves the issue map out of retrieval (the switch for before/after measurements)"),
     Setting(VOCABULARY, "`0`", "`1` adds the lay → legal query vocabulary to BM25 queries (off: it lowered Recall@10)"),
+    Setting(RERANKER, "`models/reranker/` in this repository", "the cross-encoder reranker folder; `off` answers without reranking (`--no-rerank` wins)"),
     Setting(AUTH, "none", "`user:password` for HTTP Basic on every route of `fagui serve` (`--auth` wins); required off loopback"),
     Setting(LLM_BASE_URL, "none (no model is called)", "the optional local LLM server, e.g. `http://127.0.0.1:8000/v1` (`--llm-base-url` wins)"),
     Setting(LLM_MODEL, "none", "the model name on that server (`--llm-model` wins)"),
@@ -141,6 +143,15 @@ def issue_map_enabled() -> bool:
 def vocabulary_enabled() -> bool:
     """The lay → legal query vocabulary is used only with FAGUI_VOCABULARY=1."""
     return _read(VOCABULARY) == "1"
+
+
+def reranker_folder() -> Path | None:
+    """The reranker folder: FAGUI_RERANKER as given, None for `off`/`0`, else the
+    repository's shipped `models/reranker/`."""
+    value = _stripped(RERANKER)
+    if value.lower() in ("off", "0", "none"):
+        return None
+    return Path(value) if value else REPO_ROOT / "models" / "reranker"
 
 
 def auth_credentials() -> str | None:

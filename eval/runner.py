@@ -377,6 +377,7 @@ def run_eval(
     progress: bool = True,
     questions_source: str = "",
     llm=None,
+    split: str = "all",
 ) -> EvalResult:
     """Evaluate `pipeline` on `questions` (the first `limit`) and write the report files.
 
@@ -412,7 +413,7 @@ def run_eval(
 
     metrics = _metrics(pipeline, results, gold_units, qrels, run,
                        config={"collection": getattr(pipeline, "collection", ""), "mode": mode, "k": k, "limit": limit,
-                               "questions_source": questions_source, "score_key": score_key,
+                               "questions_source": questions_source, "split": split, "score_key": score_key,
                                "modes_used": used.modes, "fallback_reason": used.reason})
     if llm is not None:
         metrics["llm"] = summarise_llm(llm, {item.question.id: item.answer for item in asked if item.answer is not None})

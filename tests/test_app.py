@@ -227,7 +227,8 @@ def test_fresh_collection_answers_by_bm25_first_and_turns_hybrid_without_restart
         assert first.index.dense is None and first.index.dense_state == "pending"
         analysis, evidence, answer = app.ask(question, "fresh")
         assert answer.retrieval == {"requested": "hybrid", "used": "bm25", "vectors": "pending",
-                                    "reason": answer.retrieval["reason"]} and "not embedded yet" in answer.retrieval["reason"]
+                                    "reason": answer.retrieval["reason"], "rerank": "fagui-rerank-m3e-small",
+                                    } and "not embedded yet" in answer.retrieval["reason"]
         assert "《中华人民共和国数据安全法》第四十条" in evidence
         assert "语义检索构建中（0%），本次为关键词检索" in analysis
         assert "关键词检索就绪" in app.status_html("fresh") and "语义检索构建中" in app.status_html("fresh")

@@ -155,7 +155,7 @@ def test_written_answer_removes_invented_references_and_sends_only_question_and_
 
 def test_rewritten_query_is_fused_into_retrieval(pipeline, baseline):
     rewrite = "个人信息处理者 自动化决策 透明度 结果公平公正"
-    top = pipeline.retrieve(rewrite, k=1)[0][0]
+    top = pipeline.retrieve(rewrite, k=1, rerank=False)[0][0]  # rewrites are fused unreranked
     assert top not in {h.unit_id for h in baseline.hits if h.origin == "search"}  # precondition: new to the question
     with StubServer(rewrite=[{"content": json.dumps({"queries": [rewrite]}, ensure_ascii=False)}]) as stub:
         answer = pipeline.ask(QUESTION, llm=stub.settings(write=False))
