@@ -49,8 +49,9 @@ from eval.questions import load_questions
 from indexer.embedder import PRECISIONS
 from indexer.store import IndexConfig, build_index, make_embedder
 
-STAGES = ("lookup", "segment", "bm25", "embed", "faiss", "fusion", "xref", "analysis", "total")
-RETRIEVAL_STAGES = ("segment", "bm25", "embed", "faiss", "fusion")  # their sum per question = "retrieval"
+STAGES = ("lookup", "segment", "bm25", "embed", "faiss", "fusion", "rerank", "xref", "analysis", "total")
+#: their sum per question = "retrieval" (rerank only when the answer was reranked)
+RETRIEVAL_STAGES = ("segment", "bm25", "embed", "faiss", "fusion", "rerank")
 PERCENTILES = (50, 95, 99)
 DEFAULT_QUESTIONS = Path(__file__).resolve().parents[2] / "shared" / "eval" / "stard" / "stard_train.jsonl"
 COLD_QUESTION = "受托企业泄露政务数据，委托的行政机关要承担什么责任？"
@@ -158,12 +159,17 @@ sys.stderr.write("\\n" + json.dumps({"wall_s": wall, "maxrss_kb": usage.ru_maxrs
 """
 
 
+def rerank_flags(rerank: bool | None) -> list[str]:
+    """The CLI flag that passes a bench's reranking choice to a `fagui` subprocess."""
+    return [] if rerank is None else ["--rerank" if rerank else "--no-rerank"]
+
+
 def cold_start(collection: str, question: str = COLD_QUESTION, *, index_dir: Path | None = None,
-               timeout: float = 600.0) -> dict:
+               timeout: float = 600.0, rerank: bool | None = None) -> dict:
     """`fagui ask QUESTION --collection NAME --json` in a fresh process: wall time from
     spawn to exit and that process's peak RSS (os.wait4 of exactly that child, in a small
     launcher process — see _LAUNCHER)."""
-    cmd = [*fagui_command(), "ask", question, "--collection", collection, "--json"]
+    cmd = [*fagui_command(), "ask", question, "--collection", collection, "--json", *rerank_flags(rerank)]
     if index_dir is not None:
         cmd += ["--index-dir", str(index_dir)]
     done = subprocess.run([sys.executable, "-c", _LAUNCHER, str(timeout), *cmd], capture_output=True)
@@ -177,10 +183,14 @@ def cold_start(collection: str, question: str = COLD_QUESTION, *, index_dir: Pat
             "wall_s": round(measured["wall_s"], 3), "peak_rss_mb": round(measured["maxrss_kb"] / 1024, 1), "hits": hits}
 
 
-def in_process_open(collection: str, index_dir: Path | None, question: str = COLD_QUESTION):
-    """(pipeline, timings): `Pipeline.open` time and first-ask time in this process."""
+def in_process_open(collection: str, index_dir: Path | None, question: str = COLD_QUESTION,
+                    rerank: bool | None = None):
+    """(pipeline, timings): `Pipeline.open` time and first-ask time in this process
+    (`rerank`: the pipeline's reranking default for every later ask; None keeps its own)."""
     started = time.perf_counter()
     pipeline = Pipeline.open(collection, index_dir)
+    if rerank is not None:
+        pipeline.rerank = pipeline.use_rerank(rerank)
     opened = time.perf_counter() - started
     started = time.perf_counter()
     pipeline.ask(question)
@@ -230,7 +240,7 @@ DEFAULT_CLIENTS = (1, 4, 16)
 
 
 def serve_throughput(collection: str, questions: list[str], *, concurrency: tuple[int, ...] = DEFAULT_CLIENTS,
-                     seconds: float = 20.0, start_timeout: float = 300.0) -> dict:
+                     seconds: float = 20.0, start_timeout: float = 300.0, rerank: bool | None = None) -> dict:
     """Answers per second of `fagui serve` on loopback with 1, 4, 16 … client threads.
 
     Starts its own `fagui serve --host 127.0.0.1` on a free port, drives the page's ask
@@ -241,7 +251,8 @@ def serve_throughput(collection: str, questions: list[str], *, concurrency: tupl
     from gradio_client import Client
 
     port = _free_port()
-    cmd = [*fagui_command(), "serve", "--collection", collection, "--host", LOOPBACK, "--port", str(port), "--quiet"]
+    cmd = [*fagui_command(), "serve", "--collection", collection, "--host", LOOPBACK, "--port", str(port), "--quiet",
+           *rerank_flags(rerank)]
     env = child_environment(GRADIO_ANALYTICS_ENABLED="False")
     server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     levels = []
@@ -439,22 +450,22 @@ def _index_kind(index: dict) -> str:
 
 def bench_collection(collection: str, questions: list[str], *, repeat: int, index_dir: Path | None = None,
                      cold: bool = True, serve_seconds: float = 0.0, clients: tuple[int, ...] = DEFAULT_CLIENTS,
-                     builds: tuple[BuildSpec, ...] = (), progress: bool = False) -> dict:
+                     builds: tuple[BuildSpec, ...] = (), progress: bool = False, rerank: bool | None = None) -> dict:
     """Every measurement of one collection; cold subprocess first, while nothing is warm
     in this process (the OS page cache stays warm either way — stated in the report)."""
     given = Path(index_dir) if index_dir else None
     index_dir = given or default_index_dir(collection)
     out: dict = {"collection": collection, "index_size": index_size(index_dir)}
     if cold:
-        out["cold_start_subprocess"] = cold_start(collection, index_dir=given)
-    pipeline, opened = in_process_open(collection, index_dir)
+        out["cold_start_subprocess"] = cold_start(collection, index_dir=given, rerank=rerank)
+    pipeline, opened = in_process_open(collection, index_dir, rerank=rerank)
     out["cold_start_in_process"] = opened
     out["index"] = pipeline.fingerprint()
     out["warm"] = warm_latency(pipeline, questions, repeat=repeat, progress=progress)
     pipeline.index.close()  # a Milvus Lite file serves one process: free it for `fagui serve`
     del pipeline
     if serve_seconds > 0:
-        out["serve"] = serve_throughput(collection, questions, concurrency=clients, seconds=serve_seconds)
+        out["serve"] = serve_throughput(collection, questions, concurrency=clients, seconds=serve_seconds, rerank=rerank)
     if builds:
         out["build"] = build_benchmark(collection, list(builds), progress=progress)
     return out
@@ -463,7 +474,7 @@ def bench_collection(collection: str, questions: list[str], *, repeat: int, inde
 def run_bench(collections: list[str], questions_path: str | Path, out_dir: str | Path, *, n: int = 200,
               repeat: int = 3, index_dir: Path | None = None, cold: bool = True, serve_seconds: float = 0.0,
               clients: tuple[int, ...] = DEFAULT_CLIENTS, builds: tuple[BuildSpec, ...] = (),
-              faiss_n: int = 0, progress: bool = False) -> dict:
+              faiss_n: int = 0, progress: bool = False, rerank: bool | None = None) -> dict:
     """Measure, write `out_dir/bench.json` and `out_dir/bench.md`, return the result."""
     if n < 1 or repeat < 1:
         raise UsageError("--n and --repeat must be at least 1")
@@ -479,13 +490,13 @@ def run_bench(collections: list[str], questions_path: str | Path, out_dir: str |
         "parameters": {"collections": list(collections), "n": n, "repeat": repeat, "cold": cold,
                        "serve_seconds": serve_seconds, "clients": list(clients),
                        "builds": [f"{b.precision}:{b.max_units}" if b.max_units else b.precision for b in builds],
-                       "faiss_scale": faiss_n},
+                       "faiss_scale": faiss_n, "rerank": rerank},
         "collections": {},
     }
     for collection in collections:
         result["collections"][collection] = bench_collection(
             collection, questions, repeat=repeat, index_dir=index_dir, cold=cold,
-            serve_seconds=serve_seconds, clients=clients, builds=builds, progress=progress)
+            serve_seconds=serve_seconds, clients=clients, builds=builds, progress=progress, rerank=rerank)
     if faiss_n:
         result["faiss_scale"] = faiss_scale(faiss_n, progress=progress)
     result["machine"]["load_average_end"] = load_average()
@@ -635,7 +646,8 @@ def render_markdown(result: dict) -> str:
         warm = coll["warm"]
         lines += [f"## Collection `{name}`", "",
                   f"Index: {_index_kind(coll['index'])}, model {coll['index'].get('model') or '-'} "
-                  f"({coll['index'].get('precision') or '-'}), built {coll['index'].get('index_created') or '-'}.", "",
+                  f"({coll['index'].get('precision') or '-'}), built {coll['index'].get('index_created') or '-'}; "
+                  f"{reranker_text(coll['index'])}.", "",
                   f"### Warm latency (mode {warm['mode']}, {warm['questions']} questions, median of {warm['repeat']} passes)", "",
                   "| stage | p50 ms | p95 ms | p99 ms | mean ms |", "| --- | ---: | ---: | ---: | ---: |"]
         for stage, stats in warm["stages_ms"].items():
@@ -677,6 +689,14 @@ def render_markdown(result: dict) -> str:
                   f"{scale['data']}; {scale['queries']} queries one at a time on one thread; raw vectors "
                   f"{_mb(scale['vector_bytes'])}.", "", *faiss_table(scale)]
     return "\n".join(lines)
+
+
+def reranker_text(fingerprint: dict) -> str:
+    """`reranker fagui-rerank-m3e-small (sha256 1a2b3c4d…, top 30)` or `no reranking`."""
+    info = fingerprint.get("reranker")
+    if not fingerprint.get("rerank") or not info:
+        return "no reranking"
+    return f"reranker {info['name']} (sha256 {info['sha256'][:8]}…, top {fingerprint.get('rerank_depth')})"
 
 
 def render_build(build: dict) -> list[str]:

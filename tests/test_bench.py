@@ -55,7 +55,7 @@ def test_bench_json_has_every_measurement(bench, home):
     assert result["questions"]["n"] == 5  # first N, not the whole file
     assert result["parameters"] == {"collections": ["tiny"], "n": 5, "repeat": 1, "cold": True,
                                     "serve_seconds": 0.0, "clients": [1, 4, 16], "builds": ["fp32", "auto:40"],
-                                    "faiss_scale": 0}
+                                    "faiss_scale": 0, "rerank": None}
     coll = result["collections"]["tiny"]
     warm = coll["warm"]
     assert warm["mode"] == "hybrid" and warm["repeat"] == 1 and warm["questions"] == 5
