@@ -661,7 +661,7 @@ def open_reranker() -> Reranker | None:
     FAGUI_RERANKER=off or the default folder is absent. An explicitly named folder that
     is missing or altered is a usage error naming it."""
     folder = config.reranker_folder()
-    if folder is None or (not folder.exists() and folder == config.REPO_ROOT / "models" / "reranker"):
+    if folder is None or (not folder.exists() and folder == config.SHIPPED_RERANKER):
         return None
     try:
         return Reranker(folder)

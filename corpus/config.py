@@ -23,6 +23,8 @@ from typing import Mapping
 from corpus.errors import UsageError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+#: The shipped reranker folder (the default of FAGUI_RERANKER).
+SHIPPED_RERANKER = REPO_ROOT / "models" / "reranker"
 
 HOME = "FAGUI_HOME"
 DATA_ROOT = "FAGUI_DATA_ROOT"
@@ -151,7 +153,7 @@ def reranker_folder() -> Path | None:
     value = _stripped(RERANKER)
     if value.lower() in ("off", "0", "none"):
         return None
-    return Path(value) if value else REPO_ROOT / "models" / "reranker"
+    return Path(value) if value else SHIPPED_RERANKER
 
 
 def auth_credentials() -> str | None:

@@ -57,7 +57,7 @@ DEFAULT_SOURCES = (
     (SHARED_EVAL / "domain" / "domain_dev.jsonl", "default"),
     (SHARED_EVAL / "domain" / "domain_lay_dev.jsonl", "default"),
 )
-SHIPPED_DIR = REPO / "models" / "reranker"
+SHIPPED_DIR = config.SHIPPED_RERANKER
 #: Candidates mined per question (the deepest reranking depth measured).
 MINE_DEPTH = 50
 #: Times a domain pair is repeated in the training data.
