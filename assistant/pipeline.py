@@ -34,7 +34,7 @@ from corpus import config
 from corpus.errors import UsageError
 from corpus.hashing import file_sha256
 from corpus.numerals import canonical_article_label
-from corpus.records import Document, Unit
+from corpus.records import Document, Unit, paused_gc
 from corpus.versions import VersionIndex, title_key
 from indexer.hits import RRF_C, fuse
 from indexer.records import Hit
@@ -145,9 +145,10 @@ class UnitTable:
             for unit in doc.units:
                 table.refs.setdefault(f"{doc.title}{unit_label(unit)}", unit.unit_id)
             if doc.status == "current":
+                key = title_key(doc.title)
                 for unit in doc.units:
                     if unit.kind == "article" and unit.number:
-                        table.current_article.setdefault((title_key(doc.title), unit.number), unit.unit_id)
+                        table.current_article.setdefault((key, unit.number), unit.unit_id)
         return table
 
     def resolve(self, law: str, article: str) -> str | None:
@@ -203,11 +204,12 @@ class Pipeline:
         reranker FAGUI_RERANKER names (default: the repository's `models/reranker/`)."""
         reranker = open_reranker()
         index_dir = index_dir or default_index_dir(collection)
-        index = load_index(index_dir, model_path=model_path)
-        documents = index.documents()
-        catalog = LawCatalog(documents)  # built once: names, versions, articles for lookup, xrefs and history
-        xrefs = CrossRefIndex.build(documents, catalog=catalog, cache=xref_cache_path(index.directory))  # holds documents.jsonl
-        return cls(collection, index, documents, lookup=catalog, xrefs=xrefs, reranker=reranker)
+        with paused_gc():  # a million records, no garbage (see corpus.records.paused_gc)
+            index = load_index(index_dir, model_path=model_path)
+            documents = index.documents()
+            catalog = LawCatalog(documents)  # built once: names, versions, articles for lookup, xrefs and history
+            xrefs = CrossRefIndex.build(documents, catalog=catalog, cache=xref_cache_path(index.directory))  # holds documents.jsonl
+            return cls(collection, index, documents, lookup=catalog, xrefs=xrefs, reranker=reranker)
 
     # -- protocol -----------------------------------------------------------------------
 

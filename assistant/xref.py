@@ -39,7 +39,7 @@ import json
 import os
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -171,6 +171,25 @@ def is_duty_article(unit: Unit) -> bool:
     return bool(DUTY_TEXT_RE.search(unit.text))
 
 
+@dataclass(frozen=True)
+class ArticleKind:
+    """What the liability pairing needs to know of an article: liability-bearing, its
+    whole-law sanction wording (`general`, "" when none) and duty-bearing. Computed by
+    regular expressions over every article (0.2 s per start of `default`), so the
+    reference cache keeps it too."""
+
+    liability: bool = False
+    general: str = ""
+    duty: bool = False
+
+
+def article_kind(unit: Unit) -> ArticleKind:
+    """The ArticleKind of an article (see is_liability_article, GENERAL_LIABILITY_RE, is_duty_article)."""
+    liability = is_liability_article(unit)
+    general = GENERAL_LIABILITY_RE.search(unit.text) if liability else None
+    return ArticleKind(liability, general.group(0) if general else "", is_duty_article(unit))
+
+
 def _is_violation(text: str, start: int, end: int) -> bool:
     """Is the reference at text[start:end] cited as the breached rule?
 
@@ -261,28 +280,32 @@ class CrossRefIndex:
                 index._order[unit.unit_id] = (doc.doc_id, position)
         for doc in documents:
             for unit in doc.articles():
-                refs = None if cached is None else [Reference.from_dict(r) for r in cached.get(unit.unit_id, ())]
-                index._add_article(doc, unit, refs)
+                if cached is None:
+                    index._add_article(doc, unit)
+                else:
+                    refs = [Reference.from_dict(r) for r in cached.refs.get(unit.unit_id, ())]
+                    index._add_article(doc, unit, refs, cached.kind_of(unit.unit_id))
         index._sort_links()
         index._pair_general()
         if cache is not None and cached is None:
-            _write_reference_cache(cache, index._outgoing)
+            _write_reference_cache(cache, index)
         index.stats.from_cache = cached is not None
         index.stats.build_seconds = round(time.perf_counter() - started, 3)
         return index
 
-    def _add_article(self, doc: Document, unit: Unit, refs: list[Reference] | None = None) -> None:
-        """Record one article; `refs` are its parsed references when they come from the cache."""
+    def _add_article(self, doc: Document, unit: Unit, refs: list[Reference] | None = None,
+                     kind: ArticleKind | None = None) -> None:
+        """Record one article; `refs` and `kind` come from the cache when it has them."""
         self.stats.articles += 1
-        liable = is_liability_article(unit)
+        kind = kind if kind is not None else article_kind(unit)
+        liable = kind.liability
         if liable:
             self._liability.add(unit.unit_id)
             self.stats.liability_articles += 1
-            general = GENERAL_LIABILITY_RE.search(unit.text)
-            if general:
-                self._general_by_doc.setdefault(doc.doc_id, []).append((unit.unit_id, general.group(0)))
+            if kind.general:
+                self._general_by_doc.setdefault(doc.doc_id, []).append((unit.unit_id, kind.general))
                 self.stats.general_liability_articles += 1
-        if is_duty_article(unit):
+        if kind.duty:
             self._duty_units.add(unit.unit_id)
         if refs is None:
             refs = self._article_refs(doc, unit) + _paragraph_refs(unit) + self._law_refs(doc, unit)
@@ -442,7 +465,7 @@ class CrossRefIndex:
 
 # ------------------------------------------------------------------ reference cache
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: the articles' kinds (ArticleKind) besides their references
 #: Source files whose code decides what references are parsed and how they resolve.
 _PARSING_MODULES = ("assistant/xref.py", "assistant/lookup.py", "corpus/numerals.py")
 
@@ -457,27 +480,55 @@ def parsing_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
-def _read_reference_cache(path: Path) -> dict[str, list[dict]] | None:
-    """The cached references per unit id, or None when absent or unreadable (then the
+@dataclass
+class CachedParse:
+    """What the reference cache holds: parsed references and the non-default ArticleKinds,
+    both by unit id (an article missing from `kinds` is neither liability nor duty)."""
+
+    refs: dict[str, list[dict]]
+    kinds: dict[str, ArticleKind]
+
+    def kind_of(self, unit_id: str) -> ArticleKind:
+        return self.kinds.get(unit_id, _PLAIN_ARTICLE)
+
+
+_PLAIN_ARTICLE = ArticleKind()
+
+
+def _read_reference_cache(path: Path) -> CachedParse | None:
+    """The cached parse, or None when absent, unreadable or of another format (then the
     build parses and rewrites it — a damaged cache costs time, never correctness)."""
 
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT or not isinstance(data.get("refs"), dict):
+    if (not isinstance(data, dict) or data.get("format") != CACHE_FORMAT or not isinstance(data.get("refs"), dict)
+            or not isinstance(data.get("kinds"), dict)):
         return None
-    return data["refs"]
+    try:
+        kinds = {unit_id: ArticleKind(**fields) for unit_id, fields in data["kinds"].items()}
+    except TypeError:  # fields of another version of ArticleKind
+        return None
+    return CachedParse(data["refs"], kinds)
 
 
-def _write_reference_cache(path: Path, outgoing: dict[str, list[Reference]]) -> None:
-    """Atomic write (temp file + rename); failure to write only loses the speed-up."""
+def _write_reference_cache(path: Path, index: "CrossRefIndex") -> None:
+    """Atomic write (temp file + rename) of the index's parsed references and article
+    kinds; failure to write only loses the speed-up."""
 
-    rows = {unit_id: [r.to_dict() for r in refs] for unit_id, refs in outgoing.items() if refs}
+    rows = {unit_id: [r.to_dict() for r in refs] for unit_id, refs in index._outgoing.items() if refs}
+    kinds = {}
+    general = {unit_id: basis for links in index._general_by_doc.values() for unit_id, basis in links}
+    for unit_id in index._units:
+        kind = ArticleKind(unit_id in index._liability, general.get(unit_id, ""), unit_id in index._duty_units)
+        if kind != _PLAIN_ARTICLE:
+            kinds[unit_id] = asdict(kind)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps({"format": CACHE_FORMAT, "refs": rows}, ensure_ascii=False), encoding="utf-8")
+        tmp.write_text(json.dumps({"format": CACHE_FORMAT, "refs": rows, "kinds": kinds}, ensure_ascii=False),
+                       encoding="utf-8")
         os.replace(tmp, path)
     except OSError:
         tmp.unlink(missing_ok=True)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import replace
+from functools import lru_cache
 from typing import Iterable
 
 from corpus.numerals import SMALL_NUMERAL_CHARS, article_label, parse_article_label
@@ -56,13 +57,15 @@ def law_key(title: str) -> str:
 _BOOK_MARKS = str.maketrans("", "", "<>〈〉")
 
 
+@lru_cache(maxsize=1 << 16)
 def title_key(name: str) -> str:
     """The one comparison key of a law's name: `law_key` without book-title marks, so
     《中华人民共和国数据安全法》, 中华人民共和国数据安全法 and 数据安全法 compare equal.
 
     Every place that matches a written law name against the collection uses it: the
     lookup catalogue's names, the pipeline's (title, article) table, the verification
-    of citations."""
+    of citations. Cached: opening a collection asks it for the same few thousand titles
+    some 130,000 times (0.3 s of every cold start)."""
     return law_key(name).translate(_BOOK_MARKS)
 
 

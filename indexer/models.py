@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import os
-from functools import lru_cache
+import time
 from pathlib import Path
 
 from corpus import config
@@ -60,21 +61,99 @@ def weight_files(model_dir: Path) -> list[Path]:
     return files
 
 
-@lru_cache(maxsize=16)
-def _hash_files(paths_sizes_mtimes: tuple[tuple[str, int, float], ...]) -> str:
+#: File in FAGUI_HOME/cache remembering model fingerprints between processes.
+FINGERPRINT_CACHE_FILE = "weights-sha256.json"
+FINGERPRINT_CACHE_FORMAT = 1
+#: A remembered hash is trusted only for files last changed this long before it was taken:
+#: a file rewritten within one clock tick of the hashing could keep its stamp ("racy git").
+RACY_NS = 2_000_000_000
+
+
+def _file_stamp(path: Path) -> list:
+    """What must be unchanged for a remembered hash to be trusted: size, inode and the
+    modification and status-change times in ns (the stamp `make` and git's index trust;
+    ctime cannot be set back by `touch`, so rewriting a file always invalidates it)."""
+    st = path.stat()
+    return [st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def _hash_files(paths: list[Path]) -> str:
+    """sha256 over each file's name, a NUL and its bytes, in order (the fingerprint's
+    definition since the first index: changing it would orphan every built index)."""
     digest = hashlib.sha256()
-    for path, _size, _mtime in paths_sizes_mtimes:
-        digest.update(Path(path).name.encode("utf-8") + b"\0")
+    for path in paths:
+        digest.update(path.name.encode("utf-8") + b"\0")
         with open(path, "rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
     return digest.hexdigest()
 
 
+def _fingerprint_cache_path() -> Path:
+    return config.fagui_home() / "cache" / FINGERPRINT_CACHE_FILE
+
+
+def _read_fingerprint_cache(path: Path) -> dict:
+    """{model folder: {"files": [[path, *stamp], ...], "sha256": hex}}; empty when absent or unreadable (a
+    damaged cache costs one re-hash, never a wrong fingerprint: entries need the stamp)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("format") != FINGERPRINT_CACHE_FORMAT or not isinstance(data.get("models"), dict):
+        return {}
+    return data["models"]
+
+
+def _write_fingerprint_cache(path: Path, models: dict) -> None:
+    """Atomic write (temp file + rename); a read-only FAGUI_HOME only loses the speed-up."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps({"format": FINGERPRINT_CACHE_FORMAT, "models": models}), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+
+
 def weights_fingerprint(model_dir: Path) -> str:
-    """sha256 over the weight files: identifies the model independent of where it lives."""
-    stats = tuple((str(p), p.stat().st_size, p.stat().st_mtime) for p in weight_files(model_dir))
-    return _hash_files(stats)
+    """sha256 over the weight files: identifies the model independent of where it lives.
+
+    Remembered in FAGUI_HOME/cache by folder and the files' stamps. WHY: every cold
+    `fagui ask` checks that the configured model is the one the index was built with,
+    and hashing m3e-small's 96 MB of weights cost 0.3–1 s of each start. Any change of a
+    file's size, inode, mtime or ctime hashes the files again."""
+    files = weight_files(model_dir)
+    stamps = tuple((str(p), *_file_stamp(p)) for p in files)
+    return _remembered_fingerprint(str(Path(model_dir).resolve()), stamps, _fingerprint_cache_path())
+
+
+def _remembered_fingerprint(key: str, stamps: tuple[tuple, ...], cache_path: Path) -> str:
+    """The fingerprint of the files in `stamps`: from the cache file when its entry has
+    the same stamps and is not racy, else hashed (and written there). No in-process memo:
+    it could not tell a file rewritten within one clock tick; reading the small cache
+    file is cheap."""
+    cached = _read_fingerprint_cache(cache_path)
+    entry = cached.get(key)
+    wanted = [list(stamp) for stamp in stamps]
+    if _trusted(entry, wanted):
+        return entry["sha256"]
+    hashed_at = time.time_ns()
+    fingerprint = _hash_files([Path(stamp[0]) for stamp in stamps])
+    cached[key] = {"files": wanted, "sha256": fingerprint, "hashed_at_ns": hashed_at}
+    _write_fingerprint_cache(cache_path, cached)
+    return fingerprint
+
+
+def _trusted(entry, wanted: list[list]) -> bool:
+    """A cache entry for exactly these stamps, hashed at least RACY_NS after every file's
+    last change (stamp = path, size, inode, mtime_ns, ctime_ns)."""
+    if not isinstance(entry, dict) or entry.get("files") != wanted or not isinstance(entry.get("sha256"), str):
+        return False
+    hashed_at = entry.get("hashed_at_ns")
+    if not isinstance(hashed_at, int):
+        return False
+    return all(max(stamp[3], stamp[4]) + RACY_NS <= hashed_at for stamp in wanted)
 
 
 def quiet_transformers() -> None:

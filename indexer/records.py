@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from corpus.records import field_names
+from corpus.records import known_fields
 
 
 @dataclass(frozen=True)
@@ -48,8 +48,7 @@ class Passage:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Passage":
-        known = field_names(cls)
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return cls(**known_fields(cls, data))
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence
 
+import orjson
+
 from corpus.config import model_override, query_backend
 from corpus.errors import UsageError
 from corpus.hashing import file_sha256
@@ -259,8 +261,18 @@ def _write_jsonl(path: Path, rows: Iterable[dict]) -> None:
 
 
 def _read_jsonl(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+    """Rows of a JSONL file. orjson parses them 2–3x faster than json (passages.jsonl and
+    documents.jsonl are ~45 MB each and read on every start); a line it refuses (json.dumps
+    may write NaN, which strict RFC 8259 JSON has not) is read by json instead."""
+    with open(path, "rb") as handle:
+        return [_json_row(line) for line in handle if line.strip()]
+
+
+def _json_row(line: bytes):
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return json.loads(line)
 
 
 def _check_unique_ids(documents: Sequence) -> None:

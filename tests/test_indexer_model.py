@@ -153,3 +153,33 @@ def test_auto_precision_and_which_class_runs_what():
         OpenVINOEmbedder(precision="fp32")
     with pytest.raises(ValueError, match="unknown precision 'fp8'"):
         resolve_precision("fp8")
+
+
+def test_weights_fingerprint_is_remembered_by_stamp_and_rehashed_when_a_file_changes(tmp_path, monkeypatch):
+    """The fingerprint cache (FAGUI_HOME/cache) spares a new process the hashing, and never
+    returns a stale hash: a rewritten weights file is hashed again, a damaged cache file
+    is ignored."""
+    import hashlib
+
+    from indexer import models
+
+    monkeypatch.setenv("FAGUI_HOME", str(tmp_path / "home"))
+    folder = tmp_path / "model"
+    folder.mkdir()
+    weights = folder / "model.safetensors"
+    weights.write_bytes(b"first weights")
+
+    def reference(content: bytes) -> str:  # the definition, computed by hand
+        return hashlib.sha256(b"model.safetensors\0" + content).hexdigest()
+
+    with monkeypatch.context() as patch:
+        patch.setattr(models, "RACY_NS", 0)  # the file was written just now
+        assert weights_fingerprint(folder) == reference(b"first weights")
+        assert (tmp_path / "home" / "cache" / models.FINGERPRINT_CACHE_FILE).is_file()
+        patch.setattr(models, "_hash_files", lambda paths: pytest.fail("hashed again although remembered"))
+        assert weights_fingerprint(folder) == reference(b"first weights")
+
+    weights.write_bytes(b"other weights")  # same size, new content
+    assert weights_fingerprint(folder) == reference(b"other weights")
+    (tmp_path / "home" / "cache" / models.FINGERPRINT_CACHE_FILE).write_text("{not json", encoding="utf-8")
+    assert weights_fingerprint(folder) == reference(b"other weights")

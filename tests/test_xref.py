@@ -163,6 +163,9 @@ def test_reference_cache_gives_the_same_index(default_documents, index, tmp_path
     repaired = CrossRefIndex.build(default_documents, cache=cache)
     assert not repaired.stats.from_cache and snapshot(repaired) == snapshot(index)
     assert CrossRefIndex.build(default_documents, cache=cache).stats.from_cache  # rewritten
+    cache.write_text('{"format": 1, "refs": {}}', encoding="utf-8")  # an older version's cache: no article kinds
+    older = CrossRefIndex.build(default_documents, cache=cache)
+    assert not older.stats.from_cache and snapshot(older) == snapshot(index)
 
 
 def test_evidence_records(index):
