@@ -402,6 +402,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         result = run_bench(
             args.collection or ["default"], args.queries or DEFAULT_QUESTIONS, Path(args.out), n=args.n,
             repeat=args.repeat, index_dir=Path(args.index_dir) if args.index_dir else None, cold=not args.no_cold,
+            cold_runs=args.cold_runs,
             serve_seconds=args.serve_seconds, clients=parse_clients(args.clients),
             builds=tuple(BuildSpec.parse(b) for b in args.build or []), faiss_n=args.faiss_scale,
             progress=_progress_enabled(args), rerank=args.rerank,
@@ -565,6 +566,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--n", type=int, default=200, help="first N questions")
     bench.add_argument("--repeat", type=int, default=3, help="passes; the median of the passes is reported")
     bench.add_argument("--no-cold", action="store_true", help="skip the cold-start subprocess")
+    bench.add_argument("--cold-runs", type=int, default=3, help="fresh `fagui ask` processes per collection (the median is reported)")
     bench.add_argument("--serve-seconds", type=float, default=0.0,
                        help="also load-test `fagui serve` on 127.0.0.1 for this many seconds per concurrency level")
     bench.add_argument("--clients", default="1,4,16", help="client threads per serve load level (comma-separated)")
