@@ -23,9 +23,9 @@ from assistant.llm_answer import render_rewrite_details, render_written
 from assistant.lookup import lookup as run_lookup
 from assistant.manage import DEFAULT_MAX_UPLOAD_MB, Library, add_uploads, has_index, upload_limit_bytes
 from assistant.pdfpage import render_page, unit_boxes
-from assistant.pipeline import RERANK_BY_DEFAULT
+from assistant.pipeline import rerank_by_default
 from corpus.catalog import check_name, load_spec, remove_document
-from corpus.config import data_root, fagui_home, reranker_folder
+from corpus.config import data_root, fagui_home
 from corpus.progress import BOARD
 
 PAGE_LIMIT = 3  # PDF pages shown for one unit in the source view
@@ -123,8 +123,7 @@ class FaguiApp:
         else on when a reranker is installed and reranking is on by default."""
         if self.config.rerank is not None:
             return self.config.rerank
-        folder = reranker_folder()
-        return RERANK_BY_DEFAULT and folder is not None and folder.is_dir()
+        return rerank_by_default()
 
     @staticmethod
     def llm_settings(base_url: str, model: str, rewrite: bool = True, write: bool = True):

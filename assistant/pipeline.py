@@ -658,6 +658,14 @@ def xref_cache_path(index_dir: Path) -> Path:
     return config.fagui_home() / "cache" / "xref" / f"{documents_sha[:24]}-{parsing_fingerprint()}.json"
 
 
+def rerank_by_default() -> bool:
+    """Whether answers are reranked when nobody chooses (where the app's switch starts):
+    RERANK_BY_DEFAULT and a configured reranker folder that exists. `open_reranker` checks
+    its files when a collection opens; a pipeline then starts from the same answer."""
+    folder = config.reranker_folder()
+    return RERANK_BY_DEFAULT and folder is not None and folder.exists()
+
+
 def open_reranker() -> Reranker | None:
     """The configured reranker (its ONNX session loads at the first rerank), or None when
     FAGUI_RERANKER=off or the default folder is absent. An explicitly named folder that

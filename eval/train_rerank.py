@@ -314,17 +314,8 @@ def export(model, out_dir: Path, settings: RerankSettings, probes: Sequence[tupl
 
 def _score_file(path: Path, folder: Path, max_length: int, probes: Sequence[tuple[str, str]]) -> np.ndarray:
     """Scores of an ONNX file through `Reranker` (the inference code users run)."""
-    manifest = {"sha256": file_sha256(path), "max_length": max_length}
-    tmp = folder / f".probe-{os.getpid()}"
-    tmp.mkdir(exist_ok=True)
-    try:
-        shutil.copyfile(path, tmp / MODEL_FILE)
-        shutil.copyfile(folder / TOKENIZER_FILE, tmp / TOKENIZER_FILE)
-        (tmp / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
-        reranker = Reranker(tmp)
-        return np.concatenate([reranker.score(q, [t]) for q, t in probes])
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    reranker = Reranker.from_files(path, folder / TOKENIZER_FILE, max_length)
+    return np.concatenate([reranker.score(q, [t]) for q, t in probes])
 
 
 def _spearman(a: np.ndarray, b: np.ndarray) -> float:

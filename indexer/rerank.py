@@ -33,12 +33,12 @@ MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 MANIFEST_FILE = "manifest.json"
 RERANKER_FILES = (MODEL_FILE, TOKENIZER_FILE, MANIFEST_FILE)
-#: Pairs per ONNX call: one. WHY: int8 dynamic quantisation scales activations per call, so
-#: in a batch of 8 a pair's score moved by up to 0.15 with its batch-mates (the same article
-#: scored differently for the same question depending on the other candidates). One pair
-#: per call makes a score a function of the pair alone, for 15 % more time (STARD dev, top
-#: 15: 179 vs 156 ms per question) and no loss of quality (R@10 0.573 either way).
-BATCH = 1
+#: ONE_PAIR_PER_CALL: `score` runs one pair per ONNX call. WHY: int8 dynamic quantisation
+#: scales activations per call, so in a batch of 8 a pair's score moved by up to 0.15 with
+#: its batch-mates (the same article scored differently for the same question depending on
+#: the other candidates). One pair per call makes a score a function of the pair alone, for
+#: 15 % more time (STARD dev, top 15: 179 vs 156 ms per question) and no loss of quality
+#: (R@10 0.573 either way).
 
 
 def rerank_order(ranked: Sequence[str], scores: dict[str, float], depth: int, blend: float) -> list[str]:
@@ -102,11 +102,26 @@ class Reranker:
     def __init__(self, folder: Path, threads: int = 2):
         self.folder = Path(folder)
         self.manifest = read_manifest(self.folder)
+        self.model_file = self.folder / MODEL_FILE
+        self.tokenizer_file = self.folder / TOKENIZER_FILE
         self.max_length = int(self.manifest.get("max_length", 160))
         self.threads = threads
         self._session = None
         self._tokenizer = None
         self._inputs: list[str] = []
+
+    @classmethod
+    def from_files(cls, model_file: Path, tokenizer_file: Path, max_length: int, threads: int = 2) -> "Reranker":
+        """A reranker over an ONNX file and a tokenizer that are not (yet) a checked folder:
+        training scores its exports through exactly this inference code before it writes
+        the folder and its manifest."""
+        reranker = cls.__new__(cls)
+        reranker.folder = Path(model_file).parent
+        reranker.manifest = {"sha256": file_sha256(model_file), "max_length": max_length}
+        reranker.model_file, reranker.tokenizer_file = Path(model_file), Path(tokenizer_file)
+        reranker.max_length, reranker.threads = max_length, threads
+        reranker._session, reranker._tokenizer, reranker._inputs = None, None, []
+        return reranker
 
     @property
     def info(self) -> RerankerInfo:
@@ -123,8 +138,8 @@ class Reranker:
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        session = ort.InferenceSession(str(self.folder / MODEL_FILE), options, providers=["CPUExecutionProvider"])
-        tokenizer = Tokenizer.from_file(str(self.folder / TOKENIZER_FILE))
+        session = ort.InferenceSession(str(self.model_file), options, providers=["CPUExecutionProvider"])
+        tokenizer = Tokenizer.from_file(str(self.tokenizer_file))
         tokenizer.no_padding()
         # pairs are cut longest-first, like transformers' default: a long lay question and a
         # long article both keep their beginnings
@@ -140,12 +155,9 @@ class Reranker:
         if self._session is None:
             self._load()
         encodings = self._tokenizer.encode_batch([(question, text) for text in texts])
-        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))  # similar lengths share a batch
         out = np.zeros(len(texts), dtype=np.float32)
         pad = self._tokenizer.token_to_id("[PAD]") or 0
-        for start in range(0, len(order), BATCH):
-            chunk = order[start : start + BATCH]
-            feeds = pad_batch([encodings[i].ids for i in chunk], pad, self._inputs,
-                              type_ids=[encodings[i].type_ids for i in chunk])
-            out[chunk] = self._session.run(None, feeds)[0].reshape(-1)
+        for i, encoding in enumerate(encodings):  # one pair per call (see ONE_PAIR_PER_CALL)
+            feeds = pad_batch([encoding.ids], pad, self._inputs, type_ids=[encoding.type_ids])
+            out[i] = self._session.run(None, feeds)[0].reshape(-1)[0]
         return out
