@@ -349,11 +349,17 @@ def cmd_train(args: argparse.Namespace) -> int:
     or with --reranker train the cross-encoder reranker (eval/train_rerank.py, eval/reports/RERANK.md)."""
     if args.reranker:
         return _train_reranker(args)
-    from eval.train import DEFAULT_QUESTIONS, default_output_dir, train_model
+    from eval.train import TrainSource, default_output_dir, default_sources, source_weight, train_model
 
+    if args.holdout:
+        raise UsageError("--holdout is gone: the held-out part of each question file is fixed (eval/splits.py) "
+                         "and never trained on; `python -m eval.train --holdout` keeps the old STARD-only run")
+    sources = default_sources()
+    if args.questions:
+        sources = (TrainSource(Path(args.questions), args.collection or "default", source_weight(args.questions)),)
     report = train_model(
-        Path(args.out) if args.out else default_output_dir(), args.questions or DEFAULT_QUESTIONS,
-        epochs=args.epochs, batch_size=args.batch_size, holdout=args.holdout, seed=args.seed,
+        Path(args.out) if args.out else default_output_dir(), sources=sources,
+        epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
         progress=_progress_enabled(args), base_model=args.model,
     )
     if args.json:
@@ -542,18 +548,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_rerank_option(srv)
     srv.set_defaults(func=cmd_serve)
 
-    tr = sub.add_parser("train", help="fine-tune the embedding model on annotated questions (default: STARD train)")
-    tr.add_argument("--questions", help="JSONL/CSV with gold articles (default: ../shared/eval/stard/stard_train.jsonl)")
-    tr.add_argument("--out", help="model folder to write (default: $FAGUI_HOME/models/m3e-small-stard)")
+    tr = sub.add_parser("train", help="fine-tune the embedding model on annotated questions (default: STARD on national "
+                                      "+ the domain sets on default, held-out parts excluded)")
+    tr.add_argument("--questions", help="JSONL/CSV with gold articles, asked against --collection (default: STARD on "
+                                        "national + the domain sets on default, their held-out parts excluded)")
+    tr.add_argument("--out", help="model folder to write (default: $FAGUI_HOME/models/m3e-small-tuned)")
     tr.add_argument("--model", help="base model folder (default: $FAGUI_MODEL or m3e-small)")
     tr.add_argument("--epochs", type=int, default=1)
     tr.add_argument("--batch-size", type=int, default=32)
-    tr.add_argument("--holdout", type=float, default=0.0, help="share of questions (by id hash) kept out of training")
+    tr.add_argument("--holdout", type=float, default=0.0, help=argparse.SUPPRESS)  # gone: the split is fixed (eval/splits.py)
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--reranker", action="store_true",
                     help="train the cross-encoder reranker instead (default data: STARD on national + the domain sets "
                          "on default, held-out parts excluded; --questions with --collection for your own)")
-    tr.add_argument("--collection", help="with --reranker --questions: the collection those questions are asked against")
+    tr.add_argument("--collection", help="with --questions: the collection those questions are asked against (default: default)")
     tr.add_argument("--json", action="store_true")
     tr.add_argument("--quiet", action="store_true")
     tr.set_defaults(func=cmd_train)

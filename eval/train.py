@@ -24,6 +24,19 @@ recall function as eval/speed.py, and writes eval/reports/TRAIN.md. `fagui train
 
 Runs on CPU in fp32 (bf16 training is not reliable on CPU), `threads` torch threads;
 HF_HUB_OFFLINE=1 so nothing is ever downloaded.
+
+Several sources (issue 14; `fagui train` with no options). `train_model(sources=...)`
+trains on several question files, each against the built index of the collection its
+questions are asked against (`default_sources()`: the reranker's data, eval/train_rerank.py
+`DEFAULT_SOURCES` — STARD on `national`, the domain sets on `default`). Only the training
+part of each file is read (`trainable`: neither held out nor the STARD dev slice under the
+file's fixed rule, eval/splits.py), so no run can see a held-out question. Gold articles
+are resolved by the pipeline (`Pipeline.resolve`, as `fagui eval` resolves them); each
+question gets a BM25- and a dense-mined hard negative (the top non-gold hit of each
+retriever of the prebuilt index, whose vectors are the base model's, so nothing is
+re-embedded), and a question's pairs take them in turn. A source's pairs are repeated
+`weight` times (the domain sets: `DOMAIN_WEIGHT`, as for the reranker), so a few dozen
+domain questions are not drowned by STARD's ~900.
 """
 from __future__ import annotations
 
@@ -49,7 +62,7 @@ from corpus.catalog import load_collection
 from corpus.errors import UsageError
 from eval.questions import load_questions
 from eval.speed import load_stard, recall_at_k
-from eval.splits import heldout_bucket
+from eval.splits import heldout_bucket, is_dev, is_heldout, rule_for_file
 from indexer.bm25 import BM25Retriever
 from indexer.models import resolve_model_path, weights_fingerprint
 from indexer.passages import make_passages
@@ -77,6 +90,29 @@ class TrainingPair:
 
 
 @dataclass(frozen=True)
+class TrainSource:
+    """One question file, the collection its questions are asked against, and how many
+    times each of its pairs is repeated in the training data."""
+
+    questions: Path
+    collection: str
+    weight: int = 1
+
+
+@dataclass(frozen=True)
+class Mined:
+    """One training question with its resolved gold units and each retriever's ranking
+    (unit ids, best first) in the collection it is asked against."""
+
+    question_id: str
+    question: str
+    gold: tuple[str, ...]
+    missing: tuple[str, ...]  # gold references the collection does not resolve
+    bm25: tuple[str, ...] = ()
+    dense: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class TrainSettings:
     """Everything that determines the trained weights (recorded in the model folder)."""
 
@@ -89,6 +125,7 @@ class TrainSettings:
     max_seq_length: int = 128
     hard_negatives: bool = True
     threads: int = 2
+    dense_negatives: bool = False
 
 
 @dataclass
@@ -112,6 +149,7 @@ class TrainReport:
     load_average: dict[str, float] = field(default_factory=dict)
     missing_gold: list[str] = field(default_factory=list)
     created: str = ""
+    sources: list[dict] = field(default_factory=list)  # per source: file, collection, weight, counts
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -178,11 +216,129 @@ def national_documents() -> list:
     return [d for d in load_collection("national").documents if d.status == "current"]
 
 
+def source_weight(path: str | os.PathLike) -> int:
+    """STARD pairs once, any other file's (the domain sets) `DOMAIN_WEIGHT` times: the
+    reranker's rule (eval/train_rerank.py `make_pairs`)."""
+    from eval.train_rerank import DOMAIN_WEIGHT  # imports the pipeline: only when sources are built
+
+    return 1 if Path(path).name == "stard_train.jsonl" else DOMAIN_WEIGHT
+
+
+def default_sources() -> tuple[TrainSource, ...]:
+    """The issue-14 training data: the reranker's (question file, collection) sources."""
+    from eval.train_rerank import DEFAULT_SOURCES  # imports the pipeline: only when sources are built
+
+    return tuple(TrainSource(Path(p), c, source_weight(p)) for p, c in DEFAULT_SOURCES)
+
+
+def trainable(questions: Sequence, source: str | os.PathLike) -> tuple[list, dict[str, int]]:
+    """The questions of `source` a trainer may see — neither held out nor in the dev slice
+    under the file's fixed rule (eval/splits.py) — and how many of each part there were."""
+    rule = rule_for_file(source)
+    kept, counts = [], {"questions": len(questions), "train": 0, "dev": 0, "heldout": 0}
+    for question in questions:
+        if is_heldout(question.id, rule):
+            counts["heldout"] += 1
+        elif is_dev(question.id, rule):
+            counts["dev"] += 1
+        else:
+            counts["train"] += 1
+            kept.append(question)
+    return kept, counts
+
+
+def mine(questions: Sequence, resolve, index, dense: bool = True, depth: int = HARD_NEGATIVE_DEPTH,
+         seconds: dict[str, float] | None = None) -> list[Mined]:
+    """Resolve each question's gold (`resolve(law, article)` → unit id or None) and rank
+    the collection for it with `index.search_bm25` and, when `dense`, `index.search_dense`
+    (an `indexer.store.Index`: BM25 and the prebuilt vectors). Time per retriever is added
+    to `seconds` (`bm25_mining`, `dense_mining`)."""
+    seconds = seconds if seconds is not None else {}
+    out = []
+    for question in questions:
+        gold, missing = [], []
+        for g in question.gold:
+            unit = resolve(g.law, g.article)
+            (gold if unit else missing).append(unit or g.ref)
+        start = time.perf_counter()
+        bm25 = tuple(h.unit_id for h in index.search_bm25(question.question, depth))
+        seconds["bm25_mining"] = seconds.get("bm25_mining", 0.0) + time.perf_counter() - start
+        ranked_dense: tuple[str, ...] = ()
+        if dense:
+            start = time.perf_counter()
+            ranked_dense = tuple(h.unit_id for h in index.search_dense(question.question, depth))
+            seconds["dense_mining"] = seconds.get("dense_mining", 0.0) + time.perf_counter() - start
+        out.append(Mined(question.id, question.question, tuple(dict.fromkeys(gold)), tuple(missing), bm25, ranked_dense))
+    return out
+
+
+def unit_texts(passages: Sequence) -> dict[str, str]:
+    """unit id → the indexed text of its first window: what a unit looks like to the embedder."""
+    texts: dict[str, str] = {}
+    for passage in passages:
+        if passage.window == 0:
+            texts.setdefault(passage.unit_id, passage.indexed_text)
+    return texts
+
+
+def mined_pairs(mined: Sequence[Mined], texts: dict[str, str], weight: int = 1) -> list[TrainingPair]:
+    """One pair per (question, gold unit with a text), repeated `weight` times. Its negative
+    is the top-ranked unit of a retriever that is not gold for the question (by unit and
+    by text, so a duplicate of a gold article is never a negative); a question's pairs
+    take the BM25 and the dense negative in turn (starting with BM25 on even questions,
+    dense on odd ones), the other one when a retriever found none."""
+    if weight < 1:
+        raise UsageError(f"a source's weight must be >= 1, got {weight}")
+    pairs: list[TrainingPair] = []
+    for n, item in enumerate(mined):
+        positives = [u for u in item.gold if u in texts]
+        gold_texts = {texts[u] for u in positives}
+        negatives = {}
+        for name, ranked in (("bm25", item.bm25), ("dense", item.dense)):
+            negatives[name] = next((texts[u] for u in ranked
+                                    if u not in item.gold and u in texts and texts[u] not in gold_texts), None)
+        turn = 0
+        for unit in positives:
+            for _ in range(weight):
+                order = ("bm25", "dense") if (n + turn) % 2 == 0 else ("dense", "bm25")
+                negative = negatives[order[0]] or negatives[order[1]]
+                pairs.append(TrainingPair(item.question_id, item.question, texts[unit], negative))
+                turn += 1
+    return pairs
+
+
+def source_data(source: TrainSource, pipeline, dense: bool, seconds: dict[str, float],
+                ) -> tuple[list[TrainingPair], dict, list[str]]:
+    """Pairs of one source against its collection's open pipeline, the source's counts
+    and its unresolved gold references."""
+    questions, counts = trainable(load_questions(source.questions), source.questions)
+    mined = mine(questions, pipeline.resolve, pipeline.index, dense=dense, seconds=seconds)
+    pairs = mined_pairs(mined, unit_texts(pipeline.index.passages), source.weight)
+    missing = [f"{m.question_id}: {ref}" for m in mined for ref in m.missing]
+    counts |= {"file": str(Path(source.questions).resolve()), "collection": source.collection, "weight": source.weight,
+               "pairs": len(pairs), "questions_mined_dense": sum(1 for m in mined if m.dense),
+               "questions_without_gold": sum(1 for m in mined if not m.gold)}
+    return pairs, counts, missing
+
+
+def open_pipeline(collection: str):
+    """The collection's built index as the pipeline opens it (its gold resolution and its
+    BM25 and vectors for mining); a missing index is a usage error with the fix."""
+    from assistant.pipeline import Pipeline  # the pipeline loads its index: only when sources are mined
+    from indexer.store import IndexNotFoundError
+
+    try:
+        return Pipeline.open(collection)
+    except IndexNotFoundError as exc:
+        raise UsageError(f"training against {collection!r} needs its built index ({exc}); "
+                         f"run `fagui index --collection {collection}` first") from None
+
+
 # ---------------------------------------------------------------- training
 
 
 def default_output_dir() -> Path:
-    return fagui_home() / "models" / "m3e-small-stard"
+    return fagui_home() / "models" / "m3e-small-tuned"
 
 
 def _seed_everything(seed: int) -> None:
@@ -286,13 +442,23 @@ def train_model(
     hard_negatives: bool = True,
     threads: int = 2,
     documents: Sequence | None = None,
+    sources: Sequence[TrainSource] | None = None,
+    dense_negatives: bool = True,
 ) -> TrainReport:
-    """Fine-tune `base_model` (default: FAGUI_MODEL or m3e-small) on the questions in
-    `questions_path` (JSONL/CSV as `fagui eval` reads them) minus the held-out share,
-    against `documents` (default: the shipped national collection), and save it in
-    `out_dir` as a sentence-transformers folder with `fagui_train.json` beside it."""
+    """Fine-tune `base_model` (default: FAGUI_MODEL or m3e-small) and save it in `out_dir`
+    as a sentence-transformers folder with `fagui_train.json` beside it.
+
+    With `sources`: the training part of each source's questions (fixed splits, see
+    `trainable`) against its collection's built index, BM25 (and with `dense_negatives`
+    dense) hard negatives, pairs repeated by the source's weight; `questions_path`,
+    `holdout` and `documents` are not used. Without: the questions in `questions_path`
+    (JSONL/CSV as `fagui eval` reads them) minus the `holdout` share, against `documents`
+    (default: the shipped national collection), BM25 negatives (eval/reports/TRAIN.md)."""
     prepare_model_runtime()
-    settings = TrainSettings(epochs, batch_size, holdout, seed, learning_rate, 0.1, max_seq_length, hard_negatives, threads)
+    if sources is not None and holdout:
+        raise UsageError("with sources the held-out part is fixed by eval/splits.py; holdout must be 0")
+    settings = TrainSettings(epochs, batch_size, holdout, seed, learning_rate, 0.1, max_seq_length, hard_negatives, threads,
+                             dense_negatives=bool(sources is not None and hard_negatives and dense_negatives))
     if epochs < 1 or batch_size < 2:
         raise UsageError(f"epochs must be >= 1 and batch_size >= 2 (got {epochs}, {batch_size})")
     out_dir = Path(out_dir).expanduser().resolve()
@@ -302,12 +468,33 @@ def train_model(
     load = {"start": os.getloadavg()[0]}
 
     start = time.perf_counter()
-    questions = load_questions(questions_path)
-    train_questions, heldout = split_questions(questions, holdout)
-    documents = list(documents) if documents is not None else national_documents()
-    passages = make_passages(documents)
-    bm25 = hard_negative_retriever(documents, passages, progress) if hard_negatives else None
-    pairs, missing = make_pairs(train_questions, passages, bm25)
+    source_rows: list[dict] = []
+    if sources is not None:
+        pairs, missing, pipelines = [], [], {}
+        for source in sources:
+            if source.collection not in pipelines:
+                pipelines[source.collection] = open_pipeline(source.collection)
+            source_pairs, counts, source_missing = source_data(source, pipelines[source.collection], settings.dense_negatives, seconds)
+            if not hard_negatives:
+                source_pairs = [TrainingPair(p.question_id, p.question, p.positive) for p in source_pairs]
+            pairs += source_pairs
+            missing += source_missing
+            source_rows.append(counts)
+        del pipelines
+        n_questions = sum(r["questions"] for r in source_rows)
+        n_train = sum(r["train"] for r in source_rows)
+        n_heldout = sum(r["heldout"] + r["dev"] for r in source_rows)
+        questions_label = " + ".join(f"{r['file']} ({r['collection']}, ×{r['weight']})" for r in source_rows)
+    else:
+        questions = load_questions(questions_path)
+        train_questions, heldout = split_questions(questions, holdout)
+        documents = list(documents) if documents is not None else national_documents()
+        passages = make_passages(documents)
+        bm25 = hard_negative_retriever(documents, passages, progress) if hard_negatives else None
+        pairs, missing = make_pairs(train_questions, passages, bm25)
+        n_questions, n_train, n_heldout = len(questions), len(train_questions), len(heldout)
+        questions_label = str(Path(questions_path).resolve())
+    seconds = {k: round(v, 1) for k, v in seconds.items()}
     seconds["data"] = round(time.perf_counter() - start, 1)
 
     import torch  # heavy, see fit
@@ -331,10 +518,10 @@ def train_model(
         base_model=str(base_path),
         base_fingerprint=weights_fingerprint(base_path),
         fingerprint=weights_fingerprint(staging),
-        questions_path=str(Path(questions_path).resolve()),
-        questions=len(questions),
-        train_questions=len(train_questions),
-        heldout_questions=len(heldout),
+        questions_path=questions_label,
+        questions=n_questions,
+        train_questions=n_train,
+        heldout_questions=n_heldout,
         questions_without_gold_passage=len({m.split(":")[0] for m in missing}),
         pairs=len(pairs),
         pairs_with_hard_negative=sum(1 for p in pairs if p.negative),
@@ -344,6 +531,7 @@ def train_model(
         load_average=load,
         missing_gold=missing,
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        sources=source_rows,
     )
     (staging / TRAIN_INFO_FILE).write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
     if out_dir.exists():

@@ -5,19 +5,30 @@ indexer's Embedder loads (with its own fingerprint and different vectors).
 Uses two real laws from ../shared (劳动合同法, 商标法) and real STARD questions whose
 gold articles are all in them, so the run takes seconds instead of the minutes the
 full national collection would need.
+
+The several-sources data preparation (issue 14: `trainable`, `mine`, `mined_pairs`,
+`train_model(sources=...)`) is tested on tiny files in tmp_path and fake indexes: held-out
+and dev questions are never kept or mined, pairs are repeated by their source's weight,
+a negative is never a gold unit nor a gold text.
 """
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from eval.questions import load_questions
 from indexer.passages import make_passages
-from eval.splits import heldout_bucket
+from eval.splits import heldout_bucket, is_dev, is_heldout, rule_for_file
 from eval.train import (
     TRAIN_INFO_FILE,
     DistinctTextBatches,
+    Mined,
+    TrainSource,
+    mine,
+    mined_pairs,
+    trainable,
     make_pairs,
     hard_negative_retriever,
     split_questions,
@@ -134,3 +145,124 @@ def test_refuses_to_overwrite_a_folder_it_did_not_write(tmp_path, stard_rows, do
     with pytest.raises(FileExistsError):
         train_model(out, small_question_file(tmp_path, stard_rows, 4), epochs=1, batch_size=2, documents=documents, progress=False)
     assert (out / "notes.txt").read_text(encoding="utf-8") == "keep me"
+
+
+# ---------------------------------------------------------------- several sources (issue 14)
+
+
+def write_questions(path: Path, ids: list[str]) -> Path:
+    rows = [{"id": i, "question": f"问题{i}", "gold": [{"law": "某法", "article": "第一条"}]} for i in ids]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_trainable_never_keeps_a_heldout_or_dev_question(tmp_path):
+    stard = load_questions(write_questions(tmp_path / "stard_train.jsonl", [f"stard-{i}" for i in range(300)]))
+    kept, counts = trainable(stard, tmp_path / "stard_train.jsonl")
+    rule = rule_for_file("stard_train.jsonl")
+    assert kept and not any(is_heldout(q.id, rule) or is_dev(q.id, rule) for q in kept)
+    assert counts["heldout"] > 0 and counts["dev"] > 0
+    assert counts["train"] + counts["dev"] + counts["heldout"] == counts["questions"] == 300
+    # the domain sets: the odd half is held out, no dev slice
+    domain = load_questions(write_questions(tmp_path / "domain_dev.jsonl", [f"dg-{i:03d}" for i in range(1, 11)]))
+    kept, counts = trainable(domain, tmp_path / "domain_dev.jsonl")
+    assert [q.id for q in kept] == ["dg-002", "dg-004", "dg-006", "dg-008", "dg-010"]
+    assert counts == {"questions": 10, "train": 5, "dev": 0, "heldout": 5}
+
+
+class FakeIndex:
+    """search_bm25 / search_dense over fixed rankings."""
+
+    def __init__(self, bm25: list[str], dense: list[str]):
+        self.ranked = {"bm25": bm25, "dense": dense}
+        self.calls = []
+
+    def _hits(self, name, k):
+        self.calls.append(name)
+        return [SimpleNamespace(unit_id=u) for u in self.ranked[name][:k]]
+
+    def search_bm25(self, query, k=10):
+        return self._hits("bm25", k)
+
+    def search_dense(self, query, k=10):
+        return self._hits("dense", k)
+
+
+def test_mine_resolves_gold_and_ranks_with_both_retrievers(tmp_path):
+    questions = load_questions(write_questions(tmp_path / "q.jsonl", ["a-2"]))
+    index = FakeIndex(["g", "x", "y"], ["g", "y", "z"])
+    seconds = {}
+    mined = mine(questions, lambda law, article: "g", index, dense=True, seconds=seconds)
+    assert mined == [Mined("a-2", "问题a-2", ("g",), (), ("g", "x", "y"), ("g", "y", "z"))]
+    assert set(seconds) == {"bm25_mining", "dense_mining"}
+    unresolved = mine(questions, lambda law, article: None, FakeIndex([], []), dense=False)
+    assert unresolved[0].gold == () and unresolved[0].missing == ("某法第一条",) and unresolved[0].dense == ()
+
+
+def test_pairs_are_weighted_alternate_negatives_and_never_use_gold():
+    texts = {u: f"text {u}" for u in ("g1", "g2", "b", "d", "dup")}
+    texts["dup"] = texts["g2"]  # another unit with a gold article's exact text
+    mined = [Mined("q-0", "问0", ("g1", "g2"), (), ("g1", "dup", "g2", "b"), ("g2", "d", "b"))]
+    once = mined_pairs(mined, texts, weight=1)
+    assert [(p.positive, p.negative) for p in once] == [("text g1", "text b"), ("text g2", "text d")]
+    thrice = mined_pairs(mined, texts, weight=3)
+    assert len(thrice) == 6
+    assert [p.positive for p in thrice] == ["text g1"] * 3 + ["text g2"] * 3
+    assert {p.negative for p in thrice} == {"text b", "text d"}  # both retrievers' negatives used
+    gold_texts = {texts["g1"], texts["g2"]}
+    assert not any(p.negative in gold_texts for p in thrice)
+    # only gold in the rankings: no negative rather than a gold one
+    assert all(p.negative is None for p in mined_pairs([Mined("q", "问", ("g1",), (), ("g1",), ("g1",))], texts))
+    # a gold unit without a text makes no pair; a weight below 1 is refused
+    assert mined_pairs([Mined("q", "问", ("nope",), (), ("b",), ())], texts) == []
+    with pytest.raises(ValueError):
+        mined_pairs(mined, texts, weight=0)
+
+
+def test_sources_run_trains_only_on_the_training_part(tmp_path, monkeypatch):
+    """train_model(sources=...) with two sources on fake pipelines: held-out questions
+    are never mined, domain pairs are repeated by their weight."""
+    import eval.train as train
+
+    stard_ids = [f"stard-{i}" for i in range(40)]
+    stard = write_questions(tmp_path / "stard_train.jsonl", stard_ids)
+    domain = write_questions(tmp_path / "domain_dev.jsonl", [f"dg-{i:03d}" for i in range(1, 9)])
+    seen: list[str] = []
+    passages = [SimpleNamespace(unit_id=u, window=0, indexed_text=f"text {u}") for u in ("g", "n1", "n2")]
+
+    class FakePipeline:
+        index = FakeIndex(["g", "n1"], ["n2", "g"])
+        index.passages = passages
+
+        @staticmethod
+        def resolve(law, article):
+            return "g"
+
+    real_mine = train.mine
+
+    def spy(questions, *args, **kwargs):
+        seen.extend(q.id for q in questions)
+        return real_mine(questions, *args, **kwargs)
+
+    captured = {}
+
+    def fake_fit(model, pairs, settings, progress):
+        captured["pairs"] = pairs
+        return 1
+
+    monkeypatch.setattr(train, "open_pipeline", lambda name: FakePipeline())
+    monkeypatch.setattr(train, "mine", spy)
+    monkeypatch.setattr(train, "fit", fake_fit)
+    report = train.train_model(tmp_path / "out", sources=[TrainSource(stard, "national", 1), TrainSource(domain, "default", 3)],
+                               progress=False)
+    stard_rule = rule_for_file(stard)
+    assert seen and not any(is_heldout(i, stard_rule) or is_dev(i, stard_rule) for i in seen if i.startswith("stard"))
+    assert [i for i in seen if i.startswith("dg")] == ["dg-002", "dg-004", "dg-006", "dg-008"]
+    by_source = {Path(r["file"]).name: r for r in report.sources}
+    assert by_source["domain_dev.jsonl"]["pairs"] == 4 * 3
+    assert by_source["stard_train.jsonl"]["pairs"] == by_source["stard_train.jsonl"]["train"]
+    assert len(captured["pairs"]) == report.pairs == sum(r["pairs"] for r in report.sources)
+    assert all(p.negative in ("text n1", "text n2") for p in captured["pairs"])
+    assert report.settings["dense_negatives"] is True
+    with pytest.raises(ValueError):
+        train.train_model(tmp_path / "out2", sources=[TrainSource(stard, "national")], holdout=0.2, progress=False)
