@@ -53,6 +53,7 @@ def _latency(result: dict) -> list[str]:
     names = list(result["collections"])
     head = "| stage (ms) |" + "".join(f" `{n}` p50 | p95 | p99 |" for n in names)
     lines = ["Warm query latency per stage (`retrieval` = segment + BM25 + query embedding + FAISS + fusion, "
+             "before the reranker's `rerank`, "
              "per question; `end_to_end` = the whole `Pipeline.ask`):", "", head,
              "| --- |" + " ---: | ---: | ---: |" * len(names)]
     for stage in README_STAGES:
