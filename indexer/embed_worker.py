@@ -15,12 +15,14 @@ and reports on stdout, one JSON object per line: `{"done": d, "total": t}` as pa
 vectors, then `{"ok": true, ...}`, or `{"error": "..."}`. It stops after its current batch
 (flushing what it embedded to the cache) when its stdin closes — when the parent asks it to
 (`embed_in_child`'s `on_progress` raising) or dies, even by kill -9 — and exits with
-`EXIT_STOPPED`. A kill of the child itself is safe too: the index stays BM25-only and the
+`EXIT_STOPPED`. The children run at a lower CPU priority (`CHILD_NICENESS`) than the
+server they work for. A kill of the child itself is safe too: the index stays BM25-only and the
 next run adopts the flushed cache chunks of the killed one.
 """
 from __future__ import annotations
 
 import json
+import os
 import queue
 import subprocess
 import sys
@@ -42,6 +44,10 @@ PREPARE_FLAG = "--prepare"
 HEARTBEAT_SECONDS = 0.5
 #: Seconds a stopped child gets to finish its batch and flush before it is killed.
 STOP_GRACE_SECONDS = 60
+#: How much the children lower their own CPU priority. WHY: on 2 cores the export and
+#: the embedding took a core from the server right when it answered its first questions
+#: by BM25; niced, they take only the CPU the server leaves (all of it when idle).
+CHILD_NICENESS = 10
 
 
 class EmbedWorkerError(RuntimeError):
@@ -170,6 +176,7 @@ def main(argv: list[str]) -> int:
     if not argv or argv[0].startswith("-"):
         print(f"usage: python -m indexer.embed_worker INDEX_DIR [--quiet | {PREPARE_FLAG}]", file=sys.stderr)
         return 2
+    os.nice(CHILD_NICENESS)
     stopped = threading.Event()
     threading.Thread(target=_watch_stdin, args=(stopped,), name="fagui-embed-stdin", daemon=True).start()
 

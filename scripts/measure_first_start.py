@@ -139,7 +139,7 @@ class Run:
             time.sleep(2.0)
         while True:
             mode, _ = self.ask(client)
-            if mode == "hybrid":
+            if mode.startswith("hybrid"):  # "hybrid + 交叉编码器重排序" when the reranker is on
                 self.mark("first_hybrid_answer", mode=mode)
                 break
             time.sleep(1.0)
