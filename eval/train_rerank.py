@@ -141,19 +141,24 @@ def mine(pipeline: Pipeline, questions: Sequence[Question], source: Path, depth:
     return out
 
 
-def mine_sources(sources: Sequence[tuple[Path, str]], cache: Path | None = None, progress: bool = False) -> list[Candidates]:
-    """Candidates of every (question file, collection) source; cached as JSONL when `cache` is given
-    (keyed by the files' sha256, so changed questions are mined again)."""
+def open_pipelines(collections) -> dict[str, Pipeline]:
+    """One open pipeline per collection: mining and the article texts share them (each
+    opening reads a whole index)."""
+    return {collection: Pipeline.open(collection) for collection in sorted(set(collections))}
+
+
+def mine_sources(sources: Sequence[tuple[Path, str]], pipelines: dict[str, Pipeline], cache: Path | None = None,
+                 progress: bool = False) -> list[Candidates]:
+    """Candidates of every (question file, collection) source, ranked by `pipelines` (one per
+    collection, `open_pipelines`); cached as JSONL when `cache` is given (keyed by the
+    files' sha256, so changed questions are mined again)."""
     key = {"format": CANDIDATES_FORMAT, "sources": [[str(p), c, file_sha256(p)] for p, c in sources], "depth": MINE_DEPTH}
     if cache is not None and cache.is_file():
         lines = cache.read_text(encoding="utf-8").splitlines()
         if lines and json.loads(lines[0]) == key:
             return [Candidates.from_dict(json.loads(line)) for line in lines[1:]]
     out: list[Candidates] = []
-    pipelines: dict[str, Pipeline] = {}
     for path, collection in sources:
-        if collection not in pipelines:
-            pipelines[collection] = Pipeline.open(collection)
         out.extend(mine(pipelines[collection], load_questions(path), Path(path), progress=progress))
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
@@ -388,9 +393,9 @@ def train_reranker(out_dir: Path, sources: Sequence[tuple[Path, str]] = DEFAULT_
         raise UsageError(f"{out_dir}: exists and is not a reranker folder; choose another --out")
     seconds: dict[str, float] = {}
     started = time.perf_counter()
-    candidates = mine_sources(sources, cache=cache, progress=progress)
+    pipelines = open_pipelines(c for _, c in sources)
+    candidates = mine_sources(sources, pipelines, cache=cache, progress=progress)
     seconds["mine"] = round(time.perf_counter() - started, 1)
-    pipelines = {c: Pipeline.open(c) for c in {c for _, c in sources}}
     texts = unit_texts(candidates, pipelines)
     pairs = make_pairs(candidates, texts, settings)
     if not pairs:
@@ -448,14 +453,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--slice", choices=["dev", "heldout"], default="dev")
     args = parser.parse_args(argv)
     if args.measure:
-        items = mine_sources(DEFAULT_SOURCES, cache=Path(args.cache))
+        pipelines = open_pipelines(c for _, c in DEFAULT_SOURCES)
+        items = mine_sources(DEFAULT_SOURCES, pipelines, cache=Path(args.cache))
         chosen = [c for c in items if (c.dev if args.slice == "dev" else c.heldout)]
-        pipelines = {c: Pipeline.open(c) for c in {c.collection for c in chosen}}
         result = measure(Path(args.measure), chosen, unit_texts(chosen, pipelines), progress=True)
         print(json.dumps(result, ensure_ascii=False, indent=1))
         return 0
     if args.mine_only:
-        items = mine_sources(DEFAULT_SOURCES, cache=Path(args.cache), progress=True)
+        items = mine_sources(DEFAULT_SOURCES, open_pipelines(c for _, c in DEFAULT_SOURCES), cache=Path(args.cache),
+                             progress=True)
         print(f"{len(items)} questions mined")
         return 0
     report = train_reranker(Path(args.out), cache=Path(args.cache), progress=True)

@@ -100,15 +100,8 @@ class Reranker:
     """`score(question, texts)` → one relevance logit per text (higher = more relevant)."""
 
     def __init__(self, folder: Path, threads: int = 2):
-        self.folder = Path(folder)
-        self.manifest = read_manifest(self.folder)
-        self.model_file = self.folder / MODEL_FILE
-        self.tokenizer_file = self.folder / TOKENIZER_FILE
-        self.max_length = int(self.manifest.get("max_length", 160))
-        self.threads = threads
-        self._session = None
-        self._tokenizer = None
-        self._inputs: list[str] = []
+        folder = Path(folder)
+        self._attach(folder / MODEL_FILE, folder / TOKENIZER_FILE, read_manifest(folder), threads)
 
     @classmethod
     def from_files(cls, model_file: Path, tokenizer_file: Path, max_length: int, threads: int = 2) -> "Reranker":
@@ -116,12 +109,20 @@ class Reranker:
         training scores its exports through exactly this inference code before it writes
         the folder and its manifest."""
         reranker = cls.__new__(cls)
-        reranker.folder = Path(model_file).parent
-        reranker.manifest = {"sha256": file_sha256(model_file), "max_length": max_length}
-        reranker.model_file, reranker.tokenizer_file = Path(model_file), Path(tokenizer_file)
-        reranker.max_length, reranker.threads = max_length, threads
-        reranker._session, reranker._tokenizer, reranker._inputs = None, None, []
+        reranker._attach(Path(model_file), Path(tokenizer_file),
+                         {"sha256": file_sha256(model_file), "max_length": max_length}, threads)
         return reranker
+
+    def _attach(self, model_file: Path, tokenizer_file: Path, manifest: dict, threads: int) -> None:
+        """The one place a reranker's state is set (both constructors); the ONNX session
+        and the tokenizer load at the first `score`."""
+        self.folder = model_file.parent
+        self.model_file, self.tokenizer_file, self.manifest = model_file, tokenizer_file, manifest
+        self.max_length = int(manifest.get("max_length", 160))
+        self.threads = threads
+        self._session = None
+        self._tokenizer = None
+        self._inputs: list[str] = []
 
     @property
     def info(self) -> RerankerInfo:
