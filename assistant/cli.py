@@ -358,7 +358,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.questions:
         sources = (TrainSource(Path(args.questions), args.collection or "default", source_weight(args.questions)),)
     report = train_model(
-        Path(args.out) if args.out else default_output_dir(), sources=sources,
+        Path(args.out) if args.out else default_output_dir(), sources=sources, issue_map=args.issue_map,
         epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
         progress=_progress_enabled(args), base_model=args.model,
     )
@@ -562,6 +562,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="train the cross-encoder reranker instead (default data: STARD on national + the domain sets "
                          "on default, held-out parts excluded; --questions with --collection for your own)")
     tr.add_argument("--collection", help="with --questions: the collection those questions are asked against (default: default)")
+    tr.add_argument("--issue-map", action="store_true",
+                    help="also train on pseudo-questions written from the issue map's cues for each of its provisions "
+                         "(eval/train.py issue_map_pairs; measured in eval/reports/EMBEDDER-MAP.md)")
     tr.add_argument("--json", action="store_true")
     tr.add_argument("--quiet", action="store_true")
     tr.set_defaults(func=cmd_train)

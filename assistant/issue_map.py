@@ -101,6 +101,7 @@ class Cue:
     text: str
     parts: tuple[str, ...]
     options: tuple[tuple[str, ...], ...] = ()
+    kind: str = "lay"  # one of CUE_KINDS: a person's words or the law's
 
     @property
     def points(self) -> int:
@@ -220,7 +221,7 @@ def _strings(value, where: str, *, allow_empty_list: bool = True) -> tuple[str, 
     return tuple(v.strip() for v in value)
 
 
-def _cue(text: str, where: str, families: dict[str, tuple[str, ...]]) -> Cue:
+def _cue(text: str, where: str, families: dict[str, tuple[str, ...]], kind: str = "lay") -> Cue:
     parts = tuple(normalise(part) for part in text.split("&"))
     if not all(parts):
         raise IssueMapError(f"{where}: cue {text!r} has an empty part")
@@ -232,7 +233,7 @@ def _cue(text: str, where: str, families: dict[str, tuple[str, ...]]) -> Cue:
             options.append(families[part[1:]])
         else:
             options.append((part,))
-    return Cue(text=text, parts=parts, options=tuple(options))
+    return Cue(text=text, parts=parts, options=tuple(options), kind=kind)
 
 
 def _families(value, path: str) -> dict[str, tuple[str, ...]]:
@@ -284,7 +285,7 @@ def _issue(item, where: str, families: dict[str, tuple[str, ...]]) -> MapIssue:
     legal_terms: set[str] = set()
     for kind in CUE_KINDS:
         for text in _strings(cues_in.get(kind, []), f"{where}: cues.{kind}"):
-            cue = _cue(text, f"{where}: cues.{kind}", families)
+            cue = _cue(text, f"{where}: cues.{kind}", families, kind)
             if kind == "legal":
                 legal_terms.update(word for options in cue.options for word in options)
             if cue.parts not in [c.parts for c in cues]:

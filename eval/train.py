@@ -37,6 +37,11 @@ retriever of the prebuilt index, whose vectors are the base model's, so nothing 
 re-embedded), and a question's pairs take them in turn. A source's pairs are repeated
 `weight` times (the domain sets: `DOMAIN_WEIGHT`, as for the reranker), so a few dozen
 domain questions are not drowned by STARD's ~900.
+
+The issue map as data (`fagui train --issue-map`, `issue_map_pairs`): pseudo-questions
+written from the map's own words for each provision it lists. Measured (held out,
+eval/reports/EMBEDDER-MAP.md): STARD up as with the questions alone, the domain split
+down a little, so it is off by default.
 """
 from __future__ import annotations
 
@@ -87,6 +92,7 @@ class TrainingPair:
     question: str
     positive: str
     negative: str | None = None
+    group: str = ""  # pairs of one group never share a batch (the issue map's pairs of one issue)
 
 
 @dataclass(frozen=True)
@@ -126,6 +132,7 @@ class TrainSettings:
     hard_negatives: bool = True
     threads: int = 2
     dense_negatives: bool = False
+    issue_map: bool = False
 
 
 @dataclass
@@ -307,6 +314,79 @@ def mined_pairs(mined: Sequence[Mined], texts: dict[str, str], weight: int = 1) 
     return pairs
 
 
+#: The issue map as training data. The domain questions are few (30 trainable) and an
+#: embedder tuned on them with STARD learned STARD's topics, not ours (issue 14); the map
+#: (assistant/data/issue_map.json) is our domain's knowledge written from the law: which
+#: provisions govern which story, in a person's words (lay cues) and the law's (name, legal
+#: cues). Every provision of every issue becomes the positive of two pseudo-questions made of
+#: those words only, never of a dev question: `MAP_LAY_CUES` of the issue's lay cues, and the
+#: issue's name with `MAP_LEGAL_CUES` legal cues, each ending with the plain ask of the
+#: provision's role (`MAP_ASKS`). A synonym family (`@受托企业`) is one of its members and
+#: the cues are drawn at random, seeded, so a rerun makes the same pairs.
+MAP_ASKS: dict[str, str] = {
+    "liability": "谁来承担责任？",
+    "duty": "有什么义务？这样合法吗？",
+    "basis": "法律上怎么规定？",
+    "remedy": "我该怎么维权？",
+    "time_limit": "期限是多久？还来得及吗？",
+    "defendant": "应该告谁？",
+    "burden_of_proof": "要我自己证明吗？",
+}
+MAP_LAY_CUES = 4
+MAP_LEGAL_CUES = 2
+MAP_COLLECTION = "default"  # the collection the map's provisions are resolved in
+
+
+def render_cue(cue, rng: random.Random) -> str:
+    """A cue of the map as words: each part one of its options (a family's member), the
+    parts of a combined cue (`a&b`) joined by `，`."""
+    return "，".join(rng.choice(options) for options in cue.options)
+
+
+def issue_map_pairs(issue_map, resolve, texts: dict[str, str], seed: int) -> tuple[list[TrainingPair], dict]:
+    """The map's pseudo-question pairs (see `MAP_ASKS`) and their counts.
+
+    A pair's negative is a provision of an issue of another area (drawn at random): an easy
+    negative, but never a false one, which a mined hard negative often is here (another
+    provision that governs the same story). All pairs of one issue share a `group`, so no
+    batch holds two of them: their questions are alike, each other's positives would be
+    false in-batch negatives. Provisions the collection does not resolve are counted, not
+    trained on."""
+    rng = random.Random(seed)
+    resolved, unresolved = [], []
+    for issue in issue_map.issues:
+        units: dict[str, object] = {}
+        for provision in issue.provisions:
+            unit = resolve(provision.law, provision.article)
+            if unit in texts:
+                units.setdefault(unit, provision)
+            else:
+                unresolved.append(f"{issue.id}: {provision.ref}")
+        resolved.append((issue, units))
+    by_area: dict[str, list[str]] = {}
+    for issue, units in resolved:
+        by_area.setdefault(issue.area, []).extend(texts[u] for u in units)
+    pairs: list[TrainingPair] = []
+    for issue, units in resolved:
+        lay = [cue for cue in issue.cues if cue.kind == "lay"]
+        legal = [cue for cue in issue.cues if cue.kind == "legal"]
+        own = {texts[u] for u in units}
+        others = [text for area, area_texts in by_area.items() if area != issue.area for text in area_texts if text not in own]
+        for unit, provision in units.items():
+            ask = MAP_ASKS[provision.role]
+            questions = []
+            if lay:
+                questions.append("，".join(render_cue(c, rng) for c in rng.sample(lay, min(MAP_LAY_CUES, len(lay)))) + "。" + ask)
+            words = "、".join(render_cue(c, rng) for c in rng.sample(legal, min(MAP_LEGAL_CUES, len(legal))))
+            questions.append(f"{issue.name}：{words}。{ask}" if words else f"{issue.name}。{ask}")
+            for question in questions:
+                negative = rng.choice(others) if others else None
+                pairs.append(TrainingPair(f"map:{issue.id}", question, texts[unit], negative, group=issue.id))
+    counts = {"file": issue_map.path, "sha256": issue_map.sha256, "issues": len(issue_map.issues),
+              "provisions": sum(len(units) for _, units in resolved), "unresolved": unresolved, "pairs": len(pairs)}
+    return pairs, counts
+
+
 def source_data(source: TrainSource, pipeline, dense: bool, seconds: dict[str, float],
                 ) -> tuple[list[TrainingPair], dict, list[str]]:
     """Pairs of one source against its collection's open pipeline, the source's counts
@@ -409,10 +489,13 @@ def fit(model, pairs: Sequence[TrainingPair], settings: TrainSettings, progress:
     if settings.hard_negatives:
         # every example needs the same number of texts: the rare pair without a
         # non-gold BM25 hit is dropped rather than padded with an arbitrary text
-        examples = [InputExample(texts=[p.question, p.positive, p.negative]) for p in pairs if p.negative]
+        pairs = [p for p in pairs if p.negative]
+        examples = [InputExample(texts=[p.question, p.positive, p.negative]) for p in pairs]
     else:
         examples = [InputExample(texts=[p.question, p.positive]) for p in pairs]
-    sampler = DistinctTextBatches([e.texts for e in examples], settings.batch_size, settings.seed)
+    # a group is one more "text" of its pairs, so two pairs of one group never meet in a batch
+    keys = [[*e.texts, f"group:{p.group}"] if p.group else e.texts for e, p in zip(examples, pairs)]
+    sampler = DistinctTextBatches(keys, settings.batch_size, settings.seed)
     if len(sampler) == 0:
         raise UsageError(f"{len(examples)} training example(s): not enough distinct pairs for one batch")
     loader = DataLoader(examples, batch_sampler=sampler)  # old_fit sets collate_fn
@@ -444,21 +527,26 @@ def train_model(
     documents: Sequence | None = None,
     sources: Sequence[TrainSource] | None = None,
     dense_negatives: bool = True,
+    issue_map: bool = False,
 ) -> TrainReport:
     """Fine-tune `base_model` (default: FAGUI_MODEL or m3e-small) and save it in `out_dir`
     as a sentence-transformers folder with `fagui_train.json` beside it.
 
     With `sources`: the training part of each source's questions (fixed splits, see
     `trainable`) against its collection's built index, BM25 (and with `dense_negatives`
-    dense) hard negatives, pairs repeated by the source's weight; `questions_path`,
+    dense) hard negatives, pairs repeated by the source's weight, and with `issue_map` the
+    map's pseudo-question pairs (`issue_map_pairs`, against `MAP_COLLECTION`); `questions_path`,
     `holdout` and `documents` are not used. Without: the questions in `questions_path`
     (JSONL/CSV as `fagui eval` reads them) minus the `holdout` share, against `documents`
     (default: the shipped national collection), BM25 negatives (eval/reports/TRAIN.md)."""
     prepare_model_runtime()
+    if issue_map and sources is None:
+        raise UsageError("the issue map trains only together with question sources (train_model(sources=...))")
     if sources is not None and holdout:
         raise UsageError("with sources the held-out part is fixed by eval/splits.py; holdout must be 0")
     settings = TrainSettings(epochs, batch_size, holdout, seed, learning_rate, 0.1, max_seq_length, hard_negatives, threads,
-                             dense_negatives=bool(sources is not None and hard_negatives and dense_negatives))
+                             dense_negatives=bool(sources is not None and hard_negatives and dense_negatives),
+                             issue_map=issue_map)
     if epochs < 1 or batch_size < 2:
         raise UsageError(f"epochs must be >= 1 and batch_size >= 2 (got {epochs}, {batch_size})")
     out_dir = Path(out_dir).expanduser().resolve()
@@ -480,6 +568,11 @@ def train_model(
             pairs += source_pairs
             missing += source_missing
             source_rows.append(counts)
+        if issue_map:
+            pipeline = pipelines.get(MAP_COLLECTION) or open_pipeline(MAP_COLLECTION)
+            map_pairs, counts = issue_map_pairs(pipeline.issue_map, pipeline.resolve, unit_texts(pipeline.index.passages), seed)
+            pairs += map_pairs
+            source_rows.append(counts | {"collection": MAP_COLLECTION, "weight": 1, "questions": 0, "train": 0, "dev": 0, "heldout": 0})
         del pipelines
         n_questions = sum(r["questions"] for r in source_rows)
         n_train = sum(r["train"] for r in source_rows)

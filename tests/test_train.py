@@ -26,6 +26,9 @@ from eval.train import (
     DistinctTextBatches,
     Mined,
     TrainSource,
+    TrainingPair,
+    fit,
+    issue_map_pairs,
     mine,
     mined_pairs,
     trainable,
@@ -266,3 +269,61 @@ def test_sources_run_trains_only_on_the_training_part(tmp_path, monkeypatch):
     assert report.settings["dense_negatives"] is True
     with pytest.raises(ValueError):
         train.train_model(tmp_path / "out2", sources=[TrainSource(stard, "national")], holdout=0.2, progress=False)
+
+
+TINY_MAP = {
+    "format": 1,
+    "families": {"公司": ["外包公司", "软件公司"]},
+    "issues": [
+        {"id": "leak", "name": "受托企业泄露数据", "area": "数据", "cues": {"lay": ["@公司&泄露", "卖了", "漏了"], "legal": ["受托人"]},
+         "provisions": [{"law": "数据法", "article": "第一条", "role": "duty", "why": "w"},
+                        {"law": "数据法", "article": "第二条", "role": "liability", "why": "w"},
+                        {"law": "数据法", "article": "第九条", "role": "liability", "why": "not in the collection"}]},
+        {"id": "deadline", "name": "起诉期限", "area": "诉讼", "cues": {"lay": ["来得及"], "legal": ["起诉期限"]},
+         "provisions": [{"law": "诉讼法", "article": "第三条", "role": "time_limit", "why": "w"}]},
+    ],
+}
+
+
+def test_issue_map_pairs_are_made_of_the_maps_words_with_safe_negatives():
+    from assistant.issue_map import parse_issue_map
+
+    issue_map = parse_issue_map(TINY_MAP)
+    units = {("数据法", "第一条"): "u1", ("数据法", "第二条"): "u2", ("诉讼法", "第三条"): "u3"}
+    texts = {"u1": "数据法 第一条 受托人应当保护数据", "u2": "数据法 第二条 违反的罚款", "u3": "诉讼法 第三条 六个月内起诉"}
+    pairs, counts = issue_map_pairs(issue_map, lambda law, article: units.get((law, article)), texts, seed=0)
+    assert counts["provisions"] == 3 and counts["pairs"] == len(pairs) == 6  # two pseudo-questions per provision
+    assert counts["unresolved"] == ["leak: 数据法第九条"]
+    leak = [p for p in pairs if p.group == "leak"]
+    assert [p.positive for p in leak] == [texts["u1"]] * 2 + [texts["u2"]] * 2
+    assert all(p.negative == texts["u3"] for p in leak)  # another area's provision, never one of its own
+    assert all(p.negative in (texts["u1"], texts["u2"]) for p in pairs if p.group == "deadline")
+    lay, named = leak[2].question, leak[3].question  # the liability provision's two questions
+    assert lay.endswith("谁来承担责任？") and named.startswith("受托企业泄露数据：受托人")
+    words = lay.removesuffix("。谁来承担责任？").split("，")
+    assert set(words) <= {"外包公司", "软件公司", "泄露", "卖了", "漏了"} and "泄露" in words  # the family as a member
+    assert pairs[-1].question == "起诉期限：起诉期限。期限是多久？还来得及吗？"
+    again, _ = issue_map_pairs(issue_map, lambda law, article: units.get((law, article)), texts, seed=0)
+    assert again == pairs  # seeded: a rerun makes the same pairs
+
+
+def test_pairs_of_one_group_never_share_a_batch(monkeypatch):
+    """fit passes a pair's group to the batch sampler as one more text of the example."""
+    import torch.utils.data
+
+    captured = {}
+
+    class Loader(list):
+        def __init__(self, examples, batch_sampler):
+            captured["batches"] = list(batch_sampler)
+            super().__init__(captured["batches"])
+
+    monkeypatch.setattr(torch.utils.data, "DataLoader", Loader)
+    model = SimpleNamespace(old_fit=lambda **kwargs: None)
+    pairs = [TrainingPair(f"q{i}", f"question {i}", f"positive {i}", f"negative {i}", group="g" if i < 4 else "") for i in range(16)]
+    from eval.train import TrainSettings
+
+    fit(model, pairs, TrainSettings(batch_size=4), progress=False)
+    assert sorted(i for batch in captured["batches"] for i in batch) == list(range(16))  # room for all: none dropped
+    for batch in captured["batches"]:
+        assert sum(1 for i in batch if i < 4) <= 1
