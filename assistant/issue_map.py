@@ -19,7 +19,13 @@ made 54 of 300 STARD questions trigger issues and cost 4.7 points of their BM25 
 so it stays at 2 (what the map's cues are written for).
 
 A local issue (`region` set) needs the place named in the question as well: a 浙江
-regulation does not govern a question about 广东.
+regulation does not govern a question about 广东. A local issue may also name
+`companions` (ids of national issues): when its place is named and one of them is
+recognised, the local issue is recognised with it (score `RECOGNISE_AT`, cue
+`地点&the companion's name`). Why: a place's data, credit or business-environment regulation governs
+every story of its subject that happens there, however the story is told; its own cues
+only catch the words its authors thought of (上海市数据条例 for a 上海 story about a
+街道 handing residents' health data to a company that no 上海-data cue mentions).
 
 Synonym families (why): people say the same thing in many words (外包公司 / 软件公司 /
 中标的公司 / 运维单位), and a cue written for one wording misses the next question. The
@@ -126,6 +132,7 @@ class MapIssue:
     region: str
     provisions: tuple[IssueProvision, ...]
     legal_terms: frozenset[str] = frozenset()  # normalised parts of its `legal` cues
+    companions: tuple[str, ...] = ()  # a local issue: recognised with any of these (national) issues
 
     def recognised(self, score: float, cues: tuple[str, ...]) -> RecognisedIssue:
         return RecognisedIssue(
@@ -177,7 +184,23 @@ class IssueMap:
             score = float(sum(cue.points for cue in counted))
             if counted and score >= threshold:
                 out.append(issue.recognised(score, tuple(cue.text for cue in counted)))
+        out += self.local_companions(text, out)
         out.sort(key=lambda r: (-r.score, r.issue_id))
+        return out
+
+    def local_companions(self, text: str, recognised: list[RecognisedIssue]) -> list[RecognisedIssue]:
+        """Local issues recognised with the issues already recognised (module docstring):
+        the place is named in `text` and one of the issue's companions is recognised."""
+        have = [issue.issue_id for issue in recognised]
+        names = {issue.issue_id: issue.name for issue in recognised}
+        out = []
+        for issue in self.issues:
+            if issue.id in have or not issue.companions:
+                continue
+            place = place_word(issue.region)
+            shared = [companion for companion in have if companion in issue.companions]
+            if shared and place in text:
+                out.append(issue.recognised(float(RECOGNISE_AT), (f"{place}&{names[shared[0]]}",)))
         return out
 
     def __len__(self) -> int:
@@ -301,6 +324,9 @@ def _issue(item, where: str, families: dict[str, tuple[str, ...]]) -> MapIssue:
     area = item.get("area", "")
     if not isinstance(area, str):
         raise IssueMapError(f"{where}: `area` must be a string")
+    companions = _strings(item.get("companions", []), f"{where}: companions")
+    if companions and not region.strip():
+        raise IssueMapError(f"{where}: `companions` is for a local issue (one with a `region`)")
     return MapIssue(
         id=issue_id,
         name=name.strip(),
@@ -311,6 +337,7 @@ def _issue(item, where: str, families: dict[str, tuple[str, ...]]) -> MapIssue:
         region=region.strip(),
         provisions=tuple(_provision(p, f"{where}: provision {i}") for i, p in enumerate(provisions_in, start=1)),
         legal_terms=frozenset(legal_terms),
+        companions=companions,
     )
 
 
@@ -330,6 +357,11 @@ def parse_issue_map(data, path: str = "<issue map>", sha256: str = "") -> IssueM
         if issue.id in seen:
             raise IssueMapError(f"{path}: issue id {issue.id!r} occurs twice")
         seen.add(issue.id)
+    national = {issue.id for issue in issues if not issue.region}
+    for issue in issues:
+        unknown = [companion for companion in issue.companions if companion not in national]
+        if unknown:
+            raise IssueMapError(f"{path}: issue {issue.id!r}: companion {unknown[0]!r} is not the id of a national issue")
     fragments = sorted({word for issue in issues for cue in issue.cues for options in cue.options for word in options},
                        key=lambda f: (-len(f), f))
     description = data.get("description", "")

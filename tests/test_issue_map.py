@@ -125,6 +125,32 @@ def test_local_issue_needs_its_place(tmp_path):
     assert m.match("浙江的公共数据开放有什么规定")[0].region == "浙江省"
 
 
+def test_local_issue_is_recognised_with_its_companions_in_its_place(tmp_path):
+    """A place's regulation comes with a recognised national issue it names as companion,
+    when the question names the place — whatever words the story uses."""
+    local = issue("shanghai-data", name="上海市数据条例", region="上海市", cues={"lay": ["公共数据&开放"], "legal": []},
+                  companions=["contractor-data-leak"])
+    m = load_issue_map(write(tmp_path, [issue(), local, issue("other-issue", cues={"lay": ["罚款&抓拍"], "legal": []})]))
+    story = "外包公司泄露了我的信息"
+    assert [r.issue_id for r in m.match(story)] == ["contractor-data-leak"]  # no place: national law only
+    found = m.match("上海的" + story)
+    assert [(r.issue_id, r.score) for r in found] == [("contractor-data-leak", 2.0), ("shanghai-data", 2.0)]
+    assert found[1].cues == ("上海&受托企业泄露或滥用政务数据/个人信息",)
+    assert [r.issue_id for r in m.match("上海的摄像头抓拍后罚款")] == ["other-issue"]  # not a companion
+    assert [r.issue_id for r in m.match("上海的公共数据开放")] == ["shanghai-data"]  # its own cues still count, once
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"companions": ["contractor-data-leak"]}, "`companions` is for a local issue"),
+    ({"region": "上海市", "companions": ["no-such-issue"]}, "companion 'no-such-issue' is not the id of a national issue"),
+])
+def test_bad_companions_are_refused(tmp_path, change, message):
+    path = write(tmp_path, [issue(), issue("local-one", **change)])
+    with pytest.raises(IssueMapError) as err:
+        load_issue_map(path)
+    assert str(path) in str(err.value) and message in str(err.value)
+
+
 def test_ranked_provisions_by_votes_and_asked_role(tmp_path):
     second = issue("state-compensation", provisions=[
         {"law": "中华人民共和国国家赔偿法", "article": "第三十九条", "role": "time_limit"},
