@@ -1,0 +1,56 @@
+"""eval/embedder_report.py on hand-written runs: question-weighted domain figures, the
+decision rule (a tie is not a win) and the training table with the issue map's row."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from eval.embedder_report import decision, load_run, write
+
+
+def run(directory: Path, r10: dict[str, float], flags=("no-rerank", "rerank")) -> Path:
+    """A run directory: STARD (10 questions) and the two domain files (1 and 3 questions, one kind each)."""
+    sizes = {"stard": 10, "domain_dev": 1, "domain_lay_dev": 3}
+    for flag in flags:
+        for name, n in sizes.items():
+            block = {"recall@1": 0.1, "recall@10": r10[name], "recall@100": 0.9, "mrr@10": 0.5}
+            kinds = {} if name == "stard" else {"lay": block | {"evaluated": n}}
+            metrics = {"retrieval": block, "counts": {"evaluated": n}, "by_kind": kinds, "pipeline": {"model": "m"}}
+            (directory / f"{name}-{flag}").mkdir(parents=True, exist_ok=True)
+            (directory / f"{name}-{flag}" / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
+    return directory
+
+
+def test_domain_rows_are_question_weighted_and_a_tie_is_not_a_win(tmp_path):
+    base = run(tmp_path / "base", {"stard": 0.5, "domain_dev": 1.0, "domain_lay_dev": 0.2})
+    tuned = run(tmp_path / "tuned", {"stard": 0.6, "domain_dev": 0.6, "domain_lay_dev": 0.3333333333333333})
+    rows = load_run(base, "rerank")
+    assert rows["domain held-out, both sets (default)"]["recall@10"] == (1.0 * 1 + 0.2 * 3) / 4
+    assert rows["domain held-out, both sets (default)"]["questions"] == 4
+    table = {f"{label} {flag}": load_run(d, flag) for label, d in (("m3e-small", base), ("tuned", tuned))
+             for flag in ("no-rerank", "rerank")}
+    verdict = decision(table)  # domain: (0.6 + 1.0) / 4 = 0.4 both: a tie
+    assert verdict["STARD held-out (national), rerank"]["beats"] is True
+    assert verdict["domain held-out, both sets (default), rerank"]["beats"] is False and verdict["default"] is False
+
+
+def test_report_lists_the_issue_maps_pairs_as_their_own_source(tmp_path):
+    base = run(tmp_path / "base", {"stard": 0.5, "domain_dev": 0.5, "domain_lay_dev": 0.5})
+    tuned = run(tmp_path / "tuned", {"stard": 0.6, "domain_dev": 0.6, "domain_lay_dev": 0.6})
+    model = tmp_path / "model"
+    model.mkdir()
+    info = {"settings": {"epochs": 1, "batch_size": 32, "learning_rate": 5e-5, "max_seq_length": 128, "seed": 0, "threads": 2},
+            "sources": [{"file": "/x/stard_train.jsonl", "collection": "national", "weight": 1, "questions": 10, "train": 7,
+                         "dev": 1, "heldout": 2, "pairs": 9},
+                        {"file": "/x/issue_map.json", "collection": "default", "weight": 1, "questions": 0, "train": 0, "dev": 0,
+                         "heldout": 0, "pairs": 6, "issues": 2, "provisions": 3}],
+            "pairs": 15, "pairs_with_hard_negative": 15, "missing_gold": [], "steps": 1, "fingerprint": "f" * 64,
+            "base_fingerprint": "b" * 64, "seconds": {"training": 1.0, "data": 1.0}, "load_average": {"start": 1, "end": 1}}
+    (model / "fagui_train.json").write_text(json.dumps(info), encoding="utf-8")
+    out = tmp_path / "REPORT.md"
+    verdict = write(out, base, tuned, model, {"title": "A title", "load_note": "; idle"})
+    text = out.read_text(encoding="utf-8")
+    assert verdict["default"] is True and text.startswith("# A title")
+    assert "| issue_map.json (2 issues, 3 provisions) | default | ×1 | — | — | — | — | 6 |" in text
+    assert "| stard_train.jsonl | national | ×1 | 10 | 7 | 1 | 2 | 9 |" in text
+    assert "a provision of an issue of another area" in text and "(2 cores; idle)" in text
