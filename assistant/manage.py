@@ -33,7 +33,7 @@ from corpus.errors import UsageError
 from corpus.ingest import report_for, sniff_format
 from corpus.records import FileReport, IngestError
 from indexer import embed_worker
-from indexer.models import resolve_model_path, weights_fingerprint
+from indexer.models import model_name, resolve_model_path, weights_fingerprint
 from indexer.store import IndexConfig, IndexStoreError, build_index, dense_state, read_manifest
 
 DEFAULT_MAX_UPLOAD_MB = 50
@@ -112,7 +112,7 @@ def model_change(collection: str) -> str:
     if current == built["weights_sha256"]:
         return ""
     return (f"{collection}: the index was embedded with {built.get('name', '?')} (weights sha256 "
-            f"{built['weights_sha256'][:12]}…), the embedding model is now {model_dir.name} ({current[:12]}…): "
+            f"{built['weights_sha256'][:12]}…), the embedding model is now {model_name(model_dir)} ({current[:12]}…): "
             "rebuilding it (BM25 at once, vectors in the background; no old vector is reused)")
 
 

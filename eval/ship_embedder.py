@@ -41,7 +41,15 @@ MIN_COSINE = 0.999
 PROBES = ("受托企业泄露政务数据，委托的行政机关要承担什么责任？", "健康码被错误赋红码，能要求国家赔偿吗？",
           "中华人民共和国个人信息保护法 第六十九条 处理个人信息侵害个人信息权益造成损害，个人信息处理者不能证明自己没有过错的，应当承担损害赔偿等侵权责任。",
           "劳动合同期满，用人单位不续签要给补偿吗？")
-REPRODUCE = "FAGUI_HOME=<home with built national and default indexes> fagui train --out MODEL_DIR --seed 0 && python -m eval.ship_embedder MODEL_DIR"
+
+
+def reproduce_command(settings: dict) -> str:
+    """The commands that rebuild the shipped folder from the shared data, with the
+    training run's own options (seed, epochs, the issue map)."""
+    options = " --issue-map" if settings.get("issue_map") else ""
+    options += f" --epochs {settings['epochs']}" if settings.get("epochs", 1) != 1 else ""
+    return (f"FAGUI_HOME=<home with built national and default indexes> fagui train{options} --out MODEL_DIR "
+            f"--seed {settings.get('seed', 0)} && python -m eval.ship_embedder MODEL_DIR")
 
 
 def fp16_state(model_dir: Path) -> dict:
@@ -95,7 +103,7 @@ def manifest(model_dir: Path, out: Path, cosine: float) -> dict:
         "seconds": info.get("seconds", {}),
         "trained": info.get("created", ""),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "command": REPRODUCE,
+        "command": reproduce_command(info.get("settings", {})),
     }
 
 

@@ -32,7 +32,7 @@ def trained(tmp_path_factory) -> Path:
     (folder / "fagui_train.json").write_text(json.dumps({
         "fingerprint": weights_fingerprint(folder), "base_model": str(base_model_path()), "base_fingerprint": "b" * 64,
         "sources": [{"file": str(questions), "collection": "default", "weight": 3, "train": 1, "pairs": 3}],
-        "settings": {"seed": 0}, "pairs": 3, "steps": 1, "seconds": {"training": 1.0}, "created": "2026-12-01T00:00:00+00:00",
+        "settings": {"seed": 3, "epochs": 1, "issue_map": True}, "pairs": 3, "steps": 1, "seconds": {"training": 1.0}, "created": "2026-12-01T00:00:00+00:00",
     }), encoding="utf-8")
     return folder
 
@@ -51,7 +51,8 @@ def test_shipped_folder_holds_fp16_weights_its_manifest_identifies(trained, tmp_
     assert entry["fp16_min_cosine"] >= 0.999
     assert entry["data"] == [{"collection": "default", "weight": 3, "train": 1, "pairs": 3, "file": "domain_dev.jsonl",
                               "sha256": entry["data"][0]["sha256"]}] and len(entry["data"][0]["sha256"]) == 64
-    assert "fagui train" in entry["command"] and not list(tmp_path.glob("models/.embedder.ship-*"))
+    assert "fagui train --issue-map --out MODEL_DIR --seed 3 &&" in entry["command"]  # the run's own options
+    assert not list(tmp_path.glob("models/.embedder.ship-*"))
     again = ship(trained, out)  # shipping twice replaces the folder and gives the same weights
     assert again["sha256"] == entry["sha256"]
 
