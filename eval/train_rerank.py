@@ -220,8 +220,9 @@ class GroupSoftmaxLoss:
         return torch.nn.functional.cross_entropy(grouped, target)
 
 
-def unit_texts(candidates: Sequence[Candidates], pipelines: dict[str, Pipeline]) -> dict[str, str]:
-    """`rerank_text` of every unit the candidates mention."""
+def rerank_texts(candidates: Sequence[Candidates], pipelines: dict[str, Pipeline]) -> dict[str, str]:
+    """`rerank_text` of every unit the candidates mention (what the reranker reads; not
+    `eval.train.unit_texts`, the first window as indexed, which the embedder reads)."""
     texts: dict[str, str] = {}
     for item in candidates:
         pipeline = pipelines[item.collection]
@@ -397,7 +398,7 @@ def train_reranker(out_dir: Path, sources: Sequence[tuple[Path, str]] = DEFAULT_
     pipelines = open_pipelines(c for _, c in sources)
     candidates = mine_sources(sources, pipelines, cache=cache, progress=progress)
     seconds["mine"] = round(time.perf_counter() - started, 1)
-    texts = unit_texts(candidates, pipelines)
+    texts = rerank_texts(candidates, pipelines)
     pairs = make_pairs(candidates, texts, settings)
     if not pairs:
         raise UsageError("no training pairs: no question has a gold article in its collection")
@@ -457,7 +458,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         pipelines = open_pipelines(c for _, c in DEFAULT_SOURCES)
         items = mine_sources(DEFAULT_SOURCES, pipelines, cache=Path(args.cache))
         chosen = [c for c in items if (c.dev if args.slice == "dev" else c.heldout)]
-        result = measure(Path(args.measure), chosen, unit_texts(chosen, pipelines), progress=True)
+        result = measure(Path(args.measure), chosen, rerank_texts(chosen, pipelines), progress=True)
         print(json.dumps(result, ensure_ascii=False, indent=1))
         return 0
     if args.mine_only:

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from corpus import config
+from corpus.hashing import file_sha256
 
 DEFAULT_MODEL_NAME = "m3e-small"
 WEIGHT_FILE_SUFFIXES = (".safetensors", ".bin", ".pt", ".onnx")
@@ -161,18 +162,27 @@ def weights_fingerprint(model_dir: Path) -> str:
     return _remembered_fingerprint(str(Path(model_dir).resolve()), stamps, _fingerprint_cache_path())
 
 
-def _remembered_fingerprint(key: str, stamps: tuple[tuple, ...], cache_path: Path) -> str:
-    """The fingerprint of the files in `stamps`: from the cache file when its entry has
-    the same stamps and is not racy, else hashed (and written there). No in-process memo:
-    it could not tell a file rewritten within one clock tick; reading the small cache
-    file is cheap."""
+def remembered_file_sha256(path: Path) -> str:
+    """`corpus.hashing.file_sha256(path)`, remembered like `weights_fingerprint` (same cache
+    file, same stamps). WHY: every `Pipeline.open` checks the reranker's 24 MB ONNX file
+    against its manifest, about 40 ms of each cold `fagui ask`."""
+    path = Path(path)
+    return _remembered_fingerprint(f"file:{path.resolve()}", ((str(path), *_file_stamp(path)),),
+                                   _fingerprint_cache_path(), lambda paths: file_sha256(paths[0]))
+
+
+def _remembered_fingerprint(key: str, stamps: tuple[tuple, ...], cache_path: Path, hasher=None) -> str:
+    """The hash of the files in `stamps` (`hasher(paths)`, default `_hash_files`): from the
+    cache file when its entry has the same stamps and is not racy, else hashed (and
+    written there). No in-process memo: it could not tell a file rewritten within one
+    clock tick; reading the small cache file is cheap."""
     cached = _read_fingerprint_cache(cache_path)
     entry = cached.get(key)
     wanted = [list(stamp) for stamp in stamps]
     if _trusted(entry, wanted):
         return entry["sha256"]
     hashed_at = time.time_ns()
-    fingerprint = _hash_files([Path(stamp[0]) for stamp in stamps])
+    fingerprint = (hasher or _hash_files)([Path(stamp[0]) for stamp in stamps])
     cached[key] = {"files": wanted, "sha256": fingerprint, "hashed_at_ns": hashed_at}
     _write_fingerprint_cache(cache_path, cached)
     return fingerprint

@@ -26,6 +26,7 @@ import numpy as np
 
 from corpus.hashing import file_sha256
 from indexer.hits import RRF_C
+from indexer.models import remembered_file_sha256
 from indexer.passages import context_line
 from indexer.vectors import pad_batch
 
@@ -91,7 +92,7 @@ def read_manifest(folder: Path) -> dict:
         manifest = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
     except ValueError as exc:
         raise RerankerError(f"{folder / MANIFEST_FILE}: not valid JSON ({exc})") from exc
-    if manifest.get("sha256") != file_sha256(folder / MODEL_FILE):
+    if manifest.get("sha256") != remembered_file_sha256(folder / MODEL_FILE):
         raise RerankerError(f"{folder / MODEL_FILE}: sha256 differs from the manifest (altered or truncated file)")
     return manifest
 

@@ -183,3 +183,23 @@ def test_weights_fingerprint_is_remembered_by_stamp_and_rehashed_when_a_file_cha
     assert weights_fingerprint(folder) == reference(b"other weights")
     (tmp_path / "home" / "cache" / models.FINGERPRINT_CACHE_FILE).write_text("{not json", encoding="utf-8")
     assert weights_fingerprint(folder) == reference(b"other weights")
+
+
+def test_a_plain_file_hash_is_remembered_and_redone_when_the_file_changes(tmp_path, monkeypatch):
+    """remembered_file_sha256 (the reranker's check): the file's own sha256, from the cache
+    while its stamp holds, hashed again once the file is rewritten."""
+    import hashlib
+
+    from corpus import hashing
+    from indexer import models
+
+    monkeypatch.setenv("FAGUI_HOME", str(tmp_path / "home"))
+    onnx = tmp_path / "model.onnx"
+    onnx.write_bytes(b"reranker weights")
+    with monkeypatch.context() as patch:
+        patch.setattr(models, "RACY_NS", 0)
+        assert models.remembered_file_sha256(onnx) == hashlib.sha256(b"reranker weights").hexdigest()
+        patch.setattr(models, "file_sha256", lambda path: pytest.fail("hashed again although remembered"))
+        assert models.remembered_file_sha256(onnx) == hashlib.sha256(b"reranker weights").hexdigest()
+    onnx.write_bytes(b"altered weights!")  # same size, new content
+    assert models.remembered_file_sha256(onnx) == hashing.file_sha256(onnx) == hashlib.sha256(b"altered weights!").hexdigest()
