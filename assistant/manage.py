@@ -351,6 +351,14 @@ class Library:
         return self._run_build(collection, f"正在首次构建索引：{collection}",
                                lambda: build_new_index(collection, progress=progress, vectors_later=True))
 
+    def model_rebuild(self, collection: str, *, progress: bool = False):
+        """Rebuild an index whose vectors another model made (`model_change`): BM25 is
+        swapped in first, the new model's vectors follow (none reused: the embedding
+        cache is keyed by model)."""
+        self._vector_progress = progress
+        return self._run_build(collection, f"嵌入模型已更换，正在重建索引：{collection}",
+                               lambda: refresh_index(collection, progress=progress, vectors_later=True))
+
     def rebuild(self, collection: str, *, progress: bool = False):
         """Update an existing index after files were added or removed and swap it in:
         new documents are searchable by BM25 at once, their vectors follow."""
@@ -442,35 +450,30 @@ class Library:
             return
         status.state = "complete"
 
+    def _start_build(self, collection: str, message: str, build: Callable[[], object], name: str) -> threading.Thread:
+        """`build` (a method that runs `_run_build` with `message`) in a background thread;
+        the server serves meanwhile."""
+        def run():
+            try:
+                build()
+            except Exception:  # noqa: BLE001 — already recorded in self.status
+                pass
+
+        thread = threading.Thread(target=run, name=f"{name}-{collection}", daemon=True)
+        self._set_status(BuildStatus(collection, "building", message, time.time()))
+        thread.start()
+        return thread
+
     def start_first_build(self, collection: str, *, progress: bool = False) -> threading.Thread:
         """`first_build` in a background thread (the server starts serving meanwhile)."""
-        def run():
-            try:
-                self.first_build(collection, progress=progress)
-            except Exception:  # noqa: BLE001 — already recorded in self.status
-                pass
-
-        thread = threading.Thread(target=run, name=f"fagui-build-{collection}", daemon=True)
-        self._set_status(BuildStatus(collection, "building", f"正在首次构建索引：{collection}", time.time()))
-        thread.start()
-        return thread
+        return self._start_build(collection, f"正在首次构建索引：{collection}",
+                                 lambda: self.first_build(collection, progress=progress), "fagui-build")
 
     def start_model_rebuild(self, collection: str, reason: str, *, progress: bool = False) -> threading.Thread:
-        """Rebuild an index whose vectors another model made (`model_change`), in the
-        background: BM25 is swapped in first, the new model's vectors follow."""
-        def run():
-            try:
-                self._vector_progress = progress
-                self._run_build(collection, "嵌入模型已更换，正在重建索引：" + collection,
-                                lambda: refresh_index(collection, progress=progress, vectors_later=True))
-            except Exception:  # noqa: BLE001 — already recorded in self.status
-                pass
-
+        """`model_rebuild` in a background thread, after printing why (`model_change`)."""
         print(reason, file=sys.stderr, flush=True)
-        thread = threading.Thread(target=run, name=f"fagui-rebuild-{collection}", daemon=True)
-        self._set_status(BuildStatus(collection, "building", "嵌入模型已更换，正在重建索引：" + collection, time.time()))
-        thread.start()
-        return thread
+        return self._start_build(collection, f"嵌入模型已更换，正在重建索引：{collection}",
+                                 lambda: self.model_rebuild(collection, progress=progress), "fagui-rebuild")
 
     def start(self, collection: str, *, progress: bool = False) -> str:
         """What `fagui serve` does first: build a missing index (BM25 first, in the

@@ -27,6 +27,7 @@ import numpy as np
 from corpus import config
 from corpus.errors import UsageError
 from corpus.hashing import file_sha256
+from eval.splits import SPLIT_SUMMARY
 from indexer.models import FP32, weights_fingerprint
 
 MANIFEST = "manifest.json"
@@ -96,7 +97,7 @@ def manifest(model_dir: Path, out: Path, cosine: float) -> dict:
         "base_model": Path(info.get("base_model", "m3e-small")).name,
         "base_fingerprint": info.get("base_fingerprint", ""),
         "data": data,
-        "split": "eval/splits.py: STARD hash bucket < 0.2 held out and [0.2, 0.3) dev (not trained on), domain odd half held out",
+        "split": SPLIT_SUMMARY,
         "settings": info.get("settings", {}),
         "pairs": info.get("pairs"),
         "steps": info.get("steps"),

@@ -38,6 +38,9 @@ SPLIT_RULES = {
     "domain_lay_dev.jsonl": ODD_RULE,
 }
 SPLITS = ("all", "train", "heldout")
+#: The rule in one line, as model manifests record it.
+SPLIT_SUMMARY = (f"eval/splits.py: STARD hash bucket < {HASH_HELDOUT_SHARE} held out and [{HASH_HELDOUT_SHARE}, "
+                 f"{HASH_DEV_END}) dev (not trained on), domain odd half held out")
 
 
 def heldout_bucket(question_id: str) -> float:

@@ -62,7 +62,6 @@ from typing import Sequence
 
 import numpy as np
 
-from corpus import config
 from corpus.config import fagui_home, prepare_model_runtime
 from corpus.catalog import load_collection
 from corpus.errors import UsageError
@@ -70,7 +69,7 @@ from eval.questions import load_questions
 from eval.speed import load_stard, recall_at_k
 from eval.splits import heldout_bucket, is_dev, is_heldout, rule_for_file
 from indexer.bm25 import BM25Retriever
-from indexer.models import FP32, base_model_path, resolve_model_path, weights_fingerprint
+from indexer.models import FP32, resolve_base_model, resolve_model_path, weights_fingerprint
 from indexer.passages import make_passages
 from indexer.segment import Segmenter, build_user_dictionary
 from indexer.store import IndexConfig, build_index, load_index, make_embedder
@@ -552,8 +551,7 @@ def train_model(
         raise UsageError(f"epochs must be >= 1 and batch_size >= 2 (got {epochs}, {batch_size})")
     out_dir = Path(out_dir).expanduser().resolve()
     _prepare_out_dir(out_dir)
-    # the recipe starts from m3e-small, not from the shipped (already tuned) default model
-    base_path = resolve_model_path(base_model or config.model_override() or base_model_path())
+    base_path = resolve_base_model(base_model)
     seconds: dict[str, float] = {}
     load = {"start": os.getloadavg()[0]}
 

@@ -44,8 +44,8 @@ from corpus import config
 from corpus.errors import UsageError
 from corpus.hashing import file_sha256
 from eval.questions import Question, load_questions
-from eval.splits import is_dev, is_heldout, rule_for_file
-from indexer.models import base_model_path, quiet_transformers, resolve_model_path, weights_fingerprint
+from eval.splits import SPLIT_SUMMARY, is_dev, is_heldout, rule_for_file
+from indexer.models import quiet_transformers, resolve_base_model, weights_fingerprint
 from indexer.rerank import MANIFEST_FILE, MODEL_FILE, TOKENIZER_FILE, Reranker, rerank_order, rerank_text
 from assistant.pipeline import Pipeline
 
@@ -389,8 +389,7 @@ def train_reranker(out_dir: Path, sources: Sequence[tuple[Path, str]] = DEFAULT_
                    settings: RerankSettings = RerankSettings(), base: str | None = None,
                    cache: Path | None = None, progress: bool = False) -> RerankReport:
     """Mine, pair, train, export: the whole `fagui train --reranker` run."""
-    # the recipe starts from m3e-small's weights, not from the shipped (tuned) embedder
-    base_path = resolve_model_path(base or config.model_override() or base_model_path())
+    base_path = resolve_base_model(base)
     if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / MANIFEST_FILE).exists():
         raise UsageError(f"{out_dir}: exists and is not a reranker folder; choose another --out")
     seconds: dict[str, float] = {}
@@ -432,7 +431,7 @@ def write_manifest(out_dir: Path, report: RerankReport, settings: RerankSettings
         "base_fingerprint": report.base_fingerprint,
         "quantisation": "onnxruntime quantize_dynamic, QInt8 weights",
         "data": report.sources,
-        "split": "eval/splits.py: STARD hash bucket < 0.2 held out and [0.2, 0.3) dev (not trained on), domain odd half held out",
+        "split": SPLIT_SUMMARY,
         "questions": report.questions,
         "pairs": report.pairs,
         "positives": report.positives,

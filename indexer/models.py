@@ -77,6 +77,12 @@ def FP32() -> dict:
     return {"torch_dtype": torch.float32}
 
 
+def resolve_base_model(model_path: str | os.PathLike | None) -> Path:
+    """The model a training run starts from: explicit path, else FAGUI_MODEL, else
+    m3e-small — never the shipped default, which is itself a tuned model."""
+    return resolve_model_path(model_path or config.model_override() or base_model_path())
+
+
 def resolve_model_path(model_path: str | os.PathLike | None) -> Path:
     """Explicit path, else FAGUI_MODEL, else the default; must be an existing folder."""
     path = Path(model_path).expanduser() if model_path else default_model_path()
