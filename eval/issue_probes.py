@@ -1,0 +1,123 @@
+"""Does issue recognition generalise? Lay questions written without seeing the issue map.
+
+The map's cue words were written from the law, then checked on the dev sets, whose
+questions the map's authors had read. Neither says how recognition does on a question
+worded by someone else. So two more sets, each written by an author who saw only each
+issue's id, name and provisions (`eval/data/issue_probes/`), never the cue words:
+
+- `tuning.jsonl` (180: 2 per national issue, 1 per local one; a short ask and a story):
+  its misses were read, and the map's synonym families and cues extended where the
+  missing word is general vocabulary (会判刑 / 黑进; 城管 / 县里; 不亮证 …);
+- `heldout.jsonl` (180, the same shape, another author writing in personas: a delivery
+  rider, a village cadre, someone typing fast on a phone …): only measured, never read
+  to write a cue. Keep it that way; once its misses guide the map, it measures nothing.
+
+Each line: `{"id", "issue", "also": [...], "style": "short"|"story", "question"}`.
+`issue` is the issue a lawyer would answer it with; `also` lists others that fit too.
+
+Two measures per set (`probe_scores`): the share of questions whose `issue` is recognised,
+and, with an index, the share whose top 10 hits hold one of that issue's provisions.
+Usage:
+
+    python -m eval.issue_probes [--set heldout|tuning] [--collection default] [--misses]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from assistant.issue_map import IssueMap, load_issue_map
+
+PROBES_DIR = Path(__file__).resolve().parent / "data" / "issue_probes"
+PROBE_SETS = ("tuning", "heldout")
+STYLES = ("short", "story")
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One probe question and the issue it is about."""
+
+    id: str
+    issue: str
+    question: str
+    style: str
+    also: tuple[str, ...] = ()
+
+
+def probe_set_path(name: str) -> Path:
+    """The file of the shipped probe set `name` (one of PROBE_SETS)."""
+    return PROBES_DIR / f"{name}.jsonl"
+
+
+def load_probes(path: Path, issue_map: IssueMap | None = None) -> list[Probe]:
+    """The probes of a JSONL file; with a map, every issue id must be one of its issues (a
+    renamed issue must not silently turn into a miss)."""
+    known = {issue.id for issue in issue_map.issues} if issue_map is not None else None
+    out = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        item = json.loads(line)
+        probe = Probe(item["id"], item["issue"], item["question"], item["style"], tuple(item.get("also", ())))
+        unknown = [i for i in (probe.issue, *probe.also) if known is not None and i not in known]
+        if unknown:
+            raise ValueError(f"{path}:{number}: issue id(s) not in the issue map: {', '.join(unknown)}")
+        out.append(probe)
+    return out
+
+
+def recognised(issue_map: IssueMap, probe: Probe) -> list[str]:
+    """The issue ids the map recognises in the probe's question, best first."""
+    return [issue.issue_id for issue in issue_map.match(probe.question)]
+
+
+def probe_scores(issue_map: IssueMap, probes: list[Probe], pipeline=None) -> dict[str, float]:
+    """Recognition rate overall and by style; with a pipeline also `top10_provision`
+    (share of probes whose top 10 hits hold a provision of their issue)."""
+    hits = {style: [] for style in ("all", *STYLES)}
+    top: list[bool] = []
+    provisions = {}
+    for probe in probes:
+        found = probe.issue in recognised(issue_map, probe)
+        hits["all"].append(found)
+        hits[probe.style].append(found)
+        if pipeline is not None:
+            if probe.issue not in provisions:
+                issue = next(i for i in issue_map.issues if i.id == probe.issue)
+                provisions[probe.issue] = {pipeline.resolve(p.law, p.article) for p in issue.provisions} - {None}
+            ranked = {unit_id for unit_id, _ in pipeline.retrieve(probe.question, k=10,
+                                                                  understanding=pipeline.understand(probe.question))}
+            top.append(bool(ranked & provisions[probe.issue]))
+    out = {f"recognised_{k}" if k != "all" else "recognised": sum(v) / len(v) for k, v in hits.items() if v}
+    if top:
+        out["top10_provision"] = sum(top) / len(top)
+    out["n"] = len(probes)
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", dest="names", action="append", choices=PROBE_SETS,
+                        help="probe set (repeatable; default: both)")
+    parser.add_argument("--collection", help="also retrieve on this collection's index (top-10 measure)")
+    parser.add_argument("--misses", action="store_true", help="list the probes whose issue is not recognised")
+    args = parser.parse_args(argv)
+    pipeline = None
+    if args.collection:
+        from assistant.pipeline import Pipeline  # only with an index: recognition alone needs none
+
+        pipeline = Pipeline.open(args.collection)
+    issue_map = pipeline.issue_map if pipeline is not None else load_issue_map()
+    for name in args.names or PROBE_SETS:
+        probes = load_probes(probe_set_path(name), issue_map)
+        scores = probe_scores(issue_map, probes, pipeline)
+        print(name, " ".join(f"{k} {v:.3f}" if k != "n" else f"n {v}" for k, v in scores.items()))
+        if args.misses:
+            for probe in probes:
+                found = recognised(issue_map, probe)
+                if probe.issue not in found:
+                    print(f"  {probe.id} {probe.issue} ← {', '.join(found[:4]) or '—'} | {probe.question}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""Issue recognition on lay questions written without seeing the map (eval/issue_probes.py).
+
+The scorer on a two-issue map written to tmp_path (hand-checkable), the shipped probe sets'
+shape, and floors under the shipped map's recognition on them: measured 0.939 on the
+tuning set and 0.711 on the held-out set (0.633 / 0.617 before the tuning set's misses
+extended the families); a change to the map that loses recognition on questions worded
+by others fails here.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from assistant.issue_map import load_issue_map
+from eval.issue_probes import PROBE_SETS, STYLES, Probe, load_probes, probe_scores, probe_set_path
+from tests.test_issue_map import issue, write
+
+FLOORS = {"tuning": 0.90, "heldout": 0.68}
+
+
+def test_scores_count_the_expected_issue_by_style(tmp_path):
+    issue_map = load_issue_map(write(tmp_path, [issue(), issue("gov-info", cues={"lay": ["信息公开&政府"], "legal": []})]))
+    probes = [
+        Probe("a", "contractor-data-leak", "外包公司把信息泄露了", "short"),  # 2 plain cues: recognised
+        Probe("b", "contractor-data-leak", "公司被罚了", "story"),  # nothing
+        Probe("c", "gov-info", "向政府申请信息公开没有答复", "story"),  # a&b cue: recognised
+        Probe("d", "gov-info", "外包公司泄露了", "short"),  # the other issue only
+    ]
+    scores = probe_scores(issue_map, probes)
+    assert scores == {"recognised": 0.5, "recognised_short": 0.5, "recognised_story": 0.5, "n": 4}
+
+
+def test_unknown_issue_id_is_refused_with_file_and_line(tmp_path):
+    issue_map = load_issue_map(write(tmp_path, [issue()]))
+    path = tmp_path / "probes.jsonl"
+    lines = [{"id": "a", "issue": "contractor-data-leak", "style": "short", "question": "外包公司泄露"},
+             {"id": "b", "issue": "no-such-issue", "also": ["contractor-data-leak"], "style": "story", "question": "x"}]
+    path.write_text("\n".join(json.dumps(line, ensure_ascii=False) for line in lines), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"probes\.jsonl:2: .*no-such-issue"):
+        load_probes(path, issue_map)
+
+
+@pytest.fixture(scope="module")
+def shipped_map():
+    return load_issue_map()
+
+
+@pytest.mark.parametrize("name", PROBE_SETS)
+def test_shipped_probe_sets_cover_every_issue(shipped_map, name):
+    probes = load_probes(probe_set_path(name), shipped_map)
+    assert len(probes) == 180 and len({p.id for p in probes}) == 180
+    assert {p.style for p in probes} == set(STYLES)
+    assert {p.issue for p in probes} == {i.id for i in shipped_map.issues}
+
+
+@pytest.mark.parametrize("name", PROBE_SETS)
+def test_recognition_on_probes_stays_above_its_floor(shipped_map, name):
+    scores = probe_scores(shipped_map, load_probes(probe_set_path(name), shipped_map))
+    assert scores["recognised"] >= FLOORS[name], scores
