@@ -2,15 +2,21 @@
 
 The map's cue words were written from the law, then checked on the dev sets, whose
 questions the map's authors had read. Neither says how recognition does on a question
-worded by someone else. So two more sets, each written by an author who saw only each
-issue's id, name and provisions (`eval/data/issue_probes/`), never the cue words:
+worded by someone else. So five more sets of 180 (2 per national issue, a short ask and
+a story; 1 per local issue), each by an author who saw only each issue's id, name and
+provisions (`eval/data/issue_probes/`), never the cue words nor the other sets:
 
-- `tuning.jsonl` (180: 2 per national issue, 1 per local one; a short ask and a story):
-  its misses were read, and the map's synonym families and cues extended where the
-  missing word is general vocabulary (会判刑 / 黑进; 城管 / 县里; 不亮证 …);
-- `heldout.jsonl` (180, the same shape, another author writing in personas: a delivery
-  rider, a village cadre, someone typing fast on a phone …): only measured, never read
-  to write a cue. Keep it that way; once its misses guide the map, it measures nothing.
+- `tuning.jsonl` (plain lay questions), `tuning2.jsonl` (forum and hotline messages,
+  keyword searches, dialect: 咋整, 啥) and `tuning3.jsonl` (vague or misnamed things —
+  "手机上那个码", "看病那张卡" — and civil servants or contractors' staff asking about
+  their own liability): read one after another, their misses widened the map's synonym
+  families and cues where the missing word is general vocabulary; each set was measured
+  before it was read, so every round has a held-out figure (README);
+- `heldout.jsonl` (another author writing in personas: a delivery rider, a village cadre,
+  someone typing fast on a phone …) and `heldout2.jsonl` (hotline transcripts: citizens,
+  people inside the system, relatives asking for someone; written after the last change):
+  only measured, never read to write a cue. Keep it that way; once a set's misses guide
+  the map, it measures nothing.
 
 Each line: `{"id", "issue", "also": [...], "style": "short"|"story", "question"}`.
 `issue` is the issue a lawyer would answer it with; `also` lists others that fit too.
@@ -19,7 +25,7 @@ Two measures per set (`probe_scores`): the share of questions whose `issue` is r
 and, with an index, the share whose top 10 hits hold one of that issue's provisions.
 Usage:
 
-    python -m eval.issue_probes [--set heldout|tuning] [--collection default] [--misses]
+    python -m eval.issue_probes [--set NAME ...] [--collection default] [--misses]
 """
 from __future__ import annotations
 
@@ -31,7 +37,7 @@ from pathlib import Path
 from assistant.issue_map import IssueMap, load_issue_map
 
 PROBES_DIR = Path(__file__).resolve().parent / "data" / "issue_probes"
-PROBE_SETS = ("tuning", "heldout")
+PROBE_SETS = ("tuning", "tuning2", "tuning3", "heldout", "heldout2")
 STYLES = ("short", "story")
 
 
