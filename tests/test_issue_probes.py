@@ -2,8 +2,9 @@
 
 The scorer on a two-issue map written to tmp_path (hand-checkable), the shipped probe sets'
 shape, and floors under the shipped map's recognition on them: measured 0.944 / 0.961 /
-0.822 on the three tuning sets and 0.761 / 0.728 on the two held-out sets (0.633 / 0.700 /
-0.400 / 0.617 / 0.556 with the map before the tuning sets' misses widened its families); a change to the map that loses
+0.828 / 0.917 on the four tuning sets and 0.783 / 0.739 on the two held-out sets (0.633 /
+0.700 / 0.400 / 0.744 when each tuning set was first read; 0.617 / 0.556 for the held-out
+sets with the map as it was before any of this); a change to the map that loses
 recognition on questions worded by others fails here.
 """
 from __future__ import annotations
@@ -16,7 +17,7 @@ from assistant.issue_map import load_issue_map
 from eval.issue_probes import PROBE_SETS, STYLES, Probe, load_probes, probe_scores, probe_set_path
 from tests.test_issue_map import issue, write
 
-FLOORS = {"tuning": 0.90, "tuning2": 0.92, "tuning3": 0.78, "heldout": 0.72, "heldout2": 0.70}
+FLOORS = {"tuning": 0.90, "tuning2": 0.92, "tuning3": 0.78, "tuning4": 0.88, "heldout": 0.74, "heldout2": 0.70}
 
 
 def test_scores_count_the_expected_issue_by_style(tmp_path):
