@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.issue_map import IssueMap, load_issue_map
+from corpus.records import IngestError
 
 PROBES_DIR = Path(__file__).resolve().parent / "data" / "issue_probes"
 PROBE_SETS = ("tuning", "tuning2", "tuning3", "tuning4", "heldout", "heldout2")
@@ -61,15 +62,24 @@ def probe_set_path(name: str) -> Path:
 
 def load_probes(path: Path, issue_map: IssueMap | None = None) -> list[Probe]:
     """The probes of a JSONL file; with a map, every issue id must be one of its issues (a
-    renamed issue must not silently turn into a miss)."""
+    renamed issue must not silently turn into a miss). Bad input raises `IngestError`
+    naming the file and the line, like the evaluation questions (eval/questions.py)."""
     known = {issue.id for issue in issue_map.issues} if issue_map is not None else None
     out = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        item = json.loads(line)
-        probe = Probe(item["id"], item["issue"], item["question"], item["style"], tuple(item.get("also", ())))
+        where = f"{path}:{number}"
+        try:
+            item = json.loads(line)
+            probe = Probe(item["id"], item["issue"], item["question"], item["style"], tuple(item.get("also", ())))
+        except ValueError as exc:
+            raise IngestError(where, f"not valid JSON ({exc})") from exc
+        except (KeyError, TypeError) as exc:
+            raise IngestError(where, f"a probe needs id, issue, question and style ({exc} missing)") from exc
+        if probe.style not in STYLES:
+            raise IngestError(where, f"style must be one of {', '.join(STYLES)}, not {probe.style!r}")
         unknown = [i for i in (probe.issue, *probe.also) if known is not None and i not in known]
         if unknown:
-            raise ValueError(f"{path}:{number}: issue id(s) not in the issue map: {', '.join(unknown)}")
+            raise IngestError(where, f"issue id(s) not in the issue map: {', '.join(unknown)}")
         out.append(probe)
     return out
 
@@ -106,7 +116,7 @@ def probe_scores(issue_map: IssueMap, probes: list[Probe], pipeline=None) -> dic
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", dest="names", action="append", choices=PROBE_SETS,
-                        help="probe set (repeatable; default: both)")
+                        help="probe set (repeatable; default: every set)")
     parser.add_argument("--collection", help="also retrieve on this collection's index (top-10 measure)")
     parser.add_argument("--misses", action="store_true", help="list the probes whose issue is not recognised")
     args = parser.parse_args(argv)

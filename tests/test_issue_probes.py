@@ -14,6 +14,7 @@ import json
 import pytest
 
 from assistant.issue_map import load_issue_map
+from corpus.records import IngestError
 from eval.issue_probes import PROBE_SETS, STYLES, Probe, load_probes, probe_scores, probe_set_path
 from tests.test_issue_map import issue, write
 
@@ -38,8 +39,21 @@ def test_unknown_issue_id_is_refused_with_file_and_line(tmp_path):
     lines = [{"id": "a", "issue": "contractor-data-leak", "style": "short", "question": "外包公司泄露"},
              {"id": "b", "issue": "no-such-issue", "also": ["contractor-data-leak"], "style": "story", "question": "x"}]
     path.write_text("\n".join(json.dumps(line, ensure_ascii=False) for line in lines), encoding="utf-8")
-    with pytest.raises(ValueError, match=r"probes\.jsonl:2: .*no-such-issue"):
+    with pytest.raises(IngestError, match=r"probes\.jsonl:2: .*no-such-issue"):
         load_probes(path, issue_map)
+
+
+@pytest.mark.parametrize("line, message", [
+    ('{"id": "a", "issue": "contractor-data-leak"', "not valid JSON"),
+    ('{"id": "a", "issue": "contractor-data-leak", "style": "short"}', "a probe needs id, issue, question and style"),
+    ('{"id": "a", "issue": "contractor-data-leak", "style": "long", "question": "x"}', "style must be one of"),
+])
+def test_bad_probe_lines_name_file_and_line(tmp_path, line, message):
+    path = tmp_path / "probes.jsonl"
+    path.write_text('{"id": "z", "issue": "contractor-data-leak", "style": "short", "question": "x"}\n' + line,
+                    encoding="utf-8")
+    with pytest.raises(IngestError, match=rf"probes\.jsonl:2: {message}"):
+        load_probes(path)
 
 
 @pytest.fixture(scope="module")
