@@ -1,10 +1,10 @@
 """Issue recognition on lay questions written without seeing the map (eval/issue_probes.py).
 
 The scorer on a two-issue map written to tmp_path (hand-checkable), the shipped probe sets'
-shape, and floors under the shipped map's recognition on them: measured 0.944 / 0.961 /
-0.828 / 0.917 on the four tuning sets and 0.783 / 0.739 on the two held-out sets (0.633 /
-0.700 / 0.400 / 0.744 when each tuning set was first read; 0.617 / 0.556 for the held-out
-sets with the map as it was before any of this); a change to the map that loses
+shape, and floors under the shipped map's recognition on them: measured 0.939 / 0.967 /
+0.822 / 0.911 / 0.972 on the five tuning sets and 0.789 / 0.739 on the two held-out sets
+(0.633 / 0.700 / 0.400 / 0.744 / 0.833 when each tuning set was first read; 0.617 / 0.556
+for the held-out sets with the map as it was before any of this); a change to the map that loses
 recognition on questions worded by others fails here.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from corpus.records import IngestError
 from eval.issue_probes import PROBE_SETS, STYLES, Probe, load_probes, probe_scores, probe_set_path
 from tests.test_issue_map import issue, write
 
-FLOORS = {"tuning": 0.90, "tuning2": 0.92, "tuning3": 0.78, "tuning4": 0.88, "heldout": 0.74, "heldout2": 0.70}
+FLOORS = {"tuning": 0.90, "tuning2": 0.92, "tuning3": 0.78, "tuning4": 0.88, "tuning5": 0.94, "heldout": 0.76, "heldout2": 0.71}
 
 
 def test_scores_count_the_expected_issue_by_style(tmp_path):
