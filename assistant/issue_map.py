@@ -153,6 +153,7 @@ class IssueMap:
     legal_terms: frozenset[str] = frozenset()  # parts of the `legal` cues: the law's own words
     by_fragment: dict[str, tuple[tuple[int, Cue], ...]] = field(default_factory=dict)  # word → (issue index, cue)
     families: dict[str, tuple[str, ...]] = field(default_factory=dict)  # synonym family name → members
+    with_companions: tuple[MapIssue, ...] = ()  # the local issues that name companions (found once, at load)
 
     def match(self, question: str, threshold: float = RECOGNISE_AT) -> list[RecognisedIssue]:
         """Issues the question signals (score ≥ threshold), best first, ties by id.
@@ -191,14 +192,13 @@ class IssueMap:
     def local_companions(self, text: str, recognised: list[RecognisedIssue]) -> list[RecognisedIssue]:
         """Local issues recognised with the issues already recognised (module docstring):
         the place is named in `text` and one of the issue's companions is recognised."""
-        have = [issue.issue_id for issue in recognised]
-        names = {issue.issue_id: issue.name for issue in recognised}
+        names = {issue.issue_id: issue.name for issue in recognised}  # best first, as `match` found them
         out = []
-        for issue in self.issues:
-            if issue.id in have or not issue.companions:
+        for issue in self.with_companions:
+            if issue.id in names:
                 continue
             place = place_word(issue.region)
-            shared = [companion for companion in have if companion in issue.companions]
+            shared = [companion for companion in names if companion in issue.companions]
             if shared and place in text:
                 out.append(issue.recognised(float(RECOGNISE_AT), (f"{place}&{names[shared[0]]}",)))
         return out
@@ -373,7 +373,8 @@ def parse_issue_map(data, path: str = "<issue map>", sha256: str = "") -> IssueM
     return IssueMap(path=path, sha256=sha256, description=description if isinstance(description, str) else "",
                     issues=issues, fragments=tuple(fragments),
                     legal_terms=frozenset(t for issue in issues for t in issue.legal_terms),
-                    by_fragment={part: tuple(cues) for part, cues in by_fragment.items()}, families=families)
+                    by_fragment={part: tuple(cues) for part, cues in by_fragment.items()}, families=families,
+                    with_companions=tuple(issue for issue in issues if issue.companions))
 
 
 def load_issue_map(path: str | Path | None = None) -> IssueMap:

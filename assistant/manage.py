@@ -37,6 +37,9 @@ from indexer.models import model_name, resolve_model_path, weights_fingerprint
 from indexer.store import IndexConfig, IndexStoreError, build_index, dense_state, read_manifest
 
 DEFAULT_MAX_UPLOAD_MB = 50
+#: The status line of a background build (the app shows it), one per kind of build.
+FIRST_BUILD_MESSAGE = "正在首次构建索引：{}"
+MODEL_REBUILD_MESSAGE = "嵌入模型已更换，正在重建索引：{}"
 #: The "MB" of the upload limit everywhere it is stated: the form's label, the refusal
 #: and Gradio's own check (`max_file_size`, whose toast divides by 1024² as well).
 MIB = 1024 * 1024
@@ -348,7 +351,7 @@ class Library:
         """Build a collection's BM25 index from scratch and make it live; its vectors
         follow in the background (`start_vectors`)."""
         self._vector_progress = progress
-        return self._run_build(collection, f"正在首次构建索引：{collection}",
+        return self._run_build(collection, FIRST_BUILD_MESSAGE.format(collection),
                                lambda: build_new_index(collection, progress=progress, vectors_later=True))
 
     def model_rebuild(self, collection: str, *, progress: bool = False):
@@ -356,7 +359,7 @@ class Library:
         swapped in first, the new model's vectors follow (none reused: the embedding
         cache is keyed by model)."""
         self._vector_progress = progress
-        return self._run_build(collection, f"嵌入模型已更换，正在重建索引：{collection}",
+        return self._run_build(collection, MODEL_REBUILD_MESSAGE.format(collection),
                                lambda: refresh_index(collection, progress=progress, vectors_later=True))
 
     def rebuild(self, collection: str, *, progress: bool = False):
@@ -466,13 +469,13 @@ class Library:
 
     def start_first_build(self, collection: str, *, progress: bool = False) -> threading.Thread:
         """`first_build` in a background thread (the server starts serving meanwhile)."""
-        return self._start_build(collection, f"正在首次构建索引：{collection}",
+        return self._start_build(collection, FIRST_BUILD_MESSAGE.format(collection),
                                  lambda: self.first_build(collection, progress=progress), "fagui-build")
 
     def start_model_rebuild(self, collection: str, reason: str, *, progress: bool = False) -> threading.Thread:
         """`model_rebuild` in a background thread, after printing why (`model_change`)."""
         print(reason, file=sys.stderr, flush=True)
-        return self._start_build(collection, f"嵌入模型已更换，正在重建索引：{collection}",
+        return self._start_build(collection, MODEL_REBUILD_MESSAGE.format(collection),
                                  lambda: self.model_rebuild(collection, progress=progress), "fagui-rebuild")
 
     def start(self, collection: str, *, progress: bool = False) -> str:

@@ -3,7 +3,7 @@
 `fagui train` writes an fp32 sentence-transformers folder (96 MB for m3e-small). The
 repository ships the same model with its weights stored in fp16 (48 MB, under the
 60 MB issue 14 allows): every weight is rounded once to the nearest fp16 value and is
-loaded back as fp32 (`indexer.models.FP32`), so indexing and queries compute in fp32
+loaded back as fp32 (`indexer.models.fp32_model_kwargs`), so indexing and queries compute in fp32
 exactly as before; only the rounding differs, and `check_rounding` measures what it
 does to the vectors (cosine of fp32 and fp16 vectors of probe texts) before the folder
 is written. The folder gets a `manifest.json` (name, weights sha256 = the fingerprint
@@ -28,7 +28,7 @@ from corpus import config
 from corpus.errors import UsageError
 from corpus.hashing import file_sha256
 from eval.splits import SPLIT_SUMMARY
-from indexer.models import FP32, weights_fingerprint
+from indexer.models import fp32_model_kwargs, weights_fingerprint
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -69,7 +69,7 @@ def check_rounding(fp32_dir: Path, fp16_dir: Path, probes=PROBES) -> float:
 
     vectors = []
     for folder in (fp32_dir, fp16_dir):
-        model = SentenceTransformer(str(folder), device="cpu", local_files_only=True, model_kwargs=FP32())
+        model = SentenceTransformer(str(folder), device="cpu", local_files_only=True, model_kwargs=fp32_model_kwargs())
         vectors.append(model.encode(list(probes), normalize_embeddings=True))
     return float(np.min(np.sum(vectors[0] * vectors[1], axis=1)))
 

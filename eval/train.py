@@ -69,7 +69,7 @@ from eval.questions import load_questions
 from eval.speed import load_stard, recall_at_k
 from eval.splits import heldout_bucket, is_dev, is_heldout, rule_for_file
 from indexer.bm25 import BM25Retriever
-from indexer.models import FP32, resolve_base_model, resolve_model_path, weights_fingerprint
+from indexer.models import fp32_model_kwargs, resolve_base_model, resolve_model_path, weights_fingerprint
 from indexer.passages import make_passages
 from indexer.segment import Segmenter, build_user_dictionary
 from indexer.store import IndexConfig, build_index, load_index, make_embedder
@@ -595,7 +595,7 @@ def train_model(
 
     torch.set_num_threads(threads)
     _seed_everything(seed)
-    model = SentenceTransformer(str(base_path), device="cpu", local_files_only=True, model_kwargs=FP32())
+    model = SentenceTransformer(str(base_path), device="cpu", local_files_only=True, model_kwargs=fp32_model_kwargs())
     window = model.max_seq_length
     model.max_seq_length = max_seq_length
     start = time.perf_counter()

@@ -39,7 +39,7 @@ import numpy as np
 
 from corpus import config
 from corpus.errors import UsageError
-from indexer.models import FP32, model_name, quiet_transformers, resolve_model_path, weights_fingerprint
+from indexer.models import fp32_model_kwargs, model_name, quiet_transformers, resolve_model_path, weights_fingerprint
 from indexer.onnx_query import cached_export
 from indexer.vectors import normalize_rows, token_budget_batches
 
@@ -146,7 +146,7 @@ class Embedder:
 
         if self.threads:
             torch.set_num_threads(self.threads)
-        kwargs = {"torch_dtype": torch.bfloat16} if self.precision == "bf16" else FP32()
+        kwargs = {"torch_dtype": torch.bfloat16} if self.precision == "bf16" else fp32_model_kwargs()
         quiet_transformers()
         model = SentenceTransformer(str(self.model_path), device="cpu", local_files_only=True, model_kwargs=kwargs)
         model.max_seq_length = self.max_seq_length

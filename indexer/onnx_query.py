@@ -28,7 +28,7 @@ import numpy as np
 
 from corpus import config
 from corpus.hashing import file_sha256
-from indexer.models import FP32, quiet_transformers, weights_fingerprint
+from indexer.models import fp32_model_kwargs, quiet_transformers, weights_fingerprint
 from indexer.vectors import normalize_rows, pad_batch
 
 QUERY_MODEL_FILE = "query.onnx"
@@ -50,7 +50,7 @@ def export_query_model(model_path: Path, max_seq_length: int, out: Path, probes:
     from sentence_transformers import SentenceTransformer
 
     quiet_transformers()
-    model = SentenceTransformer(str(model_path), device="cpu", local_files_only=True, model_kwargs=FP32())
+    model = SentenceTransformer(str(model_path), device="cpu", local_files_only=True, model_kwargs=fp32_model_kwargs())
     model.max_seq_length = max_seq_length
     model.eval()
     sample = model.tokenizer(["示例文本"] * 2, padding="max_length", max_length=16, return_tensors="pt")
