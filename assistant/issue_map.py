@@ -19,7 +19,11 @@ made 54 of 300 STARD questions trigger issues and cost 4.7 points of their BM25 
 so it stays at 2 (what the map's cues are written for).
 
 A local issue (`region` set) needs the place named in the question as well: a 浙江
-regulation does not govern a question about 广东. A local issue may also name
+regulation does not govern a question about 广东. Residents name the city or the district
+they live in (温州, 临沂, 浦东), not the province, so the map's optional top-level
+`places` lists, per region, the places inside it (`"浙江省": ["杭州", "宁波", "温州", …]`:
+prefecture-level cities of a province, districts of a municipality; names that are also
+common words or other places' districts are left out); any of them names the region. A local issue may also name
 `companions` (ids of national issues): when its place is named and one of them is
 recognised, the local issue is recognised with it (score `RECOGNISE_AT`, cue
 `地点&the companion's name`). Why: a place's data, credit or business-environment regulation governs
@@ -154,6 +158,15 @@ class IssueMap:
     by_fragment: dict[str, tuple[tuple[int, Cue], ...]] = field(default_factory=dict)  # word → (issue index, cue)
     families: dict[str, tuple[str, ...]] = field(default_factory=dict)  # synonym family name → members
     with_companions: tuple[MapIssue, ...] = ()  # the local issues that name companions (found once, at load)
+    places: dict[str, tuple[str, ...]] = field(default_factory=dict)  # region → places inside it (`places`)
+
+    def place_named(self, region: str, text: str) -> str:
+        """The word of `text` that names `region` (its own name, `place_word`, or a place
+        inside it, `places`), or "" when the question names no place of that region."""
+        for word in (place_word(region), *self.places.get(normalise(region), ())):
+            if word in text:
+                return word
+        return ""
 
     def match(self, question: str, threshold: float = RECOGNISE_AT) -> list[RecognisedIssue]:
         """Issues the question signals (score ≥ threshold), best first, ties by id.
@@ -173,7 +186,7 @@ class IssueMap:
         out = []
         for index, found in hits.items():
             issue = self.issues[index]
-            if issue.region and place_word(issue.region) not in text:
+            if issue.region and not self.place_named(issue.region, text):
                 continue
             hit = [cue for cue in issue.cues if cue.text in found]  # in the map's order
             plain = {cue.text: cue.found_in(present) for cue in hit if len(cue.parts) == 1}
@@ -197,9 +210,9 @@ class IssueMap:
         for issue in self.with_companions:
             if issue.id in names:
                 continue
-            place = place_word(issue.region)
+            place = self.place_named(issue.region, text)
             shared = [companion for companion in names if companion in issue.companions]
-            if shared and place in text:
+            if shared and place:
                 out.append(issue.recognised(float(RECOGNISE_AT), (f"{place}&{names[shared[0]]}",)))
         return out
 
@@ -259,17 +272,19 @@ def _cue(text: str, where: str, families: dict[str, tuple[str, ...]], kind: str 
     return Cue(text=text, parts=parts, options=tuple(options), kind=kind)
 
 
-def _families(value, path: str) -> dict[str, tuple[str, ...]]:
-    """The optional top-level `families`: name → words (normalised, at least two characters)."""
+def _word_lists(value, path: str, key: str, what: str) -> dict[str, tuple[str, ...]]:
+    """An optional top-level object of name → list of words (`families`, `places`), every
+    word normalised and at least two characters long: a one-character word would match
+    inside almost any question. `what` names the words in error messages."""
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise IssueMapError(f"{path}: `families` must be an object of name → list of words")
+        raise IssueMapError(f"{path}: `{key}` must be an object of name → list of {what}s")
     out = {}
     for name, words in value.items():
-        members = _strings(words, f"{path}: families.{name}", allow_empty_list=False)
+        members = _strings(words, f"{path}: {key}.{name}", allow_empty_list=False)
         if any(len(normalise(word)) < 2 for word in members):
-            raise IssueMapError(f"{path}: families.{name}: every word needs two characters or more")
+            raise IssueMapError(f"{path}: {key}.{name}: every {what} needs two characters or more")
         out[normalise(name)] = tuple(dict.fromkeys(normalise(word) for word in members))
     return out
 
@@ -350,7 +365,7 @@ def parse_issue_map(data, path: str = "<issue map>", sha256: str = "") -> IssueM
     issues_in = data.get("issues")
     if not isinstance(issues_in, list):
         raise IssueMapError(f"{path}: `issues` must be a list")
-    families = _families(data.get("families"), path)
+    families = _word_lists(data.get("families"), path, "families", "word")
     issues = tuple(_issue(item, f"{path}: issue {i}", families) for i, item in enumerate(issues_in, start=1))
     seen: set[str] = set()
     for issue in issues:
@@ -374,7 +389,8 @@ def parse_issue_map(data, path: str = "<issue map>", sha256: str = "") -> IssueM
                     issues=issues, fragments=tuple(fragments),
                     legal_terms=frozenset(t for issue in issues for t in issue.legal_terms),
                     by_fragment={part: tuple(cues) for part, cues in by_fragment.items()}, families=families,
-                    with_companions=tuple(issue for issue in issues if issue.companions))
+                    with_companions=tuple(issue for issue in issues if issue.companions),
+                    places=_word_lists(data.get("places"), path, "places", "place name"))
 
 
 def load_issue_map(path: str | Path | None = None) -> IssueMap:

@@ -2,23 +2,28 @@
 
 The map's cue words were written from the law, then checked on the dev sets, whose
 questions the map's authors had read. Neither says how recognition does on a question
-worded by someone else. So seven more sets of 180 (2 per national issue, a short ask and
-a story; 1 per local issue), each by an author who saw only each issue's id, name and
-provisions (`eval/data/issue_probes/`), never the cue words nor the other sets:
+worded by someone else. So ten more sets of 180 (2 per national issue, a short ask and
+a story, or two short asks; 1 per local issue), each by an author who saw only each
+issue's id, name and provisions (`eval/data/issue_probes/`), never the cue words nor the
+other sets:
 
 - `tuning.jsonl` (plain lay questions), `tuning2.jsonl` (forum and hotline messages,
   keyword searches, dialect: 咋整, 啥), `tuning3.jsonl` (vague or misnamed things —
   "手机上那个码", "看病那张卡" — and civil servants or contractors' staff asking about
   their own liability), `tuning4.jsonl` (officials, contractors and suppliers checking
-  their obligations; keyword searches) and `tuning5.jsonl` (long first-person stories
-  ending in several asks): read one after another, their misses widened the map's
-  synonym families and cues where the missing word is general vocabulary; each set was
-  measured before it was read, so every round has a held-out figure (README);
+  their obligations; keyword searches), `tuning5.jsonl` (long first-person stories
+  ending in several asks), `tuning6.jsonl` (short asks only: search-box fragments and
+  one spoken sentence) and `tuning7.jsonl` (small businesses and front-line workers:
+  shopkeepers, grid workers, contractors' staff): read one after another, their misses
+  widened the map's synonym families and cues where the missing word is general
+  vocabulary; each set was measured before it was read, so every round has a held-out
+  figure (README);
 - `heldout.jsonl` (another author writing in personas: a delivery rider, a village cadre,
   someone typing fast on a phone …) and `heldout2.jsonl` (hotline transcripts: citizens,
-  people inside the system, relatives asking for someone; written after the third round):
-  only measured, never read to write a cue. Keep it that way; once a set's misses guide
-  the map, it measures nothing.
+  people inside the system, relatives asking for someone; written after the third round)
+  and `heldout3.jsonl` (relatives, older people and legal-aid board posts; written before
+  the seventh round): only measured, never read to write a cue. Keep it that way; once
+  a set's misses guide the map, it measures nothing.
 
 Each line: `{"id", "issue", "also": [...], "style": "short"|"story", "question"}`.
 `issue` is the issue a lawyer would answer it with; `also` lists others that fit too.
@@ -40,7 +45,8 @@ from assistant.issue_map import IssueMap, load_issue_map
 from corpus.records import IngestError
 
 PROBES_DIR = Path(__file__).resolve().parent / "data" / "issue_probes"
-PROBE_SETS = ("tuning", "tuning2", "tuning3", "tuning4", "tuning5", "heldout", "heldout2")
+PROBE_SETS = ("tuning", "tuning2", "tuning3", "tuning4", "tuning5", "tuning6", "tuning7",
+              "heldout", "heldout2", "heldout3")
 STYLES = ("short", "story")
 
 

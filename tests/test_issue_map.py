@@ -140,6 +140,37 @@ def test_local_issue_is_recognised_with_its_companions_in_its_place(tmp_path):
     assert [r.issue_id for r in m.match("上海的公共数据开放")] == ["shanghai-data"]  # its own cues still count, once
 
 
+def test_a_place_inside_the_region_names_it(tmp_path):
+    """People name their city or district (温州, 浦东), not the province: `places` lists
+    them per region; a place of another region does not count."""
+    local = issue("zhejiang-public-data", region="浙江省", cues={"lay": ["公共数据", "开放"], "legal": []})
+    shanghai = issue("shanghai-data", name="上海市数据条例", region="上海市", cues={"lay": ["公共数据&开放"], "legal": []},
+                     companions=["contractor-data-leak"])
+    path = tmp_path / "issue_map.json"
+    path.write_text(json.dumps({"format": 1, "description": "test", "places": {"浙江省": ["温州", "杭州"], "上海市": ["浦东"]},
+                                "issues": [issue(), local, shanghai]}, ensure_ascii=False), encoding="utf-8")
+    m = load_issue_map(path)
+    assert [r.issue_id for r in m.match("温州的公共数据开放有什么规定")] == ["zhejiang-public-data"]
+    assert m.match("广州的公共数据开放有什么规定") == []  # 广州 is not listed for 浙江
+    found = m.match("浦东的外包公司泄露了我的信息")
+    assert [r.issue_id for r in found] == ["contractor-data-leak", "shanghai-data"]
+    assert found[1].cues == ("浦东&受托企业泄露或滥用政务数据/个人信息",)  # the word the question used
+
+
+@pytest.mark.parametrize("places, message", [
+    (["温州"], "`places` must be an object"),
+    ({"浙江省": ["温"]}, "places.浙江省: every place name needs two characters or more"),
+    ({"浙江省": []}, "places.浙江省"),
+])
+def test_bad_places_are_refused(tmp_path, places, message):
+    path = tmp_path / "issue_map.json"
+    path.write_text(json.dumps({"format": 1, "description": "test", "places": places, "issues": [issue()]},
+                               ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(IssueMapError) as err:
+        load_issue_map(path)
+    assert str(path) in str(err.value) and message in str(err.value)
+
+
 @pytest.mark.parametrize("change, message", [
     ({"companions": ["contractor-data-leak"]}, "`companions` is for a local issue"),
     ({"region": "上海市", "companions": ["no-such-issue"]}, "companion 'no-such-issue' is not the id of a national issue"),
