@@ -23,13 +23,14 @@ regulation does not govern a question about 广东. Residents name the city or t
 they live in (温州, 临沂, 浦东), not the province, so the map's optional top-level
 `places` lists, per region, the places inside it (`"浙江省": ["杭州", "宁波", "温州", …]`:
 prefecture-level cities of a province, districts of a municipality; names that are also
-common words or other places' districts are left out); any of them names the region. A local issue may also name
-`companions` (ids of national issues): when its place is named and one of them is
-recognised, the local issue is recognised with it (score `RECOGNISE_AT`, cue
-`地点&the companion's name`). Why: a place's data, credit or business-environment regulation governs
-every story of its subject that happens there, however the story is told; its own cues
-only catch the words its authors thought of (上海市数据条例 for a 上海 story about a
-街道 handing residents' health data to a company that no 上海-data cue mentions).
+common words or other places' districts are left out); any of them names the region.
+A local issue may also name `companions` (ids of national issues): when its place is
+named and one of them is recognised, the local issue is recognised with it (score
+`RECOGNISE_AT`, cue `地点&the companion's name`). Why: a place's data, credit or
+business-environment regulation governs every story of its subject that happens there,
+however the story is told; its own cues only catch the words its authors thought of
+(上海市数据条例 for a 上海 story about a 街道 handing residents' health data to a company
+that no 上海-data cue mentions).
 
 Synonym families (why): people say the same thing in many words (外包公司 / 软件公司 /
 中标的公司 / 运维单位), and a cue written for one wording misses the next question. The

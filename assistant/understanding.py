@@ -203,8 +203,10 @@ def intents_of(asks: Iterable[str], question: str) -> list[str]:
     return [intent for intent, cues in INTENT_CUES.items() if any(cue in text for cue in cues)]
 
 
-def region_of(question: str, regions: Iterable[str] = ()) -> str:
-    """The first province (or a region of the collection, e.g. a city) the question names."""
+def region_of(question: str, regions: Iterable[str] = (), issue_map: IssueMap | None = None) -> str:
+    """The first province (or a region of the collection, e.g. a city) the question names;
+    failing that, the region of a city or district the issue map's `places` list (温州 →
+    浙江省), so a resident who names only their city still has a place."""
     text = normalise(question)
     best: tuple[int, str] | None = None
     for region in (*regions, *PROVINCES):
@@ -214,6 +216,12 @@ def region_of(question: str, regions: Iterable[str] = ()) -> str:
         at = text.find(word)
         if at >= 0 and (best is None or at < best[0] or (at == best[0] and len(region) > len(best[1]))):
             best = (at, region)
+    if best is None and issue_map is not None:
+        for region in issue_map.places:
+            named = issue_map.place_named(region, text)
+            at = text.find(named) if named else -1
+            if at >= 0 and (best is None or at < best[0]):
+                best = (at, region)
     return best[1] if best else ""
 
 
@@ -326,7 +334,7 @@ def understand(
     """
     facts, asks = split_facts_and_asks(question)
     scenario = recognise_scenario(question)
-    region = region_of(question, regions)
+    region = region_of(question, regions, issue_map)
     issues: list[RecognisedIssue] = []
     if issue_map is not None:
         issues = issue_map.match(question) if threshold is None else issue_map.match(question, threshold)

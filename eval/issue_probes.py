@@ -2,7 +2,7 @@
 
 The map's cue words were written from the law, then checked on the dev sets, whose
 questions the map's authors had read. Neither says how recognition does on a question
-worded by someone else. So ten more sets of 180 (2 per national issue, a short ask and
+worded by someone else. So eleven more sets of 180 (2 per national issue, a short ask and
 a story, or two short asks; 1 per local issue), each by an author who saw only each
 issue's id, name and provisions (`eval/data/issue_probes/`), never the cue words nor the
 other sets:
@@ -13,8 +13,9 @@ other sets:
   their own liability), `tuning4.jsonl` (officials, contractors and suppliers checking
   their obligations; keyword searches), `tuning5.jsonl` (long first-person stories
   ending in several asks), `tuning6.jsonl` (short asks only: search-box fragments and
-  one spoken sentence) and `tuning7.jsonl` (small businesses and front-line workers:
-  shopkeepers, grid workers, contractors' staff): read one after another, their misses
+  one spoken sentence), `tuning7.jsonl` (small businesses and front-line workers:
+  shopkeepers, grid workers, contractors' staff) and `tuning8.jsonl` (a hotline caller's
+  first sentence; a WeChat-group post): read one after another, their misses
   widened the map's synonym families and cues where the missing word is general
   vocabulary; each set was measured before it was read, so every round has a held-out
   figure (README);
@@ -45,7 +46,7 @@ from assistant.issue_map import IssueMap, load_issue_map
 from corpus.records import IngestError
 
 PROBES_DIR = Path(__file__).resolve().parent / "data" / "issue_probes"
-PROBE_SETS = ("tuning", "tuning2", "tuning3", "tuning4", "tuning5", "tuning6", "tuning7",
+PROBE_SETS = ("tuning", "tuning2", "tuning3", "tuning4", "tuning5", "tuning6", "tuning7", "tuning8",
               "heldout", "heldout2", "heldout3")
 STYLES = ("short", "story")
 

@@ -18,8 +18,8 @@ from corpus.records import IngestError
 from eval.issue_probes import PROBE_SETS, STYLES, Probe, load_probes, probe_scores, probe_set_path
 from tests.test_issue_map import issue, write
 
-FLOORS = {"tuning": 0.92, "tuning2": 0.95, "tuning3": 0.82, "tuning4": 0.90, "tuning5": 0.94, "tuning6": 0.96,
-          "tuning7": 0.94, "heldout": 0.78, "heldout2": 0.73, "heldout3": 0.75}
+FLOORS = {"tuning": 0.93, "tuning2": 0.95, "tuning3": 0.83, "tuning4": 0.90, "tuning5": 0.95, "tuning6": 0.97,
+          "tuning7": 0.95, "tuning8": 0.95, "heldout": 0.79, "heldout2": 0.76, "heldout3": 0.78}
 
 
 def test_scores_count_the_expected_issue_by_style(tmp_path):
@@ -66,7 +66,7 @@ def shipped_map():
 def test_shipped_probe_sets_cover_every_issue(shipped_map, name):
     probes = load_probes(probe_set_path(name), shipped_map)
     assert len(probes) == 180 and len({p.id for p in probes}) == 180
-    assert {p.style for p in probes} <= set(STYLES)  # tuning6 holds short asks only
+    assert {p.style for p in probes} == ({"short"} if name == "tuning6" else set(STYLES))  # tuning6: short asks only
     assert {p.issue for p in probes} == {i.id for i in shipped_map.issues}
 
 

@@ -108,6 +108,10 @@ def test_region_is_the_place_named():
     assert region_of("浙江的公共数据开放有什么规定") == "浙江省"
     assert region_of("我在杭州，健康码变红", regions=["杭州市", "浙江省"]) == "杭州市"
     assert region_of("某市大数据局外包运维") == ""
+    places = load_issue_map()  # the shipped map's `places`: a city names its province
+    assert region_of("我在温州开小厂，平台上信息是错的", issue_map=places) == "浙江省"
+    assert region_of("我在温州开小厂", regions=["温州市"], issue_map=places) == "温州市"  # the collection's own region first
+    assert region_of("某市大数据局外包运维", issue_map=places) == ""
 
 
 def test_keyness_separates_statute_words_from_everyday_words():
