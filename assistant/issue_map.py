@@ -159,12 +159,14 @@ class IssueMap:
     by_fragment: dict[str, tuple[tuple[int, Cue], ...]] = field(default_factory=dict)  # word → (issue index, cue)
     families: dict[str, tuple[str, ...]] = field(default_factory=dict)  # synonym family name → members
     with_companions: tuple[MapIssue, ...] = ()  # the local issues that name companions (found once, at load)
-    places: dict[str, tuple[str, ...]] = field(default_factory=dict)  # region → places inside it (`places`)
+    # region (as the map writes it) → the words that name it: its own (`place_word`), then
+    # the places inside it (`places`); built once at load, for every issue's region
+    places: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def place_named(self, region: str, text: str) -> str:
-        """The word of `text` that names `region` (its own name, `place_word`, or a place
-        inside it, `places`), or "" when the question names no place of that region."""
-        for word in (place_word(region), *self.places.get(normalise(region), ())):
+        """The word of `text` that names `region` (its own name or a place inside it), or ""
+        when the question names no place of that region."""
+        for word in self.places.get(region) or (place_word(region),):
             if word in text:
                 return word
         return ""
@@ -290,6 +292,14 @@ def _word_lists(value, path: str, key: str, what: str) -> dict[str, tuple[str, .
     return out
 
 
+def _region_words(issues, listed: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    """`IssueMap.places`: for every issue's region and every region of `places` (`listed`,
+    keyed by normalised name), the words that name it, its own first."""
+    regions = dict.fromkeys([*(issue.region for issue in issues if issue.region), *listed])
+    return {region: tuple(dict.fromkeys((place_word(region), *listed.get(normalise(region), ()))))
+            for region in regions}
+
+
 def _provision(item, where: str) -> IssueProvision:
     if not isinstance(item, dict):
         raise IssueMapError(f"{where}: must be an object with law, article, role, why")
@@ -391,7 +401,7 @@ def parse_issue_map(data, path: str = "<issue map>", sha256: str = "") -> IssueM
                     legal_terms=frozenset(t for issue in issues for t in issue.legal_terms),
                     by_fragment={part: tuple(cues) for part, cues in by_fragment.items()}, families=families,
                     with_companions=tuple(issue for issue in issues if issue.companions),
-                    places=_word_lists(data.get("places"), path, "places", "place name"))
+                    places=_region_words(issues, _word_lists(data.get("places"), path, "places", "place name")))
 
 
 def load_issue_map(path: str | Path | None = None) -> IssueMap:
