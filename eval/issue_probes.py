@@ -14,8 +14,10 @@ other sets:
   their obligations; keyword searches), `tuning5.jsonl` (long first-person stories
   ending in several asks), `tuning6.jsonl` (short asks only: search-box fragments and
   one spoken sentence), `tuning7.jsonl` (small businesses and front-line workers:
-  shopkeepers, grid workers, contractors' staff) and `tuning8.jsonl` (a hotline caller's
-  first sentence; a WeChat-group post): read one after another, their misses
+  shopkeepers, grid workers, contractors' staff), `tuning8.jsonl` (a hotline caller's
+  first sentence; a WeChat-group post) and `tuning9.jsonl` (officials, clerks and village
+  cadres checking their own exposure; phone-typed asks without punctuation; contractors'
+  staff): read one after another, their misses
   widened the map's synonym families and cues where the missing word is general
   vocabulary; each set was measured before it was read, so every round has a held-out
   figure (README);
@@ -46,7 +48,7 @@ from assistant.issue_map import IssueMap, load_issue_map
 from corpus.records import IngestError
 
 PROBES_DIR = Path(__file__).resolve().parent / "data" / "issue_probes"
-PROBE_SETS = ("tuning", "tuning2", "tuning3", "tuning4", "tuning5", "tuning6", "tuning7", "tuning8",
+PROBE_SETS = ("tuning", "tuning2", "tuning3", "tuning4", "tuning5", "tuning6", "tuning7", "tuning8", "tuning9",
               "heldout", "heldout2", "heldout3")
 STYLES = ("short", "story")
 
