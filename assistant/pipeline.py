@@ -333,7 +333,10 @@ class Pipeline:
             bm25 = getattr(self.index, "bm25", None)
             aliases = set(segmenter.dictionary.aliases) if segmenter is not None else set()
             titles = {title_core(doc.title) for doc in self.table.documents.values() if doc.title}
+            # a place is never legal vocabulary: provinces, the collection's regions, and the
+            # cities and districts the issue map lists inside a region (温州, 浦东)
             places = {place_word(r) for r in (*self.regions, *PROVINCES)} | set(self.regions) | set(PROVINCES)
+            places |= {word for words in self.issue_map.places.values() for word in words}
             self._legal_vocabulary = LegalVocabulary(
                 lexicon=frozenset(titles | aliases | set(PARTY_TERMS) | self.issue_map.legal_terms),
                 document_frequency=bm25.document_frequency if bm25 is not None else None,

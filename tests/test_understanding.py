@@ -222,4 +222,6 @@ def test_collection_statistics_behind_keyness(pipeline):
     assert count > 0 and total > 1_000_000 and segmenter.general_frequency("受托人受托人")[0] == 0
     vocabulary = pipeline.vocabulary_of_law
     assert "个人信息保护法" in vocabulary.lexicon and vocabulary.keyness("天气") is None
+    # the cities and districts the issue map lists are places, never legal words
+    assert {"温州", "浦东"} <= vocabulary.places and not vocabulary.typical("温州")
     assert with_term <= passages
