@@ -108,7 +108,8 @@ def test_altered_or_incomplete_folder_is_refused_by_name(tmp_path):
 def test_shipped_reranker_scores_real_articles_deterministically(default_documents):
     """Real model, real articles: one finite logit per article, the same on a second call
     and whatever order or company the articles come in (one pair per int8 call: a batch's
-    dynamic quantisation would make a score depend on its batch-mates). Its ranking quality is measured where it can be, held out (eval/reports/RERANK.md):
+    dynamic quantisation would make a score depend on its batch-mates) or however many
+    lanes score them. Its ranking quality is measured where it can be, held out (eval/reports/RERANK.md):
     alone it ranks worse than retrieval, and it leans towards 民法典 articles."""
     from indexer.rerank import rerank_text
 
@@ -123,6 +124,10 @@ def test_shipped_reranker_scores_real_articles_deterministically(default_documen
     order = list(reversed(range(16)))
     assert np.allclose(reranker.score(question, [texts[i] for i in order]), scores[order], atol=1e-6)
     assert np.allclose(reranker.score(question, texts[:3]), scores[:3], atol=1e-6)
+    # the lanes (indexer/rerank.py LANES) only change who runs a call: one lane — the plain
+    # loop — and three lanes give the very same scores
+    assert np.array_equal(Reranker(SHIPPED, threads=1).score(question, texts), scores)
+    assert np.array_equal(Reranker(SHIPPED, threads=3).score(question, texts), scores)
 
 
 # ------------------------------------------------------------------ pipeline and CLI
