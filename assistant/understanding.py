@@ -50,7 +50,8 @@ from indexer.segment import Segmenter
 #: What is asked → the words that ask it (matched in the ask clauses). A question can
 #: have several intents; the order here is the display order.
 INTENT_CUES: dict[str, tuple[str, ...]] = {
-    "liability": ("责任", "谁负责", "负责任", "担责", "追责", "问责", "谁的错", "怪谁", "算谁的", "谁来管", "处分", "处罚", "判刑"),
+    "liability": ("责任", "谁负责", "负责任", "担责", "追责", "问责", "谁的错", "怪谁", "算谁的", "谁来管", "处分", "处罚", "判刑",
+                  "被罚", "挨罚", "受罚", "罚款", "坐牢", "追究", "背锅"),
     "compensation": ("赔偿", "赔钱", "赔给", "赔我", "谁赔", "索赔", "补偿", "损失", "精神损害"),
     "amount": ("多少钱", "赔多少", "多少", "金额", "数额", "标准", "怎么算", "如何计算", "计算"),
     "remedy_route": ("怎么办", "怎么维权", "如何维权", "维权", "投诉", "举报", "复议", "起诉", "诉讼", "申诉",
