@@ -34,6 +34,11 @@ from indexer.vectors import normalize_rows, pad_batch
 QUERY_MODEL_FILE = "query.onnx"
 MIN_COSINE = 0.9999
 ONNX_OPSET = 17
+#: Threads of the query model. WHY 2: a plain-word question is long (domain_lay_dev: 157
+#: tokens median, up to 192) and its embedding took 52–54 ms on one thread, 31 ms on two
+#: (median; p95 58–64 → 36–41 ms), a sixth of a long question's answer; short STARD
+#: questions gain little either way.
+QUERY_THREADS = 2
 #: Tokenizer outputs a BERT-style model may take, in export order.
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -143,9 +148,9 @@ class OnnxQueryEmbedder:
         import onnxruntime as ort  # only when a query is first embedded (an index may be BM25-only)
 
         options = ort.SessionOptions()
-        # One short query per call: one thread, and no spinning, so concurrent requests
-        # of `fagui serve` share the two cores instead of fighting over them.
-        options.intra_op_num_threads = 1
+        # One query per call on QUERY_THREADS threads, no spinning (idle threads sleep, so
+        # concurrent requests of `fagui serve` do not burn each other's cores).
+        options.intra_op_num_threads = QUERY_THREADS
         options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         session = ort.InferenceSession(str(self.onnx_path), options, providers=["CPUExecutionProvider"])
