@@ -17,7 +17,8 @@ other sets:
   shopkeepers, grid workers, contractors' staff), `tuning8.jsonl` (a hotline caller's
   first sentence; a WeChat-group post) and `tuning9.jsonl` (officials, clerks and village
   cadres checking their own exposure; phone-typed asks without punctuation; contractors'
-  staff): read one after another, their misses
+  staff) and `tuning10.jsonl` (retirees and their children, rural residents, parents, small
+  landlords, people fined or whose goods were seized): read one after another, their misses
   widened the map's synonym families and cues where the missing word is general
   vocabulary; each set was measured before it was read, so every round has a held-out
   figure (README);
@@ -25,7 +26,9 @@ other sets:
   someone typing fast on a phone …) and `heldout2.jsonl` (hotline transcripts: citizens,
   people inside the system, relatives asking for someone; written after the third round)
   and `heldout3.jsonl` (relatives, older people and legal-aid board posts; written before
-  the seventh round): only measured, never read to write a cue. Keep it that way; once
+  the seventh round) and `heldout4.jsonl` (social-media comments, migrant workers, delivery
+  riders and stall owners, letters to a newspaper; written before the tenth round): only
+  measured, never read to write a cue. Keep it that way; once
   a set's misses guide the map, it measures nothing.
 
 Each line: `{"id", "issue", "also": [...], "style": "short"|"story", "question"}`.
@@ -49,7 +52,7 @@ from corpus.records import IngestError
 
 PROBES_DIR = Path(__file__).resolve().parent / "data" / "issue_probes"
 PROBE_SETS = ("tuning", "tuning2", "tuning3", "tuning4", "tuning5", "tuning6", "tuning7", "tuning8", "tuning9",
-              "heldout", "heldout2", "heldout3")
+              "tuning10", "heldout", "heldout2", "heldout3", "heldout4")
 STYLES = ("short", "story")
 
 

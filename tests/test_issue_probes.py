@@ -19,7 +19,8 @@ from eval.issue_probes import PROBE_SETS, STYLES, Probe, load_probes, probe_scor
 from tests.test_issue_map import issue, write
 
 FLOORS = {"tuning": 0.93, "tuning2": 0.95, "tuning3": 0.83, "tuning4": 0.90, "tuning5": 0.95, "tuning6": 0.97,
-          "tuning7": 0.95, "tuning8": 0.95, "tuning9": 0.95, "heldout": 0.80, "heldout2": 0.77, "heldout3": 0.80}
+          "tuning7": 0.95, "tuning8": 0.95, "tuning9": 0.95, "tuning10": 0.97,
+          "heldout": 0.82, "heldout2": 0.79, "heldout3": 0.82, "heldout4": 0.87}
 
 
 def test_scores_count_the_expected_issue_by_style(tmp_path):
