@@ -15,7 +15,7 @@ other sets:
   ending in several asks), `tuning6.jsonl` (short asks only: search-box fragments and
   one spoken sentence), `tuning7.jsonl` (small businesses and front-line workers:
   shopkeepers, grid workers, contractors' staff), `tuning8.jsonl` (a hotline caller's
-  first sentence; a WeChat-group post) and `tuning9.jsonl` (officials, clerks and village
+  first sentence; a WeChat-group post), `tuning9.jsonl` (officials, clerks and village
   cadres checking their own exposure; phone-typed asks without punctuation; contractors'
   staff) and `tuning10.jsonl` (retirees and their children, rural residents, parents, small
   landlords, people fined or whose goods were seized): read one after another, their misses
