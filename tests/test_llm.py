@@ -143,7 +143,10 @@ def test_written_answer_removes_invented_references_and_sends_only_question_and_
     assert rewrite_req["path"] == "/v1/chat/completions" and rewrite_req["authorization"] == "Bearer secret-key"
     assert rewrite_req["body"]["messages"][1]["content"] == f"问题：{QUESTION}"
     sent = answer_req["body"]["messages"][1]["content"]
-    evidence = model_evidence(answer, pipeline.analysis_evidence(answer.hits), pipeline.resolve_ref)
+    # the evidence is what the analysis read plus the articles the recognised issues filled
+    # into the 结论: Pipeline.ask sends both (for this question the map fills one)
+    filled = [item for _, items in pipeline.issue_evidence(answer.understanding) for item in items]
+    evidence = model_evidence(answer, pipeline.analysis_evidence(answer.hits) + filled, pipeline.resolve_ref)
     assert sent.startswith(f"问题：{QUESTION}") and all(f"《{e.law}》{e.article}：" in sent for e in evidence)
     assert sent.count("《") == len(evidence)  # no other law is named to the model
     assert os.environ["FAGUI_HOME"] not in sent and ".md" not in sent and ":article:" not in sent  # no paths, no ids
