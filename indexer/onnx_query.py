@@ -37,7 +37,8 @@ ONNX_OPSET = 17
 #: Threads of the query model. WHY 2: a plain-word question is long (domain_lay_dev: 157
 #: tokens median, up to 192) and its embedding took 52–54 ms on one thread, 31 ms on two
 #: (median; p95 58–64 → 36–41 ms), a sixth of a long question's answer; short STARD
-#: questions gain little either way.
+#: questions gain little either way. The reranker's lanes default to the same number (one
+#: single-threaded session per core, indexer/rerank.py LANES): the cores one answer uses.
 QUERY_THREADS = 2
 #: Tokenizer outputs a BERT-style model may take, in export order.
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")

@@ -28,6 +28,7 @@ import numpy as np
 from corpus.hashing import file_sha256
 from indexer.hits import RRF_C
 from indexer.models import remembered_file_sha256
+from indexer.onnx_query import QUERY_THREADS
 from indexer.passages import context_line
 from indexer.vectors import pad_batch
 
@@ -109,12 +110,12 @@ def read_manifest(folder: Path) -> dict:
 class Reranker:
     """`score(question, texts)` → one relevance logit per text (higher = more relevant)."""
 
-    def __init__(self, folder: Path, threads: int = 2):
+    def __init__(self, folder: Path, threads: int = QUERY_THREADS):
         folder = Path(folder)
         self._attach(folder / MODEL_FILE, folder / TOKENIZER_FILE, read_manifest(folder), threads)
 
     @classmethod
-    def from_files(cls, model_file: Path, tokenizer_file: Path, max_length: int, threads: int = 2) -> "Reranker":
+    def from_files(cls, model_file: Path, tokenizer_file: Path, max_length: int, threads: int = QUERY_THREADS) -> "Reranker":
         """A reranker over an ONNX file and a tokenizer that are not (yet) a checked folder:
         training scores its exports through exactly this inference code before it writes
         the folder and its manifest."""
@@ -173,16 +174,15 @@ class Reranker:
         # one pair per call (ONE_PAIR_PER_CALL), the calls spread over the lanes (LANES)
         feeds = [pad_batch([e.ids], pad, self._inputs, type_ids=[e.type_ids]) for e in encodings]
         out = np.zeros(len(texts), dtype=np.float32)
-        lanes = len(self._sessions)
+        lanes = min(len(self._sessions), len(feeds))
 
         def run_lane(lane: int) -> None:
             session = self._sessions[lane]
             for i in range(lane, len(feeds), lanes):
                 out[i] = session.run(None, feeds[i])[0].reshape(-1)[0]
 
-        if self._pool is None or len(feeds) == 1:
-            for lane in range(min(lanes, len(feeds))):
-                run_lane(lane)
-        else:
-            list(self._pool.map(run_lane, range(min(lanes, len(feeds)))))  # list(): re-raises a lane's error
+        if lanes == 1:
+            run_lane(0)
+        else:  # threads > 1, so the pool exists
+            list(self._pool.map(run_lane, range(lanes)))  # list(): re-raises a lane's error
         return out
