@@ -102,15 +102,20 @@ def recognised(issue_map: IssueMap, probe: Probe) -> list[str]:
 
 
 def probe_scores(issue_map: IssueMap, probes: list[Probe], pipeline=None) -> dict[str, float]:
-    """Recognition rate overall and by style; with a pipeline also `top10_provision`
-    (share of probes whose top 10 hits hold a provision of their issue)."""
+    """Recognition rate overall and by style; `recognised_also` (when probes list `also`
+    issues): the share of those other issues recognised too, which is what a question
+    raising several issues needs (each issue brings its own provisions); with a pipeline
+    also `top10_provision` (share of probes whose top 10 hits hold a provision of their issue)."""
     hits = {style: [] for style in ("all", *STYLES)}
+    also: list[bool] = []
     top: list[bool] = []
     provisions = {}
     for probe in probes:
-        found = probe.issue in recognised(issue_map, probe)
+        found_ids = recognised(issue_map, probe)
+        found = probe.issue in found_ids
         hits["all"].append(found)
         hits[probe.style].append(found)
+        also += [other in found_ids for other in probe.also]
         if pipeline is not None:
             if probe.issue not in provisions:
                 issue = next(i for i in issue_map.issues if i.id == probe.issue)
@@ -119,6 +124,8 @@ def probe_scores(issue_map: IssueMap, probes: list[Probe], pipeline=None) -> dic
                                                                   understanding=pipeline.understand(probe.question))}
             top.append(bool(ranked & provisions[probe.issue]))
     out = {f"recognised_{k}" if k != "all" else "recognised": sum(v) / len(v) for k, v in hits.items() if v}
+    if also:
+        out["recognised_also"] = sum(also) / len(also)
     if top:
         out["top10_provision"] = sum(top) / len(top)
     out["n"] = len(probes)

@@ -35,6 +35,17 @@ def test_scores_count_the_expected_issue_by_style(tmp_path):
     assert scores == {"recognised": 0.5, "recognised_short": 0.5, "recognised_story": 0.5, "n": 4}
 
 
+def test_also_issues_are_scored_per_pair(tmp_path):
+    issue_map = load_issue_map(write(tmp_path, [issue(), issue("gov-info", cues={"lay": ["信息公开&政府"], "legal": []})]))
+    probes = [
+        Probe("a", "contractor-data-leak", "外包公司把信息泄露了，向政府申请信息公开也没答复", "story", ("gov-info",)),  # both
+        Probe("b", "contractor-data-leak", "外包公司把信息泄露了", "short", ("gov-info",)),  # the also-issue missed
+        Probe("c", "gov-info", "向政府申请信息公开没有答复", "short"),  # no also: not counted
+    ]
+    scores = probe_scores(issue_map, probes)
+    assert scores["recognised"] == 1.0 and scores["recognised_also"] == 0.5
+
+
 def test_unknown_issue_id_is_refused_with_file_and_line(tmp_path):
     issue_map = load_issue_map(write(tmp_path, [issue()]))
     path = tmp_path / "probes.jsonl"
