@@ -1,11 +1,10 @@
 """Issue recognition on lay questions written without seeing the map (eval/issue_probes.py).
 
 The scorer on a two-issue map written to tmp_path (hand-checkable), the shipped probe sets'
-shape, and floors under the shipped map's recognition on them: measured 0.939 / 0.967 /
-0.822 / 0.911 / 0.972 on the five tuning sets and 0.789 / 0.739 on the two held-out sets
-(0.633 / 0.700 / 0.400 / 0.744 / 0.833 when each tuning set was first read; 0.617 / 0.556
-for the held-out sets with the map as it was before any of this); a change to the map that loses
-recognition on questions worded by others fails here.
+shape, and floors a little under the shipped map's recognition on each set (the measured
+figures, and each set's figure when it was first measured, are in the README's probe
+tables); for the multi-issue sets also under the share of their other issues recognised.
+A change to the map that loses recognition on questions worded by others fails here.
 """
 from __future__ import annotations
 
@@ -15,12 +14,15 @@ import pytest
 
 from assistant.issue_map import load_issue_map
 from corpus.records import IngestError
-from eval.issue_probes import PROBE_SETS, STYLES, Probe, load_probes, probe_scores, probe_set_path
+from eval.issue_probes import MULTI_ISSUE_SETS, PROBE_SETS, STYLES, Probe, load_probes, probe_scores, probe_set_path
 from tests.test_issue_map import issue, write
 
 FLOORS = {"tuning": 0.93, "tuning2": 0.95, "tuning3": 0.83, "tuning4": 0.90, "tuning5": 0.95, "tuning6": 0.97,
-          "tuning7": 0.95, "tuning8": 0.95, "tuning9": 0.95, "tuning10": 0.97,
-          "heldout": 0.82, "heldout2": 0.79, "heldout3": 0.82, "heldout4": 0.87}
+          "tuning7": 0.95, "tuning8": 0.95, "tuning9": 0.95, "tuning10": 0.97, "tuning11": 0.97,
+          "heldout": 0.82, "heldout2": 0.79, "heldout3": 0.82, "heldout4": 0.87, "heldout5": 0.85}
+#: Floors under `recognised_also` of the multi-issue sets (measured 0.772 / 0.652; 0.626 for
+#: tuning11 when it was first read).
+ALSO_FLOORS = {"tuning11": 0.76, "heldout5": 0.64}
 
 
 def test_scores_count_the_expected_issue_by_style(tmp_path):
@@ -77,7 +79,10 @@ def shipped_map():
 @pytest.mark.parametrize("name", PROBE_SETS)
 def test_shipped_probe_sets_cover_every_issue(shipped_map, name):
     probes = load_probes(probe_set_path(name), shipped_map)
-    assert len(probes) == 180 and len({p.id for p in probes}) == 180
+    size = 120 if name in MULTI_ISSUE_SETS else 180
+    assert len(probes) == size and len({p.id for p in probes}) == size
+    if name in MULTI_ISSUE_SETS:  # each raises other issues too, never itself again
+        assert all(1 <= len(p.also) <= 2 and p.issue not in p.also for p in probes)
     assert {p.style for p in probes} == ({"short"} if name == "tuning6" else set(STYLES))  # tuning6: short asks only
     assert {p.issue for p in probes} == {i.id for i in shipped_map.issues}
 
@@ -86,3 +91,4 @@ def test_shipped_probe_sets_cover_every_issue(shipped_map, name):
 def test_recognition_on_probes_stays_above_its_floor(shipped_map, name):
     scores = probe_scores(shipped_map, load_probes(probe_set_path(name), shipped_map))
     assert scores["recognised"] >= FLOORS[name], scores
+    assert scores.get("recognised_also", 1.0) >= ALSO_FLOORS.get(name, 0.0), scores
