@@ -426,6 +426,8 @@ def _sanction_kind(segment: str, title: str) -> tuple[str, int] | None:
                 continue  # a qualification (`具有独立承担民事责任的能力`), not a sanction
             if kind == "法律责任" and "刑法" in title:
                 kind = "刑事责任"
+            if kind == "国家赔偿" and m.group() == "追偿" and title and not _ADMIN_TITLE.search(title):
+                kind = "民事责任"  # an employer's or insurer's recourse (民法典第一千一百九十一条) is civil
             return kind, m.start()
     return None
 

@@ -100,6 +100,15 @@ def test_scl_16_recourse_against_staff_and_entrusted_organisations(articles):
     assert {f.principle for f in c.fault} == {"故意或者重大过失"}
 
 
+def test_civil_recourse_is_civil_not_state_compensation(articles):
+    # 用人单位的工作人员因执行工作任务造成他人损害的，由用人单位承担侵权责任。用人单位承担侵权责任后，
+    # 可以向有故意或者重大过失的工作人员追偿。… (an employer's recourse: civil law, no state organ)
+    c = classify(articles, CIVIL, "第一千一百九十一条")
+    recourse = [l for l in c.liabilities if l.recourse]
+    assert recourse and all(l.kind == "民事责任" for l in recourse)
+    assert "国家赔偿" not in {l.kind for l in c.liabilities}
+
+
 def test_scl_7_designates_the_entrusting_organ(articles):
     c = classify(articles, SCL, "第七条")
     designated = {d.subject_phrase for d in c.designations if d.role == "赔偿义务机关"}
