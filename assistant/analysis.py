@@ -884,13 +884,22 @@ def _issue_remedies(remedies: list[Remedy], evidence: list[Evidence], understand
 
 # --- 结论: the answer first -----------------------------------------------------------------
 
-CONCLUSION_LAYERS = {"external": "对外责任", "internal": "内部责任", "individual": "个人责任", "remedy": "救济途径"}
+CONCLUSION_LAYERS = {"external": "对外责任", "internal": "内部责任", "individual": "个人责任", "proof": "举证责任",
+                     "remedy": "救济途径"}
 _NO_SUPPORT = {
     "external": "检索到的条文未写明谁先向受害人负责",
     "internal": "检索到的条文未写明各方之间如何分担或追偿",
     "individual": "检索到的条文未写明个人（工作人员）的责任",
+    "proof": "检索到的条文未写明由谁证明或归责原则",
     "remedy": "检索到的条文未写明救济途径",
 }
+#: At most this many 结论 lines (issue 12: 3–6).
+MAX_CONCLUSION_LINES = 6
+#: 归责原则 statements that answer "要我自己证明吗?", most direct first: a presumption of
+#: fault or an explicit burden puts the proof on the other side or says who bears it; strict
+#: liability needs no proof of fault; plain fault liability means the claimant proves it.
+#: (故意或者重大过失 is the standard of recourse against staff, not the harmed person's burden.)
+PROOF_PRINCIPLES = ("过错推定", "举证责任", "无过错责任", "过错责任")
 #: Internal-slot statements by how directly they say who bears what (see `_slots`).
 _INTERNAL_ORDER = ("追偿：", "合同/委托关系：", "委托方向受托方索赔：", "合同关系：")
 #: Remedies a question's intents ask about first.
@@ -985,6 +994,32 @@ def _individual_line(analysis: Analysis, parties: list[Party] | None = None) -> 
                           basis=list(dict.fromkeys(ref for refs in phrases.values() for ref in refs)))
 
 
+def _proof_line(analysis: Analysis) -> ConclusionLine:
+    """Who has to prove what, for a question that asks (`burden_of_proof`: 要我自己证明吗?):
+    the 归责原则 statements of the evidence in `PROOF_PRINCIPLES` order, grouped by article
+    (行政诉讼法第三十八条 says both who proves the damage and when the burden shifts), at most
+    two articles. Plain fault liability is left out when an article presumes fault or assigns
+    the burden: that is the answer, the plain rule is the background."""
+    def principle(slot) -> str:
+        return slot.statement.split("：", 1)[0]
+
+    found = [s for s in analysis.fault_principle if s.basis and not s.no_basis and not s.label
+             and principle(s) in PROOF_PRINCIPLES]
+    found.sort(key=lambda s: PROOF_PRINCIPLES.index(principle(s)))
+    if not found:
+        return _no_support("proof")
+    if PROOF_PRINCIPLES.index(principle(found[0])) < PROOF_PRINCIPLES.index("无过错责任"):
+        found = [s for s in found if PROOF_PRINCIPLES.index(principle(s)) < PROOF_PRINCIPLES.index("无过错责任")]
+    by_article: dict[str, list] = {}
+    for slot in found:
+        by_article.setdefault(slot.basis[0], []).append(slot)
+    parts = []
+    for slots in list(by_article.values())[:2]:
+        said = "；".join(dict.fromkeys(s.statement.split("：", 1)[1].strip("「」").rstrip("。") for s in slots))
+        parts.append(f"{principle(slots[0])}：{_short(said, 90)}")
+    return ConclusionLine("proof", "谁来证明：" + "；".join(parts), basis=list(by_article)[:2])
+
+
 #: Claimants of a public-interest suit (个人信息保护法第七十条): their route is not the harmed person's.
 PUBLIC_CLAIMANTS = re.compile(r"人民检察院|消费者组织|网信部门确定的组织")
 
@@ -1020,8 +1055,10 @@ def conclude(analysis: Analysis, understanding: Understanding | None = None,
     are the rows before `group_parties` (one liability kind and article each), so a line
     cites the article of the liability it states; default: the analysis's own rows."""
     intents = understanding.intents if understanding else []
-    return [_external_line(analysis, intents, parties), _internal_line(analysis), _individual_line(analysis, parties),
-            *_remedy_lines(analysis, intents)]
+    lines = [_external_line(analysis, intents, parties), _internal_line(analysis), _individual_line(analysis, parties)]
+    if "burden_of_proof" in intents:
+        lines.append(_proof_line(analysis))
+    return lines + _remedy_lines(analysis, intents)[: MAX_CONCLUSION_LINES - len(lines)]
 
 
 def _citation(item: Evidence) -> dict:
@@ -1126,6 +1163,7 @@ LAYER_ROLES = {
     "external": ("defendant", "liability", "remedy"),  # remedy: 受害人有取得赔偿的权利 names who pays
     "internal": ("liability",),  # not duty: its 委托/合同 sentences were mostly not about who bears what (checked on the dev sets)
     "individual": ("liability",),
+    "proof": ("burden_of_proof", "liability"),  # liability: 个人信息保护法第六十九条's presumed fault
     "remedy": ("remedy", "time_limit"),
 }
 FALLBACK_ROLES = tuple(dict.fromkeys(role for roles in LAYER_ROLES.values() for role in roles))
@@ -1181,7 +1219,8 @@ def add_time_limits(lines: list[ConclusionLine], shadow: list[ConclusionLine], i
     verb = lambda line: re.split(r"[：（]", line.text, maxsplit=1)[0]  # noqa: E731 — `可以申请行政复议`
     remedies = [line for line in lines if line.kind == "remedy"]
     untimed = [line for line in remedies if verb(line) not in {verb(t) for t in timed}]  # same route, now timed
-    kept = (timed + untimed)[:max(len(remedies), min(3, len(timed) + len(untimed)))]
+    room = MAX_CONCLUSION_LINES - (len(lines) - len(remedies))
+    kept = (timed + untimed)[:max(len(remedies), min(3, room, len(timed) + len(untimed)))]
     return [line for line in lines if line.kind != "remedy"] + kept
 
 

@@ -34,7 +34,8 @@ ORIGIN_LABELS = {
     "scholarship": "学理观点",
 }
 #: 结论 line kinds (`ConclusionLine.kind`) as shown.
-CONCLUSION_KINDS = {"external": "对外", "internal": "内部", "individual": "个人", "remedy": "救济", "no_basis": "无依据"}
+CONCLUSION_KINDS = {"external": "对外", "internal": "内部", "individual": "个人", "proof": "举证", "remedy": "救济",
+                    "no_basis": "无依据"}
 #: What a question asks (`Understanding.intents`, the keys of assistant.understanding.INTENT_CUES) as shown.
 INTENT_LABELS = {
     "liability": "谁担责", "compensation": "赔偿", "amount": "赔偿数额", "remedy_route": "救济途径",

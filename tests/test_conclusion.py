@@ -253,3 +253,28 @@ def test_the_scholarship_paper_is_the_cited_paper_not_any_document_typed_scholar
     assert len(typed) >= 2  # default also holds LawRefBook's practice guides typed 学术文献
     paper = scholarship_paper(default_documents)
     assert paper.extra["citation"]["doi"] == "10.12677/ojls.2023.115601"
+
+
+def test_asked_who_must_prove_the_conclusion_says_it_from_the_articles(articles):
+    """要我自己证明吗?: a 谁来证明 line from the articles' own words — 个人信息保护法第六十九条
+    presumes the processor's fault; 行政诉讼法第三十八条 says who proves the damage and when
+    the burden moves to the agency — each citing its article; not asked, no such line."""
+    keys = [(PIPL, "第六十九条"), ("中华人民共和国行政诉讼法", "第三十八条")] + GOVERNING
+    evidence = evidence_for(articles, keys)
+    asked = analyse("外包公司把我的信息泄露了，要我自己证明他们有过错吗？", evidence,
+                    understanding=Understanding(intents=["burden_of_proof", "compensation"]))
+    proof = [line for line in asked.conclusion if line.kind == "proof"]
+    assert len(proof) == 1 and len(asked.conclusion) <= 6
+    assert proof[0].basis == [f"{PIPL}第六十九条", "中华人民共和国行政诉讼法第三十八条"]
+    assert "过错推定" in proof[0].text and "不能证明自己没有过错" in proof[0].text
+    assert "因被告的原因导致原告无法举证的，由被告承担举证责任" in proof[0].text
+    assert set(proof[0].basis) <= {c["ref"] for c in asked.citations}
+    not_asked = analyse("外包公司把我的信息泄露了，谁来承担责任？", evidence, understanding=Understanding(intents=["liability"]))
+    assert "proof" not in [line.kind for line in not_asked.conclusion]
+
+
+def test_asked_who_must_prove_without_such_an_article_says_no_basis(articles):
+    evidence = evidence_for(articles, [(DSL, "第四十条"), (DSL, "第四十九条")])
+    asked = analyse("外包公司泄露了数据，要我自己证明吗？", evidence, understanding=Understanding(intents=["burden_of_proof"]))
+    proof = [line for line in asked.conclusion if line.text.startswith("举证责任：")]
+    assert len(proof) == 1 and proof[0].kind == "no_basis" and "无依据" in proof[0].text and not proof[0].basis

@@ -109,6 +109,23 @@ def test_an_empty_layer_is_filled_from_the_issue_and_says_so(articles):
     assert not_filled.conclusion[0].kind == "no_basis"
 
 
+def test_an_unanswered_proof_question_is_filled_from_the_issue_burden_provision(articles):
+    """要我自己证明吗? with no 举证 article retrieved: the recognised issue's burden-of-proof
+    provision (行政诉讼法第三十四条) answers it, labelled and cited."""
+    law = "中华人民共和国行政诉讼法"
+    evidence = [item(articles, DSL, "第四十九条", 1)]
+    u = understanding(IssueProvision(law, "第三十四条", "burden_of_proof"), name="举证责任")
+    u.intents = ["burden_of_proof"]
+    plain = analyse("罚错了我，要我自己证明吗？", evidence, understanding=u)
+    assert any(line.kind == "no_basis" and line.text.startswith("举证责任：") for line in plain.conclusion)
+    issue_items = [evidence_from_unit(*articles[(law, "第三十四条")], rank=1, origin="issue_map")]
+    filled = analyse("罚错了我，要我自己证明吗？", evidence, understanding=u, issue_evidence=[(u.issues[0], issue_items)])
+    proof = [line for line in filled.conclusion if line.kind == "proof"]
+    assert len(proof) == 1 and proof[0].basis == [f"{law}第三十四条"]
+    assert "被告对作出的行政行为负有举证责任" in proof[0].text and "据识别的法律问题“举证责任”" in proof[0].text
+    assert f"{law}第三十四条" in {c["ref"] for c in filled.citations}
+
+
 def test_fill_keeps_supported_layers_and_skips_an_unnamed_remedy():
     lines = [ConclusionLine("external", "对受害人先担责：甲", ["A法第一条"]),
              ConclusionLine("no_basis", "救济途径：无依据（检索到的条文未写明救济途径）")]
