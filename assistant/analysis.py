@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 
 from assistant.provisions import (
     ACTOR_ROLES,
+    AUTHORITY_CLOCK,
     ROLE_ANY,
     ROLE_CITIZEN,
     ROLE_ENFORCER,
@@ -806,6 +807,8 @@ def _limit_holder_is_authority(segments: list[str], index: int) -> bool:
     A 时效 is always the person's."""
     if "时效" in segments[index]:
         return False
+    if AUTHORITY_CLOCK.search(segments[index]):
+        return True  # counted from the authority's receipt (`自受理之日起30日内书面答复投诉人`)
     for position in range(index, -1, -1):
         segment = segments[position]
         if position == index and _ELIDED_SUBJECT.match(segment):

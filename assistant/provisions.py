@@ -654,12 +654,24 @@ def time_limits(text: str) -> list[str]:
     return [m.group() for m in TIME_LIMIT.finditer(text)]
 
 
+#: A period counted from the authority's receipt (`自受理之日起三十日内`, `自收到投诉之日起
+#: 七个工作日内`) is how long the authority has to act — never the person's deadline; the
+#: person's own periods count from what happens to them (知道, 收到决定书, 送达).
+AUTHORITY_CLOCK = re.compile(r"自(?:正式)?受理|自(?:收到|接到)[^，；。]{0,6}(?:投诉|举报|申请|请求|材料)")
+
+
+def person_time_limits(text: str) -> list[str]:
+    """The time limits of `text` that bind the person who claims (see `AUTHORITY_CLOCK`:
+    matched at the start of the limit, where its `自…之日起` is)."""
+    return [limit for limit in time_limits(text) if not AUTHORITY_CLOCK.match(limit)]
+
+
 def extract_remedies(text: str, title: str = "") -> list[RemedyClause]:
     out: list[RemedyClause] = []
     for sentence in sentences(text):
         if ITEM_START.match(sentence):
             continue
-        limits = time_limits(sentence)
+        limits = person_time_limits(sentence)
         first_claim = min((m.start() for _, p in REMEDY_PATTERNS for m in p.finditer(sentence)), default=len(sentence))
         before = [a.group() for a in actors_in(sentence[:first_claim]) if role_of(a.group()) != ROLE_ENFORCER]
         holder = before[-1] if before else ""

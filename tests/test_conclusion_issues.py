@@ -126,6 +126,18 @@ def test_an_unanswered_proof_question_is_filled_from_the_issue_burden_provision(
     assert f"{law}第三十四条" in {c["ref"] for c in filled.citations}
 
 
+def test_a_limit_counted_from_the_authority_receipt_is_its_handling_period(articles):
+    """信访工作条例第三十四条: 应当自受理之日起60日内办结 — the body's 办理期限, never the
+    petitioner's deadline in the 结论."""
+    key = ("信访工作条例", "第三十四条")
+    evidence = [item(articles, *key, 1)]
+    u = understanding(IssueProvision(*key, "time_limit", why="信访事项60日内办结", time_limit="60日"))
+    analysis = analyse("信访两个多月了没结果，他们最晚什么时候要办完？", evidence, understanding=u)
+    limits = [r for r in analysis.remedies if "".join(key) in r.basis and r.time_limit]
+    assert limits and all(r.remedy.startswith("办理期限") for r in limits)
+    assert not any(line.time_limit for line in analysis.conclusion if line.kind == "remedy")
+
+
 def test_fill_keeps_supported_layers_and_skips_an_unnamed_remedy():
     lines = [ConclusionLine("external", "对受害人先担责：甲", ["A法第一条"]),
              ConclusionLine("no_basis", "救济途径：无依据（检索到的条文未写明救济途径）")]

@@ -13,6 +13,7 @@ from assistant.provisions import (
     binding_force,
     classify_provision,
     is_liability_source,
+    person_time_limits,
     role_of,
 )
 
@@ -107,6 +108,18 @@ def test_civil_recourse_is_civil_not_state_compensation(articles):
     recourse = [l for l in c.liabilities if l.recourse]
     assert recourse and all(l.kind == "民事责任" for l in recourse)
     assert "国家赔偿" not in {l.kind for l in c.liabilities}
+
+
+def test_a_period_counted_from_the_authority_receipt_is_not_the_person_deadline(articles):
+    # 信访工作条例第三十六条: 信访人…可以自收到书面答复之日起30日内…请求复核。收到复核请求的机关、单位
+    # 应当自收到复核请求之日起30日内提出复核意见。 — the first period is the person's, the second the body's
+    title, text = articles[("信访工作条例", "第三十六条")]
+    assert person_time_limits(text) == ["自收到书面答复之日起30日内"]
+    # 广告法第五十三条: 接到投诉、举报的部门应当自收到投诉之日起七个工作日内，予以处理 — the authority's only
+    ad = classify(articles, "中华人民共和国广告法", "第五十三条")
+    assert ad.remedies and all(r.time_limit == "" for r in ad.remedies)
+    review = classify(articles, "中华人民共和国行政复议法", "第二十条")
+    assert any("六十日内" in r.time_limit for r in review.remedies)
 
 
 def test_scl_7_designates_the_entrusting_organ(articles):
