@@ -128,7 +128,7 @@ class UnitTable:
     documents: dict[str, Document] = field(default_factory=dict)
     units: dict[str, tuple[Document, Unit]] = field(default_factory=dict)
     current_article: dict[tuple[str, str], str] = field(default_factory=dict)
-    refs: dict[str, str] = field(default_factory=dict)  # "<title><label>" → unit_id (any unit)
+    refs: dict[str, str] = field(default_factory=dict)  # "<title><label>" → unit_id (the current version's first)
     versions: VersionIndex | None = None  # the collection's one version index (shared with lookup)
 
     @classmethod
@@ -143,7 +143,11 @@ class UnitTable:
             if doc.status == "duplicate":
                 continue
             for unit in doc.units:
-                table.refs.setdefault(f"{doc.title}{unit_label(unit)}", unit.unit_id)
+                # a ref names the current version when there is one (a superseded version
+                # of the same title carries the same labels, and comes first in file order)
+                ref = f"{doc.title}{unit_label(unit)}"
+                if ref not in table.refs or (doc.status == "current" and table.units[table.refs[ref]][0].status != "current"):
+                    table.refs[ref] = unit.unit_id
             if doc.status == "current":
                 key = title_key(doc.title)
                 for unit in doc.units:

@@ -161,3 +161,16 @@ def test_version_index_keeps_provinces_and_duplicates_apart():
     assert index.history(docs[1], "第一条") == [] and index.history(docs[0], "第一条") == []
     duplicate = next(d for d in docs if d.status == "duplicate")
     assert index.versions_of(duplicate) == [] and len(index.groups) == 3
+
+
+def test_a_citation_names_the_current_version_when_an_older_one_has_the_same_label(default_documents):
+    """`中华人民共和国行政复议法第三十条` is in the 2017 and the 2023 text; the 结论's basis
+    links and `resolve_ref` go through `UnitTable.refs`, which must give the current one
+    (the 2017 file comes first and used to win)."""
+    from assistant.pipeline import UnitTable
+
+    table = UnitTable.build(default_documents)
+    unit_id = table.refs["中华人民共和国行政复议法第三十条"]
+    doc, unit = table.units[unit_id]
+    assert doc.status == "current" and unit.text.startswith("行政复议机关收到行政复议申请后，应当在五日内进行审查")
+    assert unit_id == table.resolve("中华人民共和国行政复议法", "第三十条")
