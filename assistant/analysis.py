@@ -887,13 +887,14 @@ def _issue_remedies(remedies: list[Remedy], evidence: list[Evidence], understand
 
 # --- 结论: the answer first -----------------------------------------------------------------
 
-CONCLUSION_LAYERS = {"external": "对外责任", "internal": "内部责任", "individual": "个人责任", "proof": "举证责任",
-                     "remedy": "救济途径"}
+CONCLUSION_LAYERS = {"duty": "各方义务", "external": "对外责任", "internal": "内部责任", "individual": "个人责任",
+                     "proof": "举证责任", "remedy": "救济途径"}
 _NO_SUPPORT = {
     "external": "检索到的条文未写明谁先向受害人负责",
     "internal": "检索到的条文未写明各方之间如何分担或追偿",
     "individual": "检索到的条文未写明个人（工作人员）的责任",
     "proof": "检索到的条文未写明由谁证明或归责原则",
+    "duty": "检索到的条文未写明各方应当做什么",
     "remedy": "检索到的条文未写明救济途径",
 }
 #: At most this many 结论 lines (issue 12: 3–6).
@@ -997,6 +998,30 @@ def _individual_line(analysis: Analysis, parties: list[Party] | None = None) -> 
                           basis=list(dict.fromkeys(ref for refs in phrases.values() for ref in refs)))
 
 
+def _duty_line(analysis: Analysis, parties: list[Party] | None = None) -> ConclusionLine:
+    """What each party must do, first, for a question that asks (`duty`: 要做什么 / 有什么义务 —
+    an official or a contractor checking their own obligations): the duty rows of the
+    question's parties (the body, the contractor first) and the 内部 slots that state a
+    party's duty (`国家机关的义务：…`), one article each, at most two."""
+    rows = [p for p in (analysis.parties if parties is None else parties)
+            if DUTY_LIABILITY in liability_kinds(p) and p.party != UNNAMED_SUBJECT]
+    rows.sort(key=lambda p: not p.role.startswith((ROLE_GOV, ROLE_FIRM)))
+    found = [(f"{p.party}：{_short(p.consequence, 60)}", p.basis[0]) for p in rows]
+    found += [(_short(s.statement.replace("的义务：", "：", 1), 64), s.basis[0]) for s in analysis.internal
+              if "的义务：" in s.statement and s.basis and not s.no_basis and not s.label]
+    picked: dict[str, str] = {}
+    parties_named: set[str] = set()
+    for distinct in (True, False):  # one line per party first (the body's and the contractor's), then fill
+        for text, ref in found:
+            party = text.split("：", 1)[0]
+            if ref not in picked and len(picked) < 2 and not (distinct and party in parties_named):
+                picked[ref] = text
+                parties_named.add(party)
+    if not picked:
+        return _no_support("duty")
+    return ConclusionLine("duty", "应当做什么：" + "；".join(picked.values()), basis=list(picked))
+
+
 def _proof_line(analysis: Analysis) -> ConclusionLine:
     """Who has to prove what, for a question that asks (`burden_of_proof`: 要我自己证明吗?):
     the 归责原则 statements of the evidence in `PROOF_PRINCIPLES` order, grouped by article
@@ -1058,7 +1083,8 @@ def conclude(analysis: Analysis, understanding: Understanding | None = None,
     are the rows before `group_parties` (one liability kind and article each), so a line
     cites the article of the liability it states; default: the analysis's own rows."""
     intents = understanding.intents if understanding else []
-    lines = [_external_line(analysis, intents, parties), _internal_line(analysis), _individual_line(analysis, parties)]
+    lines = [_duty_line(analysis, parties)] if "duty" in intents else []
+    lines += [_external_line(analysis, intents, parties), _internal_line(analysis), _individual_line(analysis, parties)]
     if "burden_of_proof" in intents:
         lines.append(_proof_line(analysis))
     return lines + _remedy_lines(analysis, intents)[: MAX_CONCLUSION_LINES - len(lines)]
@@ -1166,6 +1192,7 @@ LAYER_ROLES = {
     "external": ("defendant", "liability", "remedy"),  # remedy: 受害人有取得赔偿的权利 names who pays
     "internal": ("liability",),  # not duty: its 委托/合同 sentences were mostly not about who bears what (checked on the dev sets)
     "individual": ("liability",),
+    "duty": ("duty",),
     "proof": ("burden_of_proof", "liability"),  # liability: 个人信息保护法第六十九条's presumed fault
     "remedy": ("remedy", "time_limit"),
 }

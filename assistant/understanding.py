@@ -59,6 +59,10 @@ INTENT_CUES: dict[str, tuple[str, ...]] = {
     "deadline": ("最晚", "期限", "时效", "多久", "多长时间", "什么时候", "几天", "几个月", "过期", "来得及", "截止", "时限"),
     "defendant": ("告谁", "被告", "起诉谁", "告哪", "找谁", "向谁", "对谁", "以谁", "谁是"),
     "burden_of_proof": ("证明", "举证", "证据", "谁来证"),
+    # an official or a contractor checking their own obligations (display only: the 结论's
+    # 各方义务 line; it changes no ranking — duties-first lists cost recall, README)
+    "duty": ("要做什么", "应当做什么", "应该做什么", "要做哪些", "需要做什么", "义务", "职责", "要履行", "应尽",
+             "要注意什么", "有哪些要求", "什么要求", "走什么程序", "要不要审批", "怎么监督"),
 }
 INTENTS = tuple(INTENT_CUES)
 

@@ -278,3 +278,20 @@ def test_asked_who_must_prove_without_such_an_article_says_no_basis(articles):
     asked = analyse("外包公司泄露了数据，要我自己证明吗？", evidence, understanding=Understanding(intents=["burden_of_proof"]))
     proof = [line for line in asked.conclusion if line.text.startswith("举证责任：")]
     assert len(proof) == 1 and proof[0].kind == "no_basis" and "无依据" in proof[0].text and not proof[0].basis
+
+
+def test_asked_what_a_party_must_do_the_duties_come_first(articles):
+    """An official checking obligations (要做什么 → intent `duty`): the 结论 opens with the
+    parties' duties from the articles (the body's 数据安全法第四十条, the entrusting
+    processor's 个人信息保护法第二十一条), one article per party; not asked, no such line;
+    no duty article, 无依据."""
+    evidence = evidence_for(articles, GOVERNING)
+    question = "街道委托外包公司运营社区App，街道和公司各有什么义务？"
+    asked = analyse(question, evidence, understanding=Understanding(intents=["duty"]))
+    first = asked.conclusion[0]
+    assert first.kind == "duty" and first.text.startswith("应当做什么：") and len(asked.conclusion) <= 6
+    assert first.basis == [f"{DSL}第四十条", f"{PIPL}第二十一条"]
+    assert set(first.basis) <= {c["ref"] for c in asked.citations}
+    assert "duty" not in [line.kind for line in analyse(question, evidence).conclusion]
+    bare = analyse(question, evidence_for(articles, [(SCL, "第七条")]), understanding=Understanding(intents=["duty"]))
+    assert bare.conclusion[0].kind == "no_basis" and bare.conclusion[0].text.startswith("各方义务：无依据")

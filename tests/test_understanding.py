@@ -103,6 +103,7 @@ def test_facts_are_split_from_several_asks():
     assert intents_of(["分别承担什么法律责任"], "") == ["liability"]
     assert intents_of(["告谁", "去哪里投诉"], "") == ["remedy_route", "defendant"]
     assert intents_of(["真出了事我个人会不会也被罚"], "") == ["liability"]  # a fine is a liability too
+    assert intents_of(["我们局在合同签订前后分别要做什么"], "") == ["duty"]  # an official's obligations
 
 
 def test_region_is_the_place_named():
