@@ -11,7 +11,12 @@ Output: `assistant.records.Analysis` with
   question's actors (`Party.question_actor`);
 * 外部责任 / 内部责任 / 个人责任 / 归责原则 slots, each statement quoting its article;
 * 救济途径 `remedies` with time limits only where the cited text states them;
-* 依据 `citations`: every cited article with text, version status, binding force, source.
+* 依据 `citations`: every cited article with text, version status, binding force, source;
+* 结论 `conclusion` (`conclude`): 3–6 cited lines — what each party must do (only when
+  asked: `duty`), who answers to the harmed person first, internally, individually, who
+  has to prove what (only when asked: `burden_of_proof`), and what the person can do by
+  when; a layer without support is one 无依据 line, filled from the recognised issues'
+  provisions for that layer when they have one.
 
 Rules that keep the analysis honest:
 
@@ -1201,7 +1206,7 @@ FALLBACK_ISSUES = 3
 
 
 def _layer(line: ConclusionLine) -> str:
-    """The layer of a 结论 line (external / internal / individual / remedy), 无依据 lines included."""
+    """The layer of a 结论 line (a key of `CONCLUSION_LAYERS`), 无依据 lines included."""
     if line.kind in CONCLUSION_LAYERS:
         return line.kind
     return next((kind for kind, name in CONCLUSION_LAYERS.items() if line.text.startswith(name + "：")), "")

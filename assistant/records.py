@@ -158,10 +158,11 @@ class Understanding:
 class ConclusionLine:
     """One line of the 结论 block: who / what, always with its cited basis.
 
-    `kind` is external (who answers to the harmed person first), internal (who bears
-    what among the parties), individual (staff), proof (who has to prove what; only when
-    the question asks), remedy (what the person can do, and by when) or no_basis (a layer
-    the evidence does not support: stated as 无依据).
+    `kind` is duty (what each party must do; only when the question asks), external (who
+    answers to the harmed person first), internal (who bears what among the parties),
+    individual (staff), proof (who has to prove what; only when the question asks), remedy
+    (what the person can do, and by when) or no_basis (a layer the evidence does not
+    support: stated as 无依据).
     """
 
     kind: str
