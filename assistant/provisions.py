@@ -660,10 +660,16 @@ def time_limits(text: str) -> list[str]:
 AUTHORITY_CLOCK = re.compile(r"自(?:正式)?受理|自(?:收到|接到)[^，；。]{0,6}(?:投诉|举报|申请|请求|材料)")
 
 
+#: The same, said before the limit: `行政复议机关收到行政复议申请后，应当在五日内进行审查`.
+AFTER_RECEIPT = re.compile(r"(?:收到|接到)[^，；。]{0,12}(?:申请|投诉|举报|请求|材料)[^；。]{0,10}$")
+
+
 def person_time_limits(text: str) -> list[str]:
-    """The time limits of `text` that bind the person who claims (see `AUTHORITY_CLOCK`:
-    matched at the start of the limit, where its `自…之日起` is)."""
-    return [limit for limit in time_limits(text) if not AUTHORITY_CLOCK.match(limit)]
+    """The time limits of `text` that bind the person who claims: not those counted from
+    the authority's receipt (`AUTHORITY_CLOCK` at the start of the limit, where its
+    `自…之日起` is, or `AFTER_RECEIPT` just before it)."""
+    return [m.group() for m in TIME_LIMIT.finditer(text)
+            if not AUTHORITY_CLOCK.match(m.group()) and not AFTER_RECEIPT.search(text[max(0, m.start() - 30):m.start()])]
 
 
 def extract_remedies(text: str, title: str = "") -> list[RemedyClause]:

@@ -120,6 +120,12 @@ def test_a_period_counted_from_the_authority_receipt_is_not_the_person_deadline(
     assert ad.remedies and all(r.time_limit == "" for r in ad.remedies)
     review = classify(articles, "中华人民共和国行政复议法", "第二十条")
     assert any("六十日内" in r.time_limit for r in review.remedies)
+    # 行政复议法第三十条: 行政复议机关收到行政复议申请后，应当在五日内进行审查 — the body's
+    check = classify(articles, "中华人民共和国行政复议法", "第三十条")
+    assert all(r.time_limit == "" for r in check.remedies)
+    # a person's period counted from a decision they received stays theirs
+    assert person_time_limits("当事人应当自收到行政处罚决定书之日起十五日内，到指定的银行缴纳罚款。") == [
+        "自收到行政处罚决定书之日起十五日内"]
 
 
 def test_scl_7_designates_the_entrusting_organ(articles):
