@@ -909,6 +909,7 @@ MAX_CONCLUSION_LINES = 6
 #: liability needs no proof of fault; plain fault liability means the claimant proves it.
 #: (故意或者重大过失 is the standard of recourse against staff, not the harmed person's burden.)
 PROOF_PRINCIPLES = ("过错推定", "举证责任", "无过错责任", "过错责任")
+DIRECT_PROOF = PROOF_PRINCIPLES[:2]  # say who proves; when present, the other two are left out
 #: Internal-slot statements by how directly they say who bears what (see `_slots`).
 _INTERNAL_ORDER = ("追偿：", "合同/委托关系：", "委托方向受托方索赔：", "合同关系：")
 #: Remedies a question's intents ask about first.
@@ -1039,10 +1040,9 @@ def _proof_line(analysis: Analysis) -> ConclusionLine:
     found = [s for s in analysis.fault_principle if s.basis and not s.no_basis and not s.label
              and principle(s) in PROOF_PRINCIPLES]
     found.sort(key=lambda s: PROOF_PRINCIPLES.index(principle(s)))
+    found = [s for s in found if principle(s) in DIRECT_PROOF] or found
     if not found:
         return _no_support("proof")
-    if PROOF_PRINCIPLES.index(principle(found[0])) < PROOF_PRINCIPLES.index("无过错责任"):
-        found = [s for s in found if PROOF_PRINCIPLES.index(principle(s)) < PROOF_PRINCIPLES.index("无过错责任")]
     by_article: dict[str, list] = {}
     for slot in found:
         by_article.setdefault(slot.basis[0], []).append(slot)

@@ -657,11 +657,10 @@ def time_limits(text: str) -> list[str]:
 #: A period counted from the authority's receipt (`自受理之日起三十日内`, `自收到投诉之日起
 #: 七个工作日内`) is how long the authority has to act — never the person's deadline; the
 #: person's own periods count from what happens to them (知道, 收到决定书, 送达).
-AUTHORITY_CLOCK = re.compile(r"自(?:正式)?受理|自(?:收到|接到)[^，；。]{0,6}(?:投诉|举报|申请|请求|材料)")
-
-
+_RECEIVED = r"(?:投诉|举报|申请|请求|材料)"  # what the authority receives (the one list of both patterns)
+AUTHORITY_CLOCK = re.compile(rf"自(?:正式)?受理|自(?:收到|接到)[^，；。]{{0,6}}{_RECEIVED}")
 #: The same, said before the limit: `行政复议机关收到行政复议申请后，应当在五日内进行审查`.
-AFTER_RECEIPT = re.compile(r"(?:收到|接到)[^，；。]{0,12}(?:申请|投诉|举报|请求|材料)[^；。]{0,10}$")
+AFTER_RECEIPT = re.compile(rf"(?:收到|接到)[^，；。]{{0,12}}{_RECEIVED}[^；。]{{0,10}}$")
 
 
 def person_time_limits(text: str) -> list[str]:

@@ -2,10 +2,10 @@
 
 The map's cue words were written from the law, then checked on the dev sets, whose
 questions the map's authors had read. Neither says how recognition does on a question
-worded by someone else. So more sets, each by an author who saw only each issue's id, name and provisions
-(`eval/data/issue_probes/`), never the cue words nor the other sets: fourteen of 180
-(2 per national issue, a short ask and a story, or two short asks; 1 per local issue)
-and two of 120 multi-issue situations (`MULTI_ISSUE_SETS`):
+worded by someone else. So more sets, each by an author who saw only each issue's id,
+name and provisions (`eval/data/issue_probes/`), never the cue words nor the other sets:
+fourteen of 180 (2 per national issue, a short ask and a story, or two short asks; 1 per
+local issue) and two of 120 multi-issue situations (`MULTI_ISSUE_SETS`):
 
 - `tuning.jsonl` (plain lay questions), `tuning2.jsonl` (forum and hotline messages,
   keyword searches, dialect: 咋整, 啥), `tuning3.jsonl` (vague or misnamed things —
@@ -17,7 +17,7 @@ and two of 120 multi-issue situations (`MULTI_ISSUE_SETS`):
   shopkeepers, grid workers, contractors' staff), `tuning8.jsonl` (a hotline caller's
   first sentence; a WeChat-group post), `tuning9.jsonl` (officials, clerks and village
   cadres checking their own exposure; phone-typed asks without punctuation; contractors'
-  staff) and `tuning10.jsonl` (retirees and their children, rural residents, parents, small
+  staff), `tuning10.jsonl` (retirees and their children, rural residents, parents, small
   landlords, people fined or whose goods were seized) and `tuning11.jsonl` (multi-issue
   stories of small firms, clerks, suppliers and citizens, each raising 1-2 `also`
   issues): read one after another, their misses
@@ -28,11 +28,11 @@ and two of 120 multi-issue situations (`MULTI_ISSUE_SETS`):
   someone typing fast on a phone …) and `heldout2.jsonl` (hotline transcripts: citizens,
   people inside the system, relatives asking for someone; written after the third round)
   and `heldout3.jsonl` (relatives, older people and legal-aid board posts; written before
-  the seventh round) and `heldout4.jsonl` (social-media comments, migrant workers, delivery
+  the seventh round), `heldout4.jsonl` (social-media comments, migrant workers, delivery
   riders and stall owners, letters to a newspaper; written before the tenth round) and
   `heldout5.jsonl` (multi-issue: legal-aid WeChat messages, hotline transcripts, group
-  chats; written before the eleventh round): only measured, never read to write a cue. Keep it that way; once
-  a set's misses guide the map, it measures nothing.
+  chats; written before the eleventh round): only measured, never read to write a cue.
+  Keep it that way; once a set's misses guide the map, it measures nothing.
 
 Each line: `{"id", "issue", "also": [...], "style": "short"|"story", "question"}`.
 `issue` is the issue a lawyer would answer it with; `also` lists others that fit too.
