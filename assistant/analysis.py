@@ -56,6 +56,7 @@ from assistant.provisions import (
     actors_in,
     binding_force,
     classify_provision,
+    is_deadline,
     is_liability_source,
     litigation_kind,
     role_of,
@@ -781,6 +782,11 @@ def states_time_limit(text: str, limit: str) -> bool:
 
 #: A remedy-map time limit that binds the authority (答复 / 决定 / 支付期限), not the person.
 AUTHORITY_DEADLINE = "办理期限"
+#: A map time limit that is a duration (`provisions.is_deadline`: 查封、扣押的期限不得超过三十日,
+#: 保存不少于30日): listed in the analysis as what the law allows, never as anyone's deadline.
+STATUTORY_PERIOD = "法定期间"
+#: Remedy rows that are not something the person does by a date: kept out of the 结论.
+NOT_THE_PERSONS = (AUTHORITY_DEADLINE, STATUTORY_PERIOD)
 
 
 def remedy_name(*sources: str) -> str:
@@ -846,10 +852,28 @@ def _first_actor_role(segment: str) -> str:
     return min(found)[1] if found else ""
 
 
+def _limit_is_deadline(clause: tuple[str, list[str], int], limit: str) -> bool:
+    """`provisions.is_deadline` for the segment of `clause` that states `limit` (compared
+    in digits, so 三十日 is found in `30日`); a limit that already says 内 is a window."""
+    sentence, segments, index = clause
+    stating, wanted = _digits(segments[index]), _digits(limit)
+    start = stating.find(wanted)
+    if start < 0:
+        return True  # stated across segments: not ours to doubt
+    after = "内" if limit.endswith("内") else stating[start + len(wanted):]
+    return is_deadline(sentence, stating[:start], after)
+
+
 def _map_remedy(provision, item: Evidence) -> Remedy:
-    """The remedy (or the authority's deadline) one remedy / time_limit provision gives."""
+    """The remedy (or the authority's deadline) one remedy / time_limit provision gives; a
+    time_limit provision whose period is a duration, not a deadline (`_limit_is_deadline`:
+    查封、扣押的期限不得超过三十日, 保存不少于30日), gives its `STATUTORY_PERIOD`."""
     limit = provision.time_limit if states_time_limit(item.text, provision.time_limit) else ""
     clause = _limit_clause(item.text, limit) if limit else None
+    if clause is not None and not _limit_is_deadline(clause, limit):
+        if provision.role == "time_limit":
+            return Remedy(remedy=STATUTORY_PERIOD, time_limit=limit, basis=[provision.ref], detail=provision.why)
+        limit, clause = "", None  # a remedy article whose period is a duration: the remedy, untimed
     if clause is None:
         name = remedy_name(provision.why, item.text) or "救济途径"
         if name == "行政诉讼":  # `请求…起诉` in 民法典 is a civil suit
@@ -1062,7 +1086,7 @@ def _remedy_lines(analysis: Analysis, intents: Iterable[str] = ()) -> list[Concl
     those with a stated time limit and those the question asks about first."""
     kinds: dict[str, list[Remedy]] = {}
     for remedy in analysis.remedies:
-        if remedy.basis and not remedy.remedy.startswith(AUTHORITY_DEADLINE) and not PUBLIC_CLAIMANTS.search(remedy.detail):
+        if remedy.basis and not remedy.remedy.startswith(NOT_THE_PERSONS) and not PUBLIC_CLAIMANTS.search(remedy.detail):
             kinds.setdefault(remedy.remedy, []).append(remedy)
     asked = [k for intent in intents for k in _INTENT_REMEDIES.get(intent, ())]
     order = sorted(kinds, key=lambda k: (not any(r.time_limit for r in kinds[k]),

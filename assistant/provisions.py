@@ -192,7 +192,7 @@ SANCTIONS: tuple[tuple[str, re.Pattern[str]], ...] = (
         "法律责任",
         re.compile(
             r"追究法律责任|承担法律责任|依法追究责任|予以追究|追究责任|承担责任|予以处理|给予处罚|"
-            r"向[^，；。]{1,8}负责|规定(?:从重|从轻)?处罚"
+            r"向[^，；。]{1,8}负责(?!人)|规定(?:从重|从轻)?处罚"
         ),
     ),
 )
@@ -661,6 +661,29 @@ _RECEIVED = r"(?:投诉|举报|申请|请求|材料)"  # what the authority rece
 AUTHORITY_CLOCK = re.compile(rf"自(?:正式)?受理|自(?:收到|接到)[^，；。]{{0,6}}{_RECEIVED}")
 #: The same, said before the limit: `行政复议机关收到行政复议申请后，应当在五日内进行审查`.
 AFTER_RECEIPT = re.compile(rf"(?:收到|接到)[^，；。]{{0,12}}{_RECEIVED}[^；。]{{0,10}}$")
+
+
+#: A period is a deadline only when it is a window: `时效为…`; `…内` or `…前` in a sentence
+#: that obliges someone (应当) or names what a person does (`PERSON_ACTS`); an outer limit
+#: (`最长不得超过一年`, `超过二十年`) in a sentence naming what a person does. Otherwise it is
+#: a duration: how long data is kept (`应当保存不少于30日`, `保存期限…为5年`), a measure
+#: lasts (`查封、扣押的期限不得超过三十日`), an offence stays punishable (`违法行为在二年内
+#: 未被发现的`) or a wait runs (`自公示之日起届满三个月的`) — no one's deadline to act.
+PERSON_ACTS = re.compile(r"提出|申请|起诉|诉讼|请求|投诉|举报|质疑|复查|复核|主张|异议")
+_WINDOW_AFTER = re.compile(r"^以?[内前]")
+_PRESCRIPTION = re.compile(r"时效(?:期间)?为$")
+_OUTER_LIMIT = re.compile(r"超过$")
+
+
+def is_deadline(sentence: str, before: str, after: str) -> bool:
+    """Is the period stated between `before` and `after` (the words either side of it in
+    its segment of `sentence`) a deadline to act, not a duration? See `PERSON_ACTS`."""
+    acts = bool(PERSON_ACTS.search(sentence))
+    if _PRESCRIPTION.search(before):
+        return True
+    if _WINDOW_AFTER.match(after):
+        return acts or "应当" in sentence
+    return acts and bool(_OUTER_LIMIT.search(before))
 
 
 def person_time_limits(text: str) -> list[str]:

@@ -14,12 +14,14 @@ import pytest
 
 from assistant.analysis import (
     DUTY_LIABILITY,
+    STATUTORY_PERIOD,
     add_time_limits,
     analyse,
     evidence_from_unit,
     fill_from_issues,
     group_parties,
     liability_kinds,
+    states_time_limit,
 )
 from assistant.records import ConclusionLine, IssueProvision, Party, RecognisedIssue, Understanding
 
@@ -184,3 +186,33 @@ def test_a_civil_code_remedy_without_a_time_limit_is_a_civil_suit(articles):
     u = understanding(IssueProvision(civil, "第九百九十五条", "remedy", why="人格权请求权不适用诉讼时效"))
     analysis = analyse("我的个人信息被泄露了，能起诉吗？", evidence, understanding=u)
     assert [r.remedy for r in analysis.remedies if f"{civil}第九百九十五条" in r.basis] == ["民事诉讼"]
+
+
+@pytest.mark.parametrize("law, article, limit", [
+    ("中华人民共和国行政强制法", "第二十五条", "三十日"),  # 查封、扣押的期限不得超过三十日: how long a measure lasts
+    ("征信业管理条例", "第十六条", "5年"),  # 不良信息的保存期限…为5年: how long data is kept
+    ("公共安全视频图像信息系统管理条例", "第十七条", "30日"),  # 应当保存不少于30日
+    ("中华人民共和国行政处罚法", "第三十六条", "二年"),  # 违法行为在二年内未被发现的: the authority's limitation
+])
+def test_a_duration_is_no_ones_deadline(articles, law, article, limit):
+    """A time_limit provision whose period is a duration is listed as a 法定期间, never as
+    a deadline in the 结论: it once read `可以请求查阅…：期限 5年` from 征信业管理条例第十六条's
+    retention period."""
+    evidence = [item(articles, law, article, 1)]
+    u = understanding(IssueProvision(law, article, "time_limit", why="期限", time_limit=limit))
+    analysis = analyse("征信错了最晚什么时候能改？", evidence, understanding=u)
+    timed = [(r.remedy, r.time_limit) for r in analysis.remedies if f"{law}{article}" in r.basis and r.time_limit]
+    assert timed == [(STATUTORY_PERIOD, limit)]
+    assert not any(line.time_limit for line in analysis.conclusion)
+
+
+@pytest.mark.parametrize("law, article, limit", [
+    ("中华人民共和国行政复议法", "第二十条", "六十日"),  # 可以自知道…之日起六十日内提出行政复议申请
+    ("中华人民共和国民法典", "第一百八十八条", "三年"),  # 诉讼时效期间为三年
+    ("中华人民共和国行政复议法", "第二十一条", "二十年"),  # 复议申请…超过二十年…不予受理: an outer limit
+])
+def test_a_window_to_act_stays_the_persons_deadline(articles, law, article, limit):
+    evidence = [item(articles, law, article, 1)]
+    u = understanding(IssueProvision(law, article, "time_limit", why="期限", time_limit=limit))
+    analysis = analyse("最晚什么时候要申请？", evidence, understanding=u)
+    assert any(states_time_limit(r.time_limit, limit) for r in analysis.remedies if f"{law}{article}" in r.basis)

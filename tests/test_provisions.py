@@ -204,3 +204,10 @@ def test_binding_force_labels():
     assert binding_force("规划").startswith("无约束力")
     assert binding_force("学术文献").startswith("无约束力")
     assert is_liability_source("地方性法规") and not is_liability_source("规范性文件")
+
+
+def test_reporting_to_the_person_in_charge_is_no_liability(articles):
+    # 行政强制法第十八条 （一）实施前须向行政机关负责人报告并经批准 — 负责人 is the person in charge,
+    # not 向…负责 (answerable to); the article lists procedure, it sanctions no one
+    assert classify(articles, "中华人民共和国行政强制法", "第十八条").liabilities == ()
+    assert classify(articles, "中华人民共和国行政强制法", "第十九条").liabilities == ()
