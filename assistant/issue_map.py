@@ -38,6 +38,13 @@ map's optional top-level `families` names such word lists once (`"受托企业":
 cue part `@受托企业` matches when any member occurs. So `@受托企业&@个人信息` is one
 `&` cue (2 points) covering every pairing, and a family is extended in one place.
 
+Rewrites (why): a few everyday phrases contain a cue word in another sense — `扣了6分`
+is a points deduction, not a seizure (扣了); `店关了` is a shop that closed, not a person
+detained (关了). The map's optional top-level `rewrites` (`{"pattern": regex, "as":
+replacement, "why": …}`, written for the normalised text) say what such a phrase means
+(`扣分`, `店停业`) before any cue is matched, so one table, not a cue-by-cue exception,
+keeps the other sense out.
+
 The map is loaded once per `Pipeline` (never at import time): `load_issue_map(path)`
 validates everything and fails with an `IssueMapError` naming the file and the issue.
 """
@@ -125,6 +132,16 @@ class Cue:
 
 
 @dataclass(frozen=True)
+class Rewrite:
+    """One entry of the map's `rewrites`: an everyday phrase (`pattern`, on normalised
+    text) and what it means (`replacement`, may use the pattern's groups)."""
+
+    pattern: re.Pattern[str]
+    replacement: str
+    why: str
+
+
+@dataclass(frozen=True)
 class MapIssue:
     """One issue of the map, validated and with its cues normalised."""
 
@@ -162,6 +179,7 @@ class IssueMap:
     # region (as the map writes it) → the words that name it: its own (`place_word`), then
     # the places inside it (`places`); built once at load, for every issue's region
     places: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    rewrites: tuple[Rewrite, ...] = ()  # applied in order to the normalised question (module docstring)
 
     def place_named(self, region: str, text: str) -> str:
         """The word of `text` that names `region` (its own name or a place inside it), or ""
@@ -171,13 +189,19 @@ class IssueMap:
                 return word
         return ""
 
+    def rewritten(self, text: str) -> str:
+        """`text` (normalised) with every `rewrites` phrase replaced by what it means."""
+        for rewrite in self.rewrites:
+            text = rewrite.pattern.sub(rewrite.replacement, text)
+        return text
+
     def match(self, question: str, threshold: float = RECOGNISE_AT) -> list[RecognisedIssue]:
         """Issues the question signals (score ≥ threshold), best first, ties by id.
 
         Cost: one substring test per distinct cue part, then only the cues of the parts
         that occur (`by_fragment`) are looked at.
         """
-        text = normalise(question)
+        text = self.rewritten(normalise(question))
         if not text:
             return []
         present = {fragment for fragment in self.fragments if fragment in text}
@@ -292,6 +316,26 @@ def _word_lists(value, path: str, key: str, what: str) -> dict[str, tuple[str, .
     return out
 
 
+def _rewrites(value, path: str) -> tuple[Rewrite, ...]:
+    """The optional top-level `rewrites`, each a valid regex with its replacement and why."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise IssueMapError(f"{path}: `rewrites` must be a list of {{pattern, as, why}} objects")
+    out = []
+    for number, item in enumerate(value, start=1):
+        where = f"{path}: rewrites[{number}]"
+        if not isinstance(item, dict) or not all(isinstance(item.get(k), str) and item[k].strip()
+                                                 for k in ("pattern", "as", "why")):
+            raise IssueMapError(f"{where}: needs non-empty strings `pattern`, `as` and `why`")
+        try:
+            pattern = re.compile(item["pattern"])
+        except re.error as exc:
+            raise IssueMapError(f"{where}: {item['pattern']!r} is not a valid pattern ({exc})") from exc
+        out.append(Rewrite(pattern, item["as"], item["why"]))
+    return tuple(out)
+
+
 def _region_words(issues, listed: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
     """`IssueMap.places`: for every issue's region and every region of `places` (`listed`,
     keyed by normalised name), the words that name it, its own first."""
@@ -401,7 +445,8 @@ def parse_issue_map(data, path: str = "<issue map>", sha256: str = "") -> IssueM
                     legal_terms=frozenset(t for issue in issues for t in issue.legal_terms),
                     by_fragment={part: tuple(cues) for part, cues in by_fragment.items()}, families=families,
                     with_companions=tuple(issue for issue in issues if issue.companions),
-                    places=_region_words(issues, _word_lists(data.get("places"), path, "places", "place name")))
+                    places=_region_words(issues, _word_lists(data.get("places"), path, "places", "place name")),
+                    rewrites=_rewrites(data.get("rewrites"), path))
 
 
 def load_issue_map(path: str | Path | None = None) -> IssueMap:

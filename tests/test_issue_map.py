@@ -217,3 +217,25 @@ def test_synonym_family_cues(tmp_path):
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     with pytest.raises(IssueMapError, match="family '@没有'"):
         load_issue_map(path)
+
+
+def test_rewrites_keep_the_other_sense_of_a_cue_word_out(tmp_path):
+    """`rewrites` say what an everyday phrase means before cues are matched: 扣了6分 is a
+    points deduction, not the seizure a `扣了&车` cue looks for; a bad pattern is refused."""
+    path = tmp_path / "issue_map.json"
+    data = {"format": 1, "description": "test",
+            "rewrites": [{"pattern": "扣了?[0-9一二三四五六七八九十]*分", "as": "扣分", "why": "记分不是扣押"}],
+            "issues": [issue(cues={"lay": ["扣了&车"], "legal": ["扣押"]})]}
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    m = load_issue_map(path)
+    assert m.rewritten("电子眼拍错车牌，扣了6分") == "电子眼拍错车牌，扣分"
+    assert m.match("电子眼拍错了我的车牌，扣了6分") == []
+    assert [r.issue_id for r in m.match("我的货车被执法队扣了一个月")] == ["contractor-data-leak"]
+    data["rewrites"][0]["pattern"] = "扣了("
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(IssueMapError, match=r"rewrites\[1\]: '扣了\(' is not a valid pattern"):
+        load_issue_map(path)
+    data["rewrites"] = [{"pattern": "扣了", "as": "扣分"}]
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(IssueMapError, match=r"rewrites\[1\]: needs non-empty strings"):
+        load_issue_map(path)

@@ -259,3 +259,16 @@ def test_paraphrases_reach_their_issue(question, issue_id):
 
     found = [r.issue_id for r in load_issue_map(MAP_PATH).match(question)]
     assert issue_id in found, f"{question} → {found}"
+
+
+def test_the_map_rewrites_everyday_phrases_before_matching():
+    """The shipped `rewrites`: 扣了6分 is not a seizure, 店关了 is not a detention, while
+    a person held for days (被错关了15天) still is."""
+    from assistant.issue_map import load_issue_map
+
+    m = load_issue_map(MAP_PATH)
+    points = [r.issue_id for r in m.match("交通违法电子眼拍错了，把别人的车牌认成我的，扣了6分罚200，我该怎么办？")]
+    assert "non-site-enforcement" in points and "administrative-coercion" not in points
+    closed = [r.issue_id for r in m.match("健康码被错误标红，店关了半个月，损失谁赔？")]
+    assert "health-code-error" in closed and not {"criminal-compensation", "public-security-penalty"} & set(closed)
+    assert "criminal-compensation" in [r.issue_id for r in m.match("被派出所错关了15天，能赔多少？")]
