@@ -204,7 +204,9 @@ OUTCOME_SANCTION = SANCTIONS[-2][1]
 #: Sanction words preceded by these are part of a condition (`违法实施罚款…的`).
 _CONDITION_BEFORE = ("违法", "不服", "对行政", "要求", "请求", "申请")
 #: Sanction words right after these are denied, not imposed (`国家不承担赔偿责任`, `不予处罚`).
-_NEGATED_BEFORE = ("不承担", "不负", "不予", "免除", "免予", "免于")
+#: A short qualifier may stand between (`不承担行政赔偿责任`, `免予承担赔偿责任`); `不免除其违约责任`
+#: keeps the liability and `免除职务` is itself a sanction.
+_NEGATED_BEFORE = re.compile(r"(?:不承担|不负|不予|(?<!不)免除(?!职务)|免予|免于)[^，；。]{0,4}$")
 
 #: How a sanction that follows its target starts (`对X依法给予处分`, `对X处…罚款`).
 SANCTION_VERB = re.compile(r"^(?:依法|可以|并|应当|同时)*(?:处|给予|予以|判处|依照|追究|责令|没收|吊销|承担)")
@@ -422,7 +424,7 @@ def _sanction_kind(segment: str, title: str) -> tuple[str, int] | None:
     for kind, pattern in SANCTIONS:
         for m in pattern.finditer(segment):
             before = segment[max(0, m.start() - 8) : m.start()]
-            if any(before.endswith(c) or c in before for c in _CONDITION_BEFORE) or before.endswith(_NEGATED_BEFORE):
+            if any(before.endswith(c) or c in before for c in _CONDITION_BEFORE) or _NEGATED_BEFORE.search(before):
                 continue
             if segment[m.end():].startswith(("的能力", "的条件", "的资格")):
                 continue  # a qualification (`具有独立承担民事责任的能力`), not a sanction

@@ -211,3 +211,12 @@ def test_reporting_to_the_person_in_charge_is_no_liability(articles):
     # not 向…负责 (answerable to); the article lists procedure, it sanctions no one
     assert classify(articles, "中华人民共和国行政强制法", "第十八条").liabilities == ()
     assert classify(articles, "中华人民共和国行政强制法", "第十九条").liabilities == ()
+
+
+def test_a_denied_liability_is_not_a_liability(articles):
+    # 行政赔偿规定第二十三条 …行政机关已经尽到审慎审查义务的，不承担行政赔偿责任 — a qualifier (行政)
+    # between the denial and the liability still denies it; it was read as 第三人's 民事责任
+    c = classify(articles, "最高人民法院关于审理行政赔偿案件若干问题的规定", "第二十三条")
+    assert [(l.subject, l.kind) for l in c.liabilities] == [("行政机关", "国家赔偿")]
+    # 民法典第五百九十条 …迟延履行后发生不可抗力的，不免除其违约责任 — not exempted: still liable
+    assert "合同责任" in {l.kind for l in classify(articles, "中华人民共和国民法典", "第五百九十条").liabilities}
