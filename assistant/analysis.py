@@ -1103,6 +1103,22 @@ def _remedy_lines(analysis: Analysis, intents: Iterable[str] = ()) -> list[Concl
     return lines or [_no_support("remedy")]
 
 
+def _handling_line(analysis: Analysis) -> list[ConclusionLine]:
+    """The authority's handling period (`AUTHORITY_DEADLINE`: 自受理之日起20个工作日内答复),
+    as one line, for a question asking how long the other side has (`几天内要给答复？`,
+    `提异议多久处理完？`: intent `handling`), which no remedy line (the person's own
+    deadlines) says."""
+    timed = [r for r in analysis.remedies if r.remedy.startswith(AUTHORITY_DEADLINE) and r.time_limit and r.basis]
+    if not timed:
+        return []
+    first = timed[0]
+    what = first.remedy.removeprefix(AUTHORITY_DEADLINE).strip("（）")
+    subject = f"（{what}）" if what else ""
+    why = f"（{_short(first.detail, 40)}）" if first.detail else ""  # the map's why: what must be done by then
+    return [ConclusionLine("handling", f"机关办理期限{subject}：{first.time_limit}{why}", basis=first.basis[:1],
+                           time_limit=first.time_limit)]
+
+
 def conclude(analysis: Analysis, understanding: Understanding | None = None,
              parties: list[Party] | None = None) -> list[ConclusionLine]:
     """The 结论 block (3–6 lines) from a verified analysis: who answers to the harmed person
@@ -1116,7 +1132,8 @@ def conclude(analysis: Analysis, understanding: Understanding | None = None,
     lines += [_external_line(analysis, intents, parties), _internal_line(analysis), _individual_line(analysis, parties)]
     if "burden_of_proof" in intents:
         lines.append(_proof_line(analysis))
-    return lines + _remedy_lines(analysis, intents)[: MAX_CONCLUSION_LINES - len(lines)]
+    handling = _handling_line(analysis) if "handling" in intents else []
+    return _fit(lines + _remedy_lines(analysis, intents)[: MAX_CONCLUSION_LINES - len(lines)], handling)
 
 
 def _citation(item: Evidence) -> dict:
@@ -1264,7 +1281,20 @@ def _labelled(line: ConclusionLine, issue_name: str) -> ConclusionLine:
 def _lacks_deadline(lines: list[ConclusionLine], understanding: Understanding | None) -> bool:
     """The question asks by when (`deadline`) and no remedy line states a time limit."""
     return (understanding is not None and "deadline" in understanding.intents
-            and any(line.kind == "remedy" for line in lines) and not any(line.time_limit for line in lines))
+            and any(line.kind == "remedy" for line in lines)
+            and not any(line.time_limit for line in lines if line.kind == "remedy"))
+
+
+def _lacks_handling(lines: list[ConclusionLine], understanding: Understanding | None) -> bool:
+    """The question asks how long the authority has (`handling`) and no line gives it."""
+    return (understanding is not None and "handling" in understanding.intents
+            and not any(line.kind == "handling" for line in lines))
+
+
+def add_handling(lines: list[ConclusionLine], shadow: list[ConclusionLine], issue_name: str) -> list[ConclusionLine]:
+    """The issue's handling-period line (`_handling_line`), labelled with the issue, last,
+    where it fits (`_fit`)."""
+    return _fit(lines, [_labelled(s, issue_name) for s in shadow if s.kind == "handling" and s.basis])
 
 
 def add_time_limits(lines: list[ConclusionLine], shadow: list[ConclusionLine], issue_name: str) -> list[ConclusionLine]:
@@ -1277,10 +1307,25 @@ def add_time_limits(lines: list[ConclusionLine], shadow: list[ConclusionLine], i
         return lines
     verb = lambda line: re.split(r"[：（]", line.text, maxsplit=1)[0]  # noqa: E731 — `可以申请行政复议`
     remedies = [line for line in lines if line.kind == "remedy"]
+    handling = [line for line in lines if line.kind == "handling"]
     untimed = [line for line in remedies if verb(line) not in {verb(t) for t in timed}]  # same route, now timed
-    room = MAX_CONCLUSION_LINES - (len(lines) - len(remedies))
+    room = MAX_CONCLUSION_LINES - (len(lines) - len(remedies) - len(handling))
     kept = (timed + untimed)[:max(len(remedies), min(3, room, len(timed) + len(untimed)))]
-    return [line for line in lines if line.kind != "remedy"] + kept
+    return _fit([line for line in lines if line.kind not in ("remedy", "handling")] + kept, handling)
+
+
+def _fit(lines: list[ConclusionLine], handling: list[ConclusionLine]) -> list[ConclusionLine]:
+    """`lines` then the handling-period line, within `MAX_CONCLUSION_LINES`: it takes the
+    place of an untimed last remedy line (one of two or more), never of a timed one — a
+    question asking by when is answered by the person's own deadlines first."""
+    if not handling:
+        return lines
+    if len(lines) < MAX_CONCLUSION_LINES:
+        return lines + handling[:1]
+    remedies = [i for i, line in enumerate(lines) if line.kind == "remedy"]
+    if len(remedies) < 2 or lines[remedies[-1]].time_limit:
+        return lines
+    return lines[: remedies[-1]] + lines[remedies[-1] + 1 :] + handling[:1]
 
 
 def analyse(
@@ -1343,14 +1388,17 @@ def analyse(
         for layer, wanted in LAYER_ROLES.items():
             empty = any(line.kind == "no_basis" and _layer(line) == layer for line in analysis.conclusion)
             untimed = layer == "remedy" and _lacks_deadline(analysis.conclusion, understanding)
+            unhandled = layer == "remedy" and _lacks_handling(analysis.conclusion, understanding)
             chosen = [e for e in items if roles.get(e.ref) in wanted]
-            if not (empty or untimed) or not chosen:
+            if not (empty or untimed or unhandled) or not chosen:
                 continue
             shadow = analyse(question, chosen, resolve=resolve, understanding=understanding)
             if empty:
                 analysis.conclusion = fill_from_issues(analysis.conclusion, shadow.conclusion, issue.name, layer)
-            else:
+            elif untimed:
                 analysis.conclusion = add_time_limits(analysis.conclusion, shadow.conclusion, issue.name)
+            if unhandled:
+                analysis.conclusion = add_handling(analysis.conclusion, shadow.conclusion, issue.name)
             known = {e.ref for e in evidence}
             evidence += [e for e in chosen if e.ref not in known]
     return verify(analysis, evidence, resolve)

@@ -161,7 +161,8 @@ class ConclusionLine:
     `kind` is duty (what each party must do; only when the question asks), external (who
     answers to the harmed person first), internal (who bears what among the parties),
     individual (staff), proof (who has to prove what; only when the question asks), remedy
-    (what the person can do, and by when) or no_basis (a layer the evidence does not
+    (what the person can do, and by when), handling (how long the authority has to act;
+    only when the question asks by when) or no_basis (a layer the evidence does not
     support: stated as 无依据).
     """
 

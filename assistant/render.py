@@ -35,11 +35,12 @@ ORIGIN_LABELS = {
 }
 #: 结论 line kinds (`ConclusionLine.kind`) as shown.
 CONCLUSION_KINDS = {"duty": "义务", "external": "对外", "internal": "内部", "individual": "个人", "proof": "举证",
-                    "remedy": "救济", "no_basis": "无依据"}
-#: What a question asks (`Understanding.intents`, the keys of assistant.understanding.INTENT_CUES) as shown.
+                    "remedy": "救济", "handling": "办理期限", "no_basis": "无依据"}
+#: What a question asks (`Understanding.intents`: assistant.understanding.INTENTS) as shown.
 INTENT_LABELS = {
     "liability": "谁担责", "compensation": "赔偿", "amount": "赔偿数额", "remedy_route": "救济途径",
     "deadline": "期限", "defendant": "告谁 / 向谁主张", "burden_of_proof": "举证责任", "duty": "应当做什么",
+    "handling": "对方办理期限",
 }
 #: Styles of the answer-first blocks; shipped with the card so the card reads the same
 #: wherever it is shown (the app, a saved page).

@@ -15,6 +15,7 @@ import pytest
 from assistant.analysis import (
     DUTY_LIABILITY,
     STATUTORY_PERIOD,
+    add_handling,
     add_time_limits,
     analyse,
     evidence_from_unit,
@@ -216,3 +217,34 @@ def test_a_window_to_act_stays_the_persons_deadline(articles, law, article, limi
     u = understanding(IssueProvision(law, article, "time_limit", why="期限", time_limit=limit))
     analysis = analyse("最晚什么时候要申请？", evidence, understanding=u)
     assert any(states_time_limit(r.time_limit, limit) for r in analysis.remedies if f"{law}{article}" in r.basis)
+
+
+def test_asked_by_when_the_authority_handling_period_is_a_line(articles):
+    """`他们多久必须答复？` asks how long the authority has (intent `handling`): 政府信息公开条例
+    第三十三条's 20个工作日 is its 办理期限 — a 结论 line of its own, never the person's deadline."""
+    key = ("中华人民共和国政府信息公开条例", "第三十三条")
+    evidence = [item(articles, *key, 1)]
+    u = understanding(IssueProvision(*key, "time_limit", why="收到申请后20个工作日内答复", time_limit="20个工作日"))
+    asked = analyse("我申请政府信息公开，他们多久必须答复？", evidence,
+                    understanding=Understanding(issues=u.issues, intents=["deadline", "handling"]))
+    handling = [line for line in asked.conclusion if line.kind == "handling"]
+    assert len(handling) == 1 and handling[0].basis == ["".join(key)] and handling[0].time_limit == "20个工作日"
+    assert "收到申请后20个工作日内答复" in handling[0].text
+    assert not any(line.time_limit for line in asked.conclusion if line.kind == "remedy")
+    # asked by when the person must act (deadline, not handling): no handling line
+    own = analyse("被拒了，我最晚什么时候要起诉？", evidence, understanding=Understanding(issues=u.issues, intents=["deadline"]))
+    assert not any(line.kind == "handling" for line in own.conclusion)
+
+
+def test_an_issue_handling_line_takes_an_untimed_last_remedy_place_when_full():
+    full = [ConclusionLine("external", "甲", ["A法第一条"]), ConclusionLine("internal", "乙", ["A法第二条"]),
+            ConclusionLine("individual", "丙", ["A法第三条"]), ConclusionLine("remedy", "可以申请行政复议", ["A法第四条"]),
+            ConclusionLine("remedy", "可以提起行政诉讼", ["A法第五条"]), ConclusionLine("remedy", "可以投诉", ["A法第六条"])]
+    shadow = [ConclusionLine("handling", "机关办理期限：五个工作日", ["B法第九条"], time_limit="五个工作日")]
+    out = add_handling(full, shadow, "某问题")
+    assert [line.basis[0] for line in out] == ["A法第一条", "A法第二条", "A法第三条", "A法第四条", "A法第五条", "B法第九条"]
+    assert out[-1].text.endswith("（据识别的法律问题“某问题”的条文）")
+    assert add_handling(full[:4], [], "某问题") == full[:4]  # nothing to add
+    # a timed last remedy (the person's own deadline) is never displaced
+    timed = full[:5] + [ConclusionLine("remedy", "可以投诉：期限 十五日内", ["A法第六条"], time_limit="十五日内")]
+    assert add_handling(timed, shadow, "某问题") == timed

@@ -104,6 +104,10 @@ def test_facts_are_split_from_several_asks():
     assert intents_of(["告谁", "去哪里投诉"], "") == ["remedy_route", "defendant"]
     assert intents_of(["真出了事我个人会不会也被罚"], "") == ["liability"]  # a fine is a liability too
     assert intents_of(["我们局在合同签订前后分别要做什么"], "") == ["duty"]  # an official's obligations
+    # how long the other side has (handling) vs the person's own deadline (deadline only)
+    assert intents_of(["提异议几天出结果"], "") == ["deadline", "handling"]
+    assert intents_of(["复议决定多久能出来"], "") == ["remedy_route", "deadline", "handling"]
+    assert "handling" not in intents_of(["最晚什么时候要申请", "还来得及起诉吗"], "")
 
 
 def test_region_is_the_place_named():
