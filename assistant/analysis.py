@@ -58,6 +58,7 @@ from assistant.provisions import (
     classify_provision,
     is_deadline,
     is_liability_source,
+    is_outer_limit,
     litigation_kind,
     role_of,
 )
@@ -852,28 +853,30 @@ def _first_actor_role(segment: str) -> str:
     return min(found)[1] if found else ""
 
 
-def _limit_is_deadline(clause: tuple[str, list[str], int], limit: str) -> bool:
-    """`provisions.is_deadline` for the segment of `clause` that states `limit` (compared
-    in digits, so 三十日 is found in `30日`); a limit that already says 内 is a window."""
+def _limit_context(clause: tuple[str, list[str], int], limit: str) -> tuple[str, str, str] | None:
+    """(sentence, words before, words after) `limit` in the segment of `clause` that states
+    it (compared in digits, so 三十日 is found in `30日`; a limit that already says 内 is a
+    window), or None when it is stated across segments."""
     sentence, segments, index = clause
     stating, wanted = _digits(segments[index]), _digits(limit)
     start = stating.find(wanted)
     if start < 0:
-        return True  # stated across segments: not ours to doubt
-    after = "内" if limit.endswith("内") else stating[start + len(wanted):]
-    return is_deadline(sentence, stating[:start], after)
+        return None
+    return sentence, stating[:start], "内" if limit.endswith("内") else stating[start + len(wanted):]
 
 
 def _map_remedy(provision, item: Evidence) -> Remedy:
     """The remedy (or the authority's deadline) one remedy / time_limit provision gives; a
-    time_limit provision whose period is a duration, not a deadline (`_limit_is_deadline`:
+    time_limit provision whose period is a duration, not a deadline (`provisions.is_deadline`:
     查封、扣押的期限不得超过三十日, 保存不少于30日), gives its `STATUTORY_PERIOD`."""
     limit = provision.time_limit if states_time_limit(item.text, provision.time_limit) else ""
     clause = _limit_clause(item.text, limit) if limit else None
-    if clause is not None and not _limit_is_deadline(clause, limit):
+    context = _limit_context(clause, limit) if clause is not None else None  # None: not ours to doubt
+    if context is not None and not is_deadline(*context):
         if provision.role == "time_limit":
             return Remedy(remedy=STATUTORY_PERIOD, time_limit=limit, basis=[provision.ref], detail=provision.why)
         limit, clause = "", None  # a remedy article whose period is a duration: the remedy, untimed
+    outer = context is not None and limit != "" and is_outer_limit(context[1])
     if clause is None:
         name = remedy_name(provision.why, item.text) or "救济途径"
         if name == "行政诉讼":  # `请求…起诉` in 民法典 is a civil suit
@@ -888,7 +891,8 @@ def _map_remedy(provision, item: Evidence) -> Remedy:
     if _limit_holder_is_authority(segments, index):
         label = f"{AUTHORITY_DEADLINE}（{name}）" if name else AUTHORITY_DEADLINE
         return Remedy(remedy=label, time_limit=limit, basis=[provision.ref], detail=provision.why)
-    return Remedy(remedy=name or "救济途径", time_limit=limit, basis=[provision.ref], detail=provision.why)
+    return Remedy(remedy=name or "救济途径", time_limit=limit, basis=[provision.ref], detail=provision.why,
+                  outer=outer)
 
 
 def _issue_remedies(remedies: list[Remedy], evidence: list[Evidence], understanding: Understanding | None) -> list[Remedy]:
@@ -908,7 +912,8 @@ def _issue_remedies(remedies: list[Remedy], evidence: list[Evidence], understand
             same_ref = [r for r in remedies if provision.ref in r.basis]
             same = next((r for r in same_ref if r.remedy == found.remedy), None)
             if same is not None:
-                same.time_limit = same.time_limit or found.time_limit
+                if not same.time_limit:
+                    same.time_limit, same.outer = found.time_limit, found.outer
             elif not (found.time_limit and any(states_time_limit(r.time_limit, found.time_limit) for r in same_ref)):
                 remedies.append(found)  # unless the reader already gives that limit from this article
     return remedies
@@ -1093,11 +1098,14 @@ def _remedy_lines(analysis: Analysis, intents: Iterable[str] = ()) -> list[Concl
                                          asked.index(k) if k in asked else len(asked)))
     lines = []
     for kind in order[:3]:
-        timed = [r for r in kinds[kind] if r.time_limit]
+        # the ordinary deadline (六十日内) before an outer limit (超过二十年…不予受理) of the same remedy
+        timed = sorted((r for r in kinds[kind] if r.time_limit), key=lambda r: r.outer)
         verb = REMEDY_VERBS.get(kind, kind)
         if timed:
             limit = "；".join(dict.fromkeys(timed[0].time_limit.split("；")))
-            lines.append(ConclusionLine("remedy", f"可以{verb}：期限 {limit}", basis=timed[0].basis[:1], time_limit=limit))
+            label = "最长期限" if timed[0].outer else "期限"
+            lines.append(ConclusionLine("remedy", f"可以{verb}：{label} {limit}", basis=timed[0].basis[:1],
+                                        time_limit=limit))
         else:
             lines.append(ConclusionLine("remedy", f"可以{verb}（条文未写明期限）", basis=kinds[kind][0].basis[:1]))
     return lines or [_no_support("remedy")]

@@ -688,6 +688,12 @@ def is_deadline(sentence: str, before: str, after: str) -> bool:
     return acts and bool(_OUTER_LIMIT.search(before))
 
 
+def is_outer_limit(before: str) -> bool:
+    """A period after `超过` / `不得超过` (`最长不得超过一年`, `超过二十年…不予受理`) is the
+    longest a claim can wait, not the ordinary deadline (`六十日内`) of the same remedy."""
+    return bool(_OUTER_LIMIT.search(before))
+
+
 def person_time_limits(text: str) -> list[str]:
     """The time limits of `text` that bind the person who claims: not those counted from
     the authority's receipt (`AUTHORITY_CLOCK` at the start of the limit, where its

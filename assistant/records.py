@@ -78,6 +78,7 @@ class Remedy:
     time_limit: str = ""  # only when the cited text states it
     basis: list[str] = field(default_factory=list)
     detail: str = ""  # the sentence (or the decision) the remedy is read from
+    outer: bool = False  # `time_limit` is an outer limit (最长不得超过一年), not the ordinary deadline
 
 
 @dataclass

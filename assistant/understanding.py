@@ -64,13 +64,15 @@ INTENT_CUES: dict[str, tuple[str, ...]] = {
     "duty": ("要做什么", "应当做什么", "应该做什么", "要做哪些", "需要做什么", "义务", "职责", "要履行", "应尽",
              "要注意什么", "有哪些要求", "什么要求", "走什么程序", "要不要审批", "怎么监督"),
 }
-#: "handling": how long the other side has (`几天内要给答复`, `提异议多久处理完`, `最晚多少天
-#: 内要把钱付清`, `复议决定多久能出来`) — a time word close to what an authority or payer does. It adds
-#: the 结论's 机关办理期限 line (display only, no ranking effect); `最晚什么时候要申请` asks
-#: the person's own deadline and is not it.
+#: "handling": how long the other side has (`几天内要给答复`, `提异议多久处理完`, `最晚多少
+#: 天内要把钱付清`, `复议决定多久能出来`) — a time word close to what an authority or payer
+#: does, asked with a deadline cue. It adds the 结论's 机关办理期限 line (display only, no
+#: ranking effect); `最晚什么时候要申请` asks the person's own deadline and is not it.
 _TIME_ASKED = r"(?:多久|多长时间|几天|几个月|多少天|最晚|期限)"
-_AUTHORITY_ACTS = r"(?:答复|回复|处理|办结|办完|出结果|结果|审核|审批|批下来|批复|付|支付|作出|决定|更正|删除|撤下|反馈|结案|受理)"
-HANDLING_ASK = re.compile(rf"{_TIME_ASKED}[^，。？?！!；;]{{0,8}}?{_AUTHORITY_ACTS}|{_AUTHORITY_ACTS}[^，。？?！!；;]{{0,6}}?{_TIME_ASKED}")
+_AUTHORITY_ACTS = (r"(?:答复|回复|处理|办结|办完|出结果|结果|审核|审批|批下来|批复|付|支付|作出|决定|更正|删除|撤下|"
+                   r"反馈|结案|受理)")
+HANDLING_ASK = re.compile(rf"{_TIME_ASKED}[^，。？?！!；;]{{0,8}}?{_AUTHORITY_ACTS}"
+                          rf"|{_AUTHORITY_ACTS}[^，。？?！!；;]{{0,6}}?{_TIME_ASKED}")
 INTENTS = (*INTENT_CUES, "handling")
 
 #: Words that make a clause a question (besides a final ？/?).

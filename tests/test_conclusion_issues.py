@@ -248,3 +248,19 @@ def test_an_issue_handling_line_takes_an_untimed_last_remedy_place_when_full():
     # a timed last remedy (the person's own deadline) is never displaced
     timed = full[:5] + [ConclusionLine("remedy", "可以投诉：期限 十五日内", ["A法第六条"], time_limit="十五日内")]
     assert add_handling(timed, shadow, "某问题") == timed
+
+
+def test_an_outer_limit_comes_after_the_ordinary_deadline(articles):
+    """行政复议法第二十一条's 超过二十年…不予受理 is the longest a claim can wait (不动产), not
+    the deadline: with 第二十条 (六十日内) retrieved the 复议 line gives 六十日; alone it is
+    stated as 最长期限."""
+    law = "中华人民共和国行政复议法"
+    outer = IssueProvision(law, "第二十一条", "time_limit", why="最长保护期", time_limit="二十年")
+    asked = Understanding(issues=understanding(outer).issues, intents=["deadline"])
+    both = analyse("可以复议吗？期限多久？", [item(articles, law, "第二十一条", 1), item(articles, law, "第二十条", 2)],
+                   understanding=asked)
+    review = [line for line in both.conclusion if line.text.startswith("可以申请行政复议")]
+    assert review[0].basis == [f"{law}第二十条"] and "六十日" in review[0].time_limit
+    alone = analyse("可以复议吗？期限多久？", [item(articles, law, "第二十一条", 1)], understanding=asked)
+    review = [line for line in alone.conclusion if line.text.startswith("可以申请行政复议")]
+    assert review[0].text.startswith("可以申请行政复议：最长期限 二十年")
