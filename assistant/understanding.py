@@ -73,6 +73,8 @@ _AUTHORITY_ACTS = (r"(?:答复|回复|处理|办结|办完|出结果|结果|审�
                    r"反馈|结案|受理)")
 HANDLING_ASK = re.compile(rf"{_TIME_ASKED}[^，。？?！!；;]{{0,8}}?{_AUTHORITY_ACTS}"
                           rf"|{_AUTHORITY_ACTS}[^，。？?！!；;]{{0,6}}?{_TIME_ASKED}")
+#: `要判多久` / `会判几年` asks how heavy a sentence is — liability, not a deadline.
+SENTENCE_LENGTH_ASK = re.compile(r"(?:判|坐牢|服刑|刑期)(?:了|得|个|会)?(?:多久|几年|多长时间|多少年)")
 INTENTS = (*INTENT_CUES, "handling")
 
 #: Words that make a clause a question (besides a final ？/?).
@@ -214,6 +216,7 @@ def split_facts_and_asks(question: str) -> tuple[str, list[str]]:
 def intents_of(asks: Iterable[str], question: str) -> list[str]:
     """Intents named in the asks (in the whole question when nothing reads as an ask)."""
     text = "".join(asks) or question
+    text = SENTENCE_LENGTH_ASK.sub("判刑", text)  # 判刑: a liability cue (SENTENCE_LENGTH_ASK)
     found = [intent for intent, cues in INTENT_CUES.items() if any(cue in text for cue in cues)]
     return found + ["handling"] if "deadline" in found and HANDLING_ASK.search(text) else found
 

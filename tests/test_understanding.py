@@ -108,6 +108,9 @@ def test_facts_are_split_from_several_asks():
     assert intents_of(["提异议几天出结果"], "") == ["deadline", "handling"]
     assert intents_of(["复议决定多久能出来"], "") == ["remedy_route", "deadline", "handling"]
     assert "handling" not in intents_of(["最晚什么时候要申请", "还来得及起诉吗"], "")
+    # how heavy a sentence is (要判多久) is liability, not a deadline; 被判无效 几天之内 still is one
+    assert intents_of(["黑进市里的政务网站改了首页，要判多久"], "") == ["liability"]
+    assert "deadline" in intents_of(["投标被判无效 几天之内能质疑"], "")
 
 
 def test_region_is_the_place_named():
