@@ -875,8 +875,8 @@ def _map_remedy(provision, item: Evidence) -> Remedy:
     if context is not None and not is_deadline(*context):
         if provision.role == "time_limit":
             return Remedy(remedy=STATUTORY_PERIOD, time_limit=limit, basis=[provision.ref], detail=provision.why)
-        limit, clause = "", None  # a remedy article whose period is a duration: the remedy, untimed
-    outer = context is not None and limit != "" and is_outer_limit(context[1])
+        limit, clause, context = "", None, None  # a remedy article whose period is a duration: the remedy, untimed
+    outer = context is not None and is_outer_limit(context[1])
     if clause is None:
         name = remedy_name(provision.why, item.text) or "救济途径"
         if name == "行政诉讼":  # `请求…起诉` in 民法典 is a civil suit
