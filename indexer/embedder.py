@@ -9,13 +9,14 @@ ever downloaded. Any other sentence-transformers folder can be given as
 Precision (`precision=`):
 
 * `fp32`  — the exact reference path.
-* `bf16`  — weights and activations in bfloat16. On CPUs with AMX/AVX512-BF16 (this
-  machine) oneDNN runs it ~3x faster than fp32; cosine to fp32 vectors ≈ 0.99999.
+* `bf16`  — weights and activations in bfloat16. On CPUs with AMX-BF16 oneDNN runs it
+  ~3x faster than fp32; cosine to fp32 vectors ≈ 0.99999. With AVX512-BF16 but no AMX
+  it is slower than fp32 (`bf16_is_fast`).
 * `int8`  — torch dynamic int8 quantisation of the Linear layers (works on any x86
   CPU, ~1.7x faster here, cosine ≈ 0.98).
 * `ov-bf16` — the verified ONNX export run by OpenVINO in bf16 (`OpenVINOEmbedder` in
   indexer/openvino_embedder.py; ~4.4x faster than plain fp32 here, cosine ≈ 0.99999).
-* `auto`  — ov-bf16 (or bf16 without OpenVINO) when the CPU has native bf16, else int8.
+* `auto`  — ov-bf16 (or bf16 without OpenVINO) when the CPU has AMX-BF16, else int8.
   This class itself never picks OpenVINO; `indexer.store.make_embedder` does.
 
 Independently of precision, texts are sorted by token length and packed into batches
@@ -54,14 +55,25 @@ DEFAULT_BATCH_TOKENS = {"fp32": 2048, "int8": 2048, "bf16": 8192, "ov-bf16": 102
 TOKENIZE_CHUNK = 2048
 
 
+def bf16_is_fast(cpu_flags: str) -> bool:
+    """True when the CPU flags (as /proc/cpuinfo lists them) show AMX-BF16.
+
+    Why AMX and not any native bf16: bf16 only pays where AMX tiles run it. On a Xeon
+    with AVX512-BF16 but no AMX (2026-12-02, `python -m eval.speed --sample 300`) torch
+    bf16 embedded 22.8 passages/s and OpenVINO bf16 29.8, slower than the fp32 path's
+    36.7, while int8 did 63.3; with AMX, ov-bf16 is the fastest path (273 against int8's
+    116, eval/reports/SPEED.md)."""
+    return "amx_bf16" in cpu_flags.split()
+
+
 @lru_cache(maxsize=1)
-def cpu_has_native_bf16() -> bool:
-    """True on CPUs whose flags show AMX-BF16 or AVX512-BF16 (bf16 then beats fp32)."""
+def cpu_has_fast_bf16() -> bool:
+    """`bf16_is_fast` for this machine's CPU (False when /proc/cpuinfo cannot be read)."""
     try:
         flags = Path("/proc/cpuinfo").read_text(errors="ignore")
     except OSError:
         return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
+    return bf16_is_fast(flags)
 
 
 def openvino_available() -> bool:
@@ -70,11 +82,11 @@ def openvino_available() -> bool:
 
 def resolve_precision(precision: str, openvino: bool | None = None) -> str:
     """`auto` → the fastest measured path: ov-bf16 (OpenVINO, when `openvino`, default:
-    installed) or bf16 on CPUs with native bf16, else int8."""
+    installed) or bf16 on CPUs with AMX-BF16 (`bf16_is_fast`), else int8."""
     if precision not in PRECISIONS:
         raise UsageError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
     if precision == "auto":
-        if not cpu_has_native_bf16():
+        if not cpu_has_fast_bf16():
             return "int8"
         return "ov-bf16" if (openvino_available() if openvino is None else openvino) else "bf16"
     return precision

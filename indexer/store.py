@@ -139,7 +139,7 @@ class IndexConfig:
 
 def make_embedder(config: IndexConfig):
     """The embedder for a build config: OpenVINO for `ov-bf16` (what `auto` picks on
-    CPUs with native bf16 when OpenVINO is installed), sentence-transformers otherwise."""
+    CPUs with AMX-BF16 when OpenVINO is installed), sentence-transformers otherwise."""
     cls = OpenVINOEmbedder if resolve_precision(config.precision) == "ov-bf16" else Embedder
     return cls(
         model_path=config.model_path,

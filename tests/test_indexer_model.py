@@ -139,11 +139,23 @@ def test_openvino_path_matches_fp32_and_yields_every_text_once(fp32, pipl_subset
     assert list(ov.iter_encode([])) == [] and list((tmp_path / "cache" / "onnx").glob("*.onnx"))
 
 
+def test_bf16_counts_as_fast_only_with_amx():
+    """AVX512-BF16 without AMX ran bf16 slower than fp32 (bf16_is_fast's docstring), so
+    only the AMX flag makes `auto` pick a bf16 path; a flag that merely contains the
+    letters (a made-up amx_bf16x) does not count."""
+    from indexer.embedder import bf16_is_fast
+
+    assert bf16_is_fast("fpu sse avx512f avx512_bf16 amx_bf16 amx_tile amx_int8")
+    assert not bf16_is_fast("fpu sse avx512f avx512_bf16 avx512_fp16 avx512_vnni")
+    assert not bf16_is_fast("fpu sse amx_bf16x")
+    assert not bf16_is_fast("")
+
+
 def test_auto_precision_and_which_class_runs_what():
-    from indexer.embedder import cpu_has_native_bf16, resolve_precision
+    from indexer.embedder import cpu_has_fast_bf16, resolve_precision
     from indexer.openvino_embedder import OpenVINOEmbedder
 
-    native = cpu_has_native_bf16()
+    native = cpu_has_fast_bf16()
     assert resolve_precision("auto", openvino=True) == ("ov-bf16" if native else "int8")
     assert resolve_precision("auto", openvino=False) == ("bf16" if native else "int8")
     assert Embedder(precision="auto").precision in ("bf16", "int8")  # torch never picks OpenVINO
