@@ -426,8 +426,8 @@ def _sanction_kind(segment: str, title: str) -> tuple[str, int] | None:
             before = segment[max(0, m.start() - 8) : m.start()]
             if any(before.endswith(c) or c in before for c in _CONDITION_BEFORE) or _NEGATED_BEFORE.search(before):
                 continue
-            if segment[m.end():].startswith(("的能力", "的条件", "的资格")):
-                continue  # a qualification (`具有独立承担民事责任的能力`), not a sanction
+            if segment[m.end():].startswith(("的能力", "的条件", "的资格", "能力")):
+                continue  # a qualification (`具有独立承担民事责任的能力`, `…法律责任能力的机构`), not a sanction
             if kind == "法律责任" and "刑法" in title:
                 kind = "刑事责任"
             if kind == "国家赔偿" and m.group() == "追偿" and title and not _ADMIN_TITLE.search(title):

@@ -220,3 +220,12 @@ def test_a_denied_liability_is_not_a_liability(articles):
     assert [(l.subject, l.kind) for l in c.liabilities] == [("行政机关", "国家赔偿")]
     # 民法典第五百九十条 …迟延履行后发生不可抗力的，不免除其违约责任 — not exempted: still liable
     assert "合同责任" in {l.kind for l in classify(articles, "中华人民共和国民法典", "第五百九十条").liabilities}
+
+
+def test_a_capacity_to_bear_liability_is_no_liability(articles):
+    # 行诉解释第二十条 行政机关组建…但不具有独立承担法律责任能力的机构 — describes an institution
+    # (it lacks the capacity), sanctions no one; it led the 对外 line of a 网格员 question as
+    # 行政机关——法律责任. 吊销资格证书 (勘察设计管理条例第三十七条) stays a sanction.
+    assert classify(articles, "最高人民法院关于适用《中华人民共和国行政诉讼法》的解释", "第二十条").liabilities == ()
+    revoked = classify(articles, "建设工程勘察设计管理条例", "第三十七条").liabilities
+    assert any("吊销资格证书" in l.consequence for l in revoked)
