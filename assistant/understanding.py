@@ -75,6 +75,10 @@ HANDLING_ASK = re.compile(rf"{_TIME_ASKED}[^，。？?！!；;]{{0,8}}?{_AUTHORI
                           rf"|{_AUTHORITY_ACTS}[^，。？?！!；;]{{0,6}}?{_TIME_ASKED}")
 #: `要判多久` / `会判几年` asks how heavy a sentence is — liability, not a deadline.
 SENTENCE_LENGTH_ASK = re.compile(r"(?:判|坐牢|服刑|刑期)(?:了|得|个|会)?(?:多久|几年|多长时间|多少年)")
+#: `多少天内` / `多少个工作日` asks a period — a deadline cue (几天), not an amount.
+PERIOD_ASK = re.compile(r"多少个?(?:天|日|工作日|月|小时)")
+#: `找城管还是找公司` asks whom to turn to, as 找谁 does.
+WHICH_PARTY_ASK = re.compile(r"找[^，。？?！!；;]{1,10}?还是")
 INTENTS = (*INTENT_CUES, "handling")
 
 #: Words that make a clause a question (besides a final ？/?).
@@ -217,6 +221,9 @@ def intents_of(asks: Iterable[str], question: str) -> list[str]:
     """Intents named in the asks (in the whole question when nothing reads as an ask)."""
     text = "".join(asks) or question
     text = SENTENCE_LENGTH_ASK.sub("判刑", text)  # 判刑: a liability cue (SENTENCE_LENGTH_ASK)
+    text = PERIOD_ASK.sub("几天", text)  # a period, not an amount (PERIOD_ASK)
+    if WHICH_PARTY_ASK.search(text):
+        text += "找谁"  # 找A还是找B (WHICH_PARTY_ASK)
     found = [intent for intent, cues in INTENT_CUES.items() if any(cue in text for cue in cues)]
     return found + ["handling"] if "deadline" in found and HANDLING_ASK.search(text) else found
 

@@ -111,6 +111,11 @@ def test_facts_are_split_from_several_asks():
     # how heavy a sentence is (要判多久) is liability, not a deadline; 被判无效 几天之内 still is one
     assert intents_of(["黑进市里的政务网站改了首页，要判多久"], "") == ["liability"]
     assert "deadline" in intents_of(["投标被判无效 几天之内能质疑"], "")
+    # 多少天内 asks a period, not an amount; 多少钱 still is one
+    assert intents_of(["政府一直不回复，多少天内必须答复"], "") == ["deadline", "handling"]
+    assert intents_of(["能赔多少钱"], "") == ["amount"]
+    # 找A还是找B asks whom to turn to, like 找谁
+    assert intents_of(["停车费多扣了，找城管还是找公司"], "") == ["defendant"]
 
 
 def test_region_is_the_place_named():
