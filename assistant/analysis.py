@@ -1144,6 +1144,20 @@ def conclude(analysis: Analysis, understanding: Understanding | None = None,
     return _fit(lines + _remedy_lines(analysis, intents)[: MAX_CONCLUSION_LINES - len(lines)], handling)
 
 
+def says_nothing(analysis: Analysis) -> bool:
+    """True when the analysis has no party row, no remedy and no slot with a legal basis;
+    the paper's 学理观点 slots do not count, since every analysis gets them.
+
+    Why: such an analysis is a grid of 无依据 under the paper's general views. For a
+    question that also matched no issue of the map (Python怎么读取文件, 什么是区块链: a
+    word the law uses often got it past the vocabulary gate) it is no analysis at all,
+    and the answer says 未找到相关法律依据 instead (`Pipeline.ask`)."""
+    if analysis.parties or analysis.remedies:
+        return False
+    return all(slot.no_basis or slot.label == SCHOLARSHIP_LABEL
+               for name in LAYER_SLOTS for slot in getattr(analysis, name))
+
+
 def _citation(item: Evidence) -> dict:
     return {
         "ref": item.ref,

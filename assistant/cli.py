@@ -201,7 +201,7 @@ def _format_answer(answer) -> str:
     """The answer as text: 结论 first, 识别的法律问题, the evidence, 背景 apart, then the
     full analysis — or the 未找到相关法律依据 note instead of an analysis."""
     from assistant.export import understanding_text
-    from assistant.render import conclusion_text
+    from assistant.render import conclusion_text, hits_title
 
     from assistant.llm_answer import written_lines
 
@@ -216,7 +216,7 @@ def _format_answer(answer) -> str:
     if issues:
         lines += ["识别的法律问题 (recognised legal issues):"] + [f"  {line}" for line in issues] + [""]
     if answer.hits or not answer.no_legal_basis:
-        lines.append("依据条文 (ranked evidence):")
+        lines.append(f"{hits_title(answer)} (ranked {'search results' if answer.no_legal_basis else 'evidence'}):")
     for hit in answer.hits:
         lines += _hit_lines(hit)
     if answer.background:

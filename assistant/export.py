@@ -16,7 +16,7 @@ from pathlib import Path
 from assistant.llm_answer import written_parts
 from assistant.provisions import binding_force
 from assistant.records import LAYER_SLOTS, SLOT_NAMES, Answer
-from assistant.render import INTENT_LABELS, ORIGIN_LABELS, conclusion_label
+from assistant.render import EVIDENCE_TITLE, INTENT_LABELS, ORIGIN_LABELS, SEARCHED_TITLE, conclusion_label
 
 NO_BASIS = "无依据"
 
@@ -80,7 +80,9 @@ def export_sections(answer: Answer) -> list[Section]:
                                 else "检索改写", written))
     understanding = Section("识别的法律问题", understanding_text(answer))
     if answer.no_legal_basis:
-        return sections + [Section("结论", [answer.no_legal_basis])] + ([understanding] if understanding.paragraphs else [])
+        searched = [Section(SEARCHED_TITLE, [_evidence_paragraph(hit) for hit in answer.hits])] if answer.hits else []
+        return (sections + [Section("结论", [answer.no_legal_basis])] + ([understanding] if understanding.paragraphs else [])
+                + searched)
     conclusion = Section("结论", header=["层次", "结论", "依据"])
     conclusion.rows = [[conclusion_label(line), line.text, "、".join(line.basis)] for line in analysis.conclusion]
     sections.append(conclusion)
@@ -112,7 +114,7 @@ def export_sections(answer: Answer) -> list[Section]:
     sections.append(remedies)
     if analysis.removed_references:
         sections.append(Section("已移除的引用", ["、".join(analysis.removed_references)]))
-    sections.append(Section("依据条文", [_evidence_paragraph(hit) for hit in answer.hits]))
+    sections.append(Section(EVIDENCE_TITLE, [_evidence_paragraph(hit) for hit in answer.hits]))
     return sections + _background(answer)
 
 

@@ -18,7 +18,8 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from assistant.analysis import FALLBACK_ISSUES, FALLBACK_ROLES, analyse, evidence_from_unit, scholarship_paper, unit_label
+from assistant.analysis import (FALLBACK_ISSUES, FALLBACK_ROLES, analyse, evidence_from_unit, says_nothing,
+                                scholarship_paper, unit_label)
 from assistant.issue_map import DEFAULT_PATH as ISSUE_MAP_PATH
 from assistant.issue_map import IssueMap, empty_issue_map, load_issue_map, place_word, ranked_provisions
 from assistant.llm_answer import LLMSession
@@ -514,6 +515,13 @@ class Pipeline:
                 f"“{self.collection}”集合的法律名称与法律用语、当事人与损害情形词表；"
                 "问题中没有出现其中任何内容，因此未作检索，也不作责任分析。")
 
+    def nothing_found_note(self) -> str:
+        """未找到相关法律依据 for a question that passed the vocabulary gate, matched no
+        issue, and whose retrieved articles ground nothing (`assistant.analysis.says_nothing`)."""
+        return (f"{NO_LEGAL_BASIS}。已查找：法律问题图谱（{len(self.issue_map)} 个问题的线索，未识别出任何一个）、"
+                f"“{self.collection}”集合的条文（检索结果见下，仅供参考）；这些条文都没有写明谁应负责、"
+                "负什么责任或如何救济，因此不作责任分析。")
+
     def evidence(self, unit_id: str, *, rank: int, origin: str, scores: dict | None = None) -> Evidence:
         doc, unit = self.table.units[unit_id]
         item = evidence_from_unit(doc, unit, rank=rank, origin=origin)
@@ -638,6 +646,9 @@ class Pipeline:
         evidence = self.analysis_evidence(hits)
         answer.analysis = analyse(question, evidence, resolve=self.resolve_ref, scholarship=self.paper,
                                   understanding=answer.understanding, issue_evidence=issue_evidence)
+        if answer.understanding is not None and not answer.understanding.issues and says_nothing(answer.analysis):
+            # No issue and nothing grounded: a grid of 无依据 is no analysis (says_nothing).
+            answer.no_legal_basis, answer.analysis = self.nothing_found_note(), Analysis()
         timings["analysis"] = _ms(started)
         answer.hits = hits
         if session is not None and answer.understanding is not None:

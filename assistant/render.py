@@ -34,6 +34,18 @@ ORIGIN_LABELS = {
     "scholarship": "学理观点",
 }
 #: 结论 line kinds (`ConclusionLine.kind`) as shown.
+#: Titles of the hit list: the evidence of an analysis, or — when the answer is
+#: 未找到相关法律依据 although something was retrieved (`assistant.analysis.says_nothing`)
+#: — what the search found, which grounds nothing.
+EVIDENCE_TITLE = "依据条文"
+SEARCHED_TITLE = "检索结果（仅供参考，不构成责任分析的依据）"
+
+
+def hits_title(answer: Answer) -> str:
+    """`EVIDENCE_TITLE`, or `SEARCHED_TITLE` for an answer without a legal basis."""
+    return SEARCHED_TITLE if answer.no_legal_basis else EVIDENCE_TITLE
+
+
 CONCLUSION_KINDS = {"duty": "义务", "external": "对外", "internal": "内部", "individual": "个人", "proof": "举证",
                     "remedy": "救济", "handling": "办理期限", "no_basis": "无依据"}
 #: What a question asks (`Understanding.intents`: assistant.understanding.INTENTS) as shown.
@@ -304,7 +316,7 @@ def render_evidence(answer: Answer, terms: Sequence[str] = ()) -> str:
     if not answer.hits:
         return '<div class="fagui-card evidence-list"><p>没有找到相关条文。</p></div>' + render_background(answer, terms)
     items = "".join(render_evidence_item(hit, answer.collection, terms) for hit in answer.hits)
-    return (f'<div class="fagui-card evidence-list"><h3>依据条文（{len(answer.hits)}）</h3>{items}</div>'
+    return (f'<div class="fagui-card evidence-list"><h3>{esc(hits_title(answer))}（{len(answer.hits)}）</h3>{items}</div>'
             + render_background(answer, terms))
 
 

@@ -173,3 +173,17 @@ def test_liable_party_coverage_on_domain_dev(collection, questions, capsys):
         print(f"\nliable-party coverage (gold + 10 distractors, seed {SEED}): {hit}/{total} = {hit / total:.3f}")
     assert len(questions) == 20
     assert hit / total >= 0.85
+
+
+def test_says_nothing_ignores_the_papers_views_and_nothing_else():
+    """An analysis of 无依据 slots plus the paper's 学理观点 says nothing (the answer is then
+    未找到相关法律依据); one grounded slot, party row or remedy is something."""
+    from assistant.analysis import SCHOLARSHIP_LABEL, says_nothing
+    from assistant.records import Remedy
+
+    paper = Slot("学理观点：政企合作中机关对外先担责", ["龙成秀2023"], no_basis=False, label=SCHOLARSHIP_LABEL)
+    assert says_nothing(Analysis())
+    assert says_nothing(Analysis(external=[paper, Slot()], fault_principle=[paper], internal=[Slot()]))
+    assert not says_nothing(Analysis(internal=[Slot("受托方依合同担责", ["中华人民共和国民法典第九百二十九条"], no_basis=False)]))
+    assert not says_nothing(Analysis(parties=[Party("行政机关", ROLE_GOV, "国家赔偿", "依法赔偿", ["中华人民共和国国家赔偿法第七条"])]))
+    assert not says_nothing(Analysis(remedies=[Remedy("行政复议", "六十日", ["中华人民共和国行政复议法第二十条"])]))

@@ -239,3 +239,40 @@ def test_collection_statistics_behind_keyness(pipeline):
     # the cities and districts the issue map lists are places, never legal words
     assert {"温州", "浦东"} <= vocabulary.places and not vocabulary.typical("温州")
     assert with_term <= passages
+
+
+#: A second small collection without liability articles to speak of: court rules for
+#: online litigation and the 电子签名法.
+PROCEDURE_LAWS = ["司法解释/人民法院在线诉讼规则(2021-06-16).md", "民法商法/电子签名法(2019-04-23).md"]
+
+
+@pytest.fixture(scope="module")
+def procedure_pipeline(pipeline, indexed_home):
+    indexed_home("mini-procedure", PROCEDURE_LAWS)
+    return Pipeline.open("mini-procedure")
+
+
+@pytest.mark.parametrize("question", ["法律", "法律法规", "有什么规定"])
+def test_a_question_whose_search_grounds_nothing_gets_no_analysis(procedure_pipeline, question):
+    """A question made of legal words only passes the vocabulary gate and is searched (on
+    `default` so do off-topic ones with a word the law uses often: 什么是区块链, Python怎么
+    读取文件); when no issue is recognised and the retrieved articles ground no party,
+    slot or remedy, the answer is 未找到相关法律依据 with the search results listed apart,
+    never a grid of 无依据 (analysis.says_nothing)."""
+    from assistant.render import SEARCHED_TITLE, render_evidence
+
+    answer = procedure_pipeline.ask(question)
+    assert answer.understanding.legal and not answer.understanding.issues  # searched, not gated
+    assert answer.no_legal_basis.startswith(NO_LEGAL_BASIS) and "未识别出任何一个" in answer.no_legal_basis
+    assert empty(answer.analysis) and answer.hits  # the search results are kept, apart
+    assert SEARCHED_TITLE in render_evidence(answer)
+
+
+def test_a_grounded_answer_keeps_its_analysis(procedure_pipeline):
+    """The same collection, a real question: its articles ground a liability, so it keeps
+    its analysis and its evidence title."""
+    from assistant.render import EVIDENCE_TITLE, render_evidence
+
+    answer = procedure_pipeline.ask("电子签名有什么法律效力？伪造电子签名要承担什么责任？")
+    assert not answer.no_legal_basis and answer.analysis.parties
+    assert EVIDENCE_TITLE + "（" in render_evidence(answer)
