@@ -694,12 +694,20 @@ def is_outer_limit(before: str) -> bool:
     return bool(_OUTER_LIMIT.search(before))
 
 
+#: A window that looks back (`提供此前三年内实际使用该注册商标的证据`, `违法行为在二年内未被
+#: 发现的`) says what happened within a past period — no one's deadline to act.
+LOOK_BACK_BEFORE = re.compile(r"(?:此前|之前|以前|过去|最近|近|前)$")
+LOOK_BACK_AFTER = re.compile(r"^(?:未|没有)被")
+
+
 def person_time_limits(text: str) -> list[str]:
     """The time limits of `text` that bind the person who claims: not those counted from
     the authority's receipt (`AUTHORITY_CLOCK` at the start of the limit, where its
-    `自…之日起` is, or `AFTER_RECEIPT` just before it)."""
+    `自…之日起` is, or `AFTER_RECEIPT` just before it), nor a window that looks back
+    (`LOOK_BACK_BEFORE`, `LOOK_BACK_AFTER`)."""
     return [m.group() for m in TIME_LIMIT.finditer(text)
-            if not AUTHORITY_CLOCK.match(m.group()) and not AFTER_RECEIPT.search(text[max(0, m.start() - 30):m.start()])]
+            if not AUTHORITY_CLOCK.match(m.group()) and not AFTER_RECEIPT.search(text[max(0, m.start() - 30):m.start()])
+            and not LOOK_BACK_BEFORE.search(text[:m.start()]) and not LOOK_BACK_AFTER.match(text[m.end():])]
 
 
 def extract_remedies(text: str, title: str = "") -> list[RemedyClause]:

@@ -229,3 +229,20 @@ def test_a_capacity_to_bear_liability_is_no_liability(articles):
     assert classify(articles, "最高人民法院关于适用《中华人民共和国行政诉讼法》的解释", "第二十条").liabilities == ()
     revoked = classify(articles, "建设工程勘察设计管理条例", "第三十七条").liabilities
     assert any("吊销资格证书" in l.consequence for l in revoked)
+
+
+def test_a_window_that_looks_back_is_no_deadline(articles):
+    from assistant.provisions import extract_remedies
+
+    def limits(law, number):
+        title, text = articles[(law, number)]
+        return [c.time_limit for c in extract_remedies(text, title) if c.time_limit]
+
+    # 商标法第六十四条 …提供此前三年内实际使用该注册商标的证据: the 结论 said 可以提起民事诉讼：期限 三年内
+    assert limits("中华人民共和国商标法", "第六十四条") == []
+    # 劳动保障监察条例第二十条 …在2年内未被劳动保障行政部门发现 — how long a violation stays punishable
+    assert limits("劳动保障监察条例", "第二十条") == []
+    # 民诉解释 (督促程序) …七日内未向受理申请的人民法院表明不同意提起诉讼的 is still the person's deadline
+    from assistant.provisions import person_time_limits
+    assert person_time_limits("支付令失效后，申请支付令的一方当事人自收到终结督促程序裁定之日起七日内未向受理申请的"
+                              "人民法院表明不同意提起诉讼的，视为向受理申请的人民法院起诉。") == ["自收到终结督促程序裁定之日起七日内"]
