@@ -107,6 +107,7 @@ def test_facts_are_split_from_several_asks():
     # how long the other side has (handling) vs the person's own deadline (deadline only)
     assert intents_of(["提异议几天出结果"], "") == ["deadline", "handling"]
     assert intents_of(["复议决定多久能出来"], "") == ["remedy_route", "deadline", "handling"]
+    assert intents_of(["信用记录有错，多久能改好"], "") == ["deadline", "handling"]  # correcting is the authority's act
     assert "handling" not in intents_of(["最晚什么时候要申请", "还来得及起诉吗"], "")
     # how heavy a sentence is (要判多久) is liability, not a deadline; 被判无效 几天之内 still is one
     assert intents_of(["黑进市里的政务网站改了首页，要判多久"], "") == ["liability"]
