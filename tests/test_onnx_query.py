@@ -117,6 +117,9 @@ def test_rebuild_reuses_the_export_and_a_failed_export_falls_back(law_documents,
         raise RuntimeError("exporter unavailable")
 
     monkeypatch.setattr(torch.onnx, "export", broken_export)
+    # the branch where `auto` wants OpenVINO (a CPU with AMX-BF16), whatever this CPU is
+    import indexer.embedder as embedder_module
+    monkeypatch.setattr(embedder_module, "cpu_has_fast_bf16", lambda: True)
     other = tmp_path / "fallback"
     report = build_index(law_documents, other, IndexConfig(), progress=False)
     manifest = json.loads((other / "manifest.json").read_text(encoding="utf-8"))
