@@ -117,6 +117,10 @@ def test_facts_are_split_from_several_asks():
     assert intents_of(["能赔多少钱"], "") == ["amount"]
     # 找A还是找B asks whom to turn to, like 找谁
     assert intents_of(["停车费多扣了，找城管还是找公司"], "") == ["defendant"]
+    # asking to undo the act or get the money back asks a remedy; 会被撤销吗 (will it be revoked) does not
+    assert intents_of(["强制执行前没催过我，能撤销吗"], "") == ["remedy_route"]
+    assert intents_of(["当年被收走的钱能退回来吗"], "") == ["remedy_route"]
+    assert intents_of(["父母的监护资格可以被撤销吗"], "") == []
 
 
 def test_region_is_the_place_named():
