@@ -957,6 +957,8 @@ REMEDY_VERBS = {
     "个人信息权利请求": "请求查阅、复制、更正、删除个人信息或要求解释说明", "政府信息公开申请": "申请政府信息公开",
     "投诉举报": "投诉、举报", "救济途径": "依该条主张权利",
 }
+#: The remedy kind of a claim no remedy pattern names (`REMEDY_VERBS`: 依该条主张权利).
+GENERIC_REMEDY = "救济途径"
 
 
 def _short(text: str, limit: int = 48) -> str:
@@ -1101,6 +1103,9 @@ def _remedy_lines(analysis: Analysis, intents: Iterable[str] = ()) -> list[Concl
         # the ordinary deadline (六十日内) before an outer limit (超过二十年…不予受理) of the same remedy
         timed = sorted((r for r in kinds[kind] if r.time_limit), key=lambda r: r.outer)
         verb = REMEDY_VERBS.get(kind, kind)
+        if kind == GENERIC_REMEDY and (timed or kinds[kind])[0].detail:
+            # a claim no remedy pattern names: say what the article gives (the map's one-line why, or the sentence)
+            verb += f"（{_short((timed or kinds[kind])[0].detail, 40)}）"
         if timed:
             limit = "；".join(dict.fromkeys(timed[0].time_limit.split("；")))
             label = "最长期限" if timed[0].outer else "期限"

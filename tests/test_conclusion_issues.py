@@ -264,3 +264,20 @@ def test_an_outer_limit_comes_after_the_ordinary_deadline(articles):
     alone = analyse("可以复议吗？期限多久？", [item(articles, law, "第二十一条", 1)], understanding=asked)
     review = [line for line in alone.conclusion if line.text.startswith("可以申请行政复议")]
     assert review[0].text.startswith("可以申请行政复议：最长期限 二十年")
+
+
+def test_a_claim_no_remedy_pattern_names_says_what_the_article_gives():
+    """`可以依该条主张权利` alone told the user nothing; the line now carries the map's
+    one-line why (or the sentence) of the article it cites, and keeps its time limit."""
+    from assistant.analysis import GENERIC_REMEDY, conclude
+    from assistant.records import Analysis, Remedy
+
+    why = "基于个人同意处理个人信息的，个人有权撤回同意，处理者应提供便捷的撤回方式"
+    untimed = conclude(Analysis(remedies=[Remedy(GENERIC_REMEDY, "", ["A法第十五条"], detail=why)]))
+    line = [l for l in untimed if l.kind == "remedy"][0]
+    assert line.text.startswith("可以依该条主张权利（基于个人同意处理个人信息的") and line.text.endswith("（条文未写明期限）")
+    timed = conclude(Analysis(remedies=[Remedy(GENERIC_REMEDY, "30日", ["B法第十七条"], detail="单位应自事故发生之日起30日内提出申请")]))
+    line = [l for l in timed if l.kind == "remedy"][0]
+    assert line.text == "可以依该条主张权利（单位应自事故发生之日起30日内提出申请）：期限 30日" and line.time_limit == "30日"
+    bare = conclude(Analysis(remedies=[Remedy(GENERIC_REMEDY, "", ["C法第一条"])]))
+    assert [l.text for l in bare if l.kind == "remedy"] == ["可以依该条主张权利（条文未写明期限）"]
