@@ -1103,9 +1103,10 @@ def _remedy_lines(analysis: Analysis, intents: Iterable[str] = ()) -> list[Concl
         # the ordinary deadline (六十日内) before an outer limit (超过二十年…不予受理) of the same remedy
         timed = sorted((r for r in kinds[kind] if r.time_limit), key=lambda r: r.outer)
         verb = REMEDY_VERBS.get(kind, kind)
-        if kind == GENERIC_REMEDY and (timed or kinds[kind])[0].detail:
+        shown = (timed or kinds[kind])[0]  # the remedy the line cites
+        if kind == GENERIC_REMEDY and shown.detail:
             # a claim no remedy pattern names: say what the article gives (the map's one-line why, or the sentence)
-            verb += f"（{_short((timed or kinds[kind])[0].detail, 40)}）"
+            verb += f"（{_short(shown.detail, 40)}）"
         if timed:
             limit = "；".join(dict.fromkeys(timed[0].time_limit.split("；")))
             label = "最长期限" if timed[0].outer else "期限"

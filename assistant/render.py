@@ -33,7 +33,6 @@ ORIGIN_LABELS = {
     "history": "历史版本",
     "scholarship": "学理观点",
 }
-#: 结论 line kinds (`ConclusionLine.kind`) as shown.
 #: Titles of the hit list: the evidence of an analysis, or — when the answer is
 #: 未找到相关法律依据 although something was retrieved (`assistant.analysis.says_nothing`)
 #: — what the search found, which grounds nothing.
@@ -46,6 +45,7 @@ def hits_title(answer: Answer) -> str:
     return SEARCHED_TITLE if answer.no_legal_basis else EVIDENCE_TITLE
 
 
+#: 结论 line kinds (`ConclusionLine.kind`) as shown.
 CONCLUSION_KINDS = {"duty": "义务", "external": "对外", "internal": "内部", "individual": "个人", "proof": "举证",
                     "remedy": "救济", "handling": "办理期限", "no_basis": "无依据"}
 #: What a question asks (`Understanding.intents`: assistant.understanding.INTENTS) as shown.
