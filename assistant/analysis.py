@@ -786,6 +786,8 @@ AUTHORITY_DEADLINE = "办理期限"
 #: A map time limit that is a duration (`provisions.is_deadline`: 查封、扣押的期限不得超过三十日,
 #: 保存不少于30日): listed in the analysis as what the law allows, never as anyone's deadline.
 STATUTORY_PERIOD = "法定期间"
+#: The remedy kind of a claim no remedy pattern names (`REMEDY_VERBS`: 依该条主张权利).
+GENERIC_REMEDY = "救济途径"
 #: Remedy rows that are not something the person does by a date: kept out of the 结论.
 NOT_THE_PERSONS = (AUTHORITY_DEADLINE, STATUTORY_PERIOD)
 
@@ -878,7 +880,7 @@ def _map_remedy(provision, item: Evidence) -> Remedy:
         limit, clause, context = "", None, None  # a remedy article whose period is a duration: the remedy, untimed
     outer = context is not None and is_outer_limit(context[1])
     if clause is None:
-        name = remedy_name(provision.why, item.text) or "救济途径"
+        name = remedy_name(provision.why, item.text) or GENERIC_REMEDY
         if name == "行政诉讼":  # `请求…起诉` in 民法典 is a civil suit
             name = litigation_kind(item.text, item.law)
         return Remedy(remedy=name, time_limit=limit, basis=[provision.ref], detail=provision.why)
@@ -891,7 +893,7 @@ def _map_remedy(provision, item: Evidence) -> Remedy:
     if _limit_holder_is_authority(segments, index):
         label = f"{AUTHORITY_DEADLINE}（{name}）" if name else AUTHORITY_DEADLINE
         return Remedy(remedy=label, time_limit=limit, basis=[provision.ref], detail=provision.why)
-    return Remedy(remedy=name or "救济途径", time_limit=limit, basis=[provision.ref], detail=provision.why,
+    return Remedy(remedy=name or GENERIC_REMEDY, time_limit=limit, basis=[provision.ref], detail=provision.why,
                   outer=outer)
 
 
@@ -955,10 +957,8 @@ REMEDY_VERBS = {
     "行政复议": "申请行政复议", "行政诉讼": "提起行政诉讼", "民事诉讼": "提起民事诉讼", "国家赔偿": "请求国家赔偿",
     "行政补偿": "请求行政补偿", "采购质疑": "向采购人提出质疑", "政府采购投诉": "向财政部门投诉",
     "个人信息权利请求": "请求查阅、复制、更正、删除个人信息或要求解释说明", "政府信息公开申请": "申请政府信息公开",
-    "投诉举报": "投诉、举报", "救济途径": "依该条主张权利",
+    "投诉举报": "投诉、举报", GENERIC_REMEDY: "依该条主张权利",
 }
-#: The remedy kind of a claim no remedy pattern names (`REMEDY_VERBS`: 依该条主张权利).
-GENERIC_REMEDY = "救济途径"
 
 
 def _short(text: str, limit: int = 48) -> str:
@@ -1293,7 +1293,7 @@ def fill_from_issues(lines: list[ConclusionLine], shadow: list[ConclusionLine], 
     not name (`可以依该条主张权利`) says too little to replace 无依据."""
     out: list[ConclusionLine] = []
     for line in lines:
-        found = [s for s in shadow if s.kind == layer and s.basis and REMEDY_VERBS["救济途径"] not in s.text
+        found = [s for s in shadow if s.kind == layer and s.basis and REMEDY_VERBS[GENERIC_REMEDY] not in s.text
                  ] if line.kind == "no_basis" and _layer(line) == layer else []
         if not found:
             out.append(line)

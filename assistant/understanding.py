@@ -69,7 +69,7 @@ INTENT_CUES: dict[str, tuple[str, ...]] = {
 #: 天内要把钱付清`, `复议决定多久能出来`) — a time word close to what an authority or payer
 #: does, asked with a deadline cue. It adds the 结论's 机关办理期限 line (display only, no
 #: ranking effect); `最晚什么时候要申请` asks the person's own deadline and is not it.
-_TIME_ASKED = r"(?:多久|多长时间|几天|几个月|多少天|最晚|期限)"
+_TIME_ASKED = r"(?:多久|多长时间|几天|几个月|最晚|期限)"  # 多少天 is read as 几天 first (PERIOD_ASK)
 _AUTHORITY_ACTS = (r"(?:答复|回复|处理|办结|办完|出结果|结果|审核|审批|批下来|批复|付|支付|作出|决定|更正|改|删除|撤下|"
                    r"反馈|结案|受理)")
 HANDLING_ASK = re.compile(rf"{_TIME_ASKED}[^，。？?！!；;]{{0,8}}?{_AUTHORITY_ACTS}"
