@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from corpus.classify import infer_doc_type
+from corpus.normalize import fold_chars
 from corpus.numerals import SMALL_NUMERAL_CHARS
 from corpus.records import Document, IngestError, Line, Unit, make_doc_id, make_unit_id
 from corpus.structure import block_units, structure_law
@@ -315,10 +316,16 @@ def markdown_lines(body_lines: list[str]) -> list[Line]:
     Inline markup (bold, links, HTML tags/comments) is removed; table rows are
     normalised to `| cell | cell |` (rules `|---|` dropped). Blank lines are dropped (every source line is
     a paragraph already).
+
+    Characters are folded like every other reader's (`corpus.normalize.fold_chars`): the
+    collection has lines made only of a zero-width space (U+200B; 42 in 公司法, more in
+    民事诉讼法), which `str.strip` keeps, so each became an empty `paragraph` unit or an
+    invisible line inside an article; full-width digits (`１５日`) become ASCII so the time
+    limits and numbers in them read like everywhere else.
     """
     lines: list[Line] = []
     for raw in body_lines:
-        text = _strip_inline_markup(raw).strip()
+        text = fold_chars(_strip_inline_markup(raw)).strip()
         if not text:
             continue
         heading = _HEADING_RE.match(text)

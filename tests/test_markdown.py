@@ -209,3 +209,14 @@ def test_bad_files_raise_ingest_error(tmp_path):
         read_lawrefbook(binary, tmp_path)
     with pytest.raises(IngestError, match="collection root"):
         read_lawrefbook(no_title, tmp_path / "elsewhere")
+
+
+def test_invisible_lines_make_no_units_and_digits_fold():
+    """公司法 has 42 lines made only of U+200B: they once became empty `paragraph` units
+    (text '\\u200b') that dense search ranked for one-word questions such as 法律."""
+    company = read("民法商法/公司法(2023-12-29).md")
+    assert len(company.units) == len(company.articles()) == 266
+    for doc in (company, read("诉讼与非诉讼程序法/民事诉讼法(2023-09-01).md")):
+        assert not [u.unit_id for u in doc.units if any(c in u.text for c in "\u200b\ufeff\u3000") or not u.text.strip()]
+    maritime = {u.number: u.text for u in read("民法商法/海商法(1992-11-07).md").articles()}
+    assert not any(c in text for text in maritime.values() for c in "０１２３４５６７８９")
