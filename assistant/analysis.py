@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 from assistant.provisions import (
     ACTOR_ROLES,
     AUTHORITY_CLOCK,
+    ITEM_START,
     ROLE_ANY,
     ROLE_CITIZEN,
     ROLE_ENFORCER,
@@ -802,15 +803,26 @@ def remedy_name(*sources: str) -> str:
 
 
 def _limit_clause(text: str, limit: str) -> tuple[str, list[str], int] | None:
-    """(sentence, its comma segments, index of the segment stating `limit`), or None."""
+    """(sentence, its comma segments, index of the segment stating `limit`), or None.
+
+    A limit stated in an enumeration item (`（一）能够在五个工作日内办理完毕的，应当办理完毕`)
+    has its actor in the lead-in that ends with `：` (`承办单位应当按照下列规定办理…：`):
+    the lead-in's segments come first, so whose limit it is can be read there."""
+    lead: list[str] = []
     for sentence in article_sentences(text):
-        if not states_time_limit(sentence, limit):
-            continue
         segments = [seg for seg in re.split(r"[，；]", sentence) if seg]
+        if not states_time_limit(sentence, limit):
+            if sentence.endswith(("：", ":")):
+                lead = segments
+            elif not ITEM_START.match(sentence):
+                lead = []
+            continue
+        if not ITEM_START.match(sentence):
+            lead = []
         for index, segment in enumerate(segments):
             if states_time_limit(segment, limit):
-                return sentence, segments, index
-        return sentence, segments, 0
+                return sentence, lead + segments, len(lead) + index
+        return sentence, lead + segments, len(lead)
     return None
 
 

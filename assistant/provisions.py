@@ -69,6 +69,7 @@ ACTOR_ROLES: dict[str, str] = {
     "电子政务关键信息基础设施的运营者": ROLE_GOV,
     "有关部门": ROLE_GOV,
     "公共安全视频系统管理单位": ROLE_GOV,
+    "承办单位": ROLE_GOV,  # 12345 条例, 重大行政决策: the department that handles the matter
     # enterprise side
     "受托方": ROLE_FIRM,
     "受托人": ROLE_FIRM,
@@ -139,9 +140,15 @@ _LOOKAHEAD = {
     "单位": r"(?!名义)",
     "当事人": r"(?!一方)",
 }
+#: Terms that are a different actor after these characters: 大型活动承办单位 is an event's
+#: organiser (反恐怖主义法第八十七条), often a firm, not a government department.
+_LOOKBEHIND = {
+    "承办单位": r"(?<!活动)",
+}
 ACTOR_PATTERN = re.compile(
     "|".join(
-        re.escape(term) + _LOOKAHEAD.get(term, "") for term in sorted(ACTOR_ROLES, key=len, reverse=True)
+        _LOOKBEHIND.get(term, "") + re.escape(term) + _LOOKAHEAD.get(term, "")
+        for term in sorted(ACTOR_ROLES, key=len, reverse=True)
     )
 )
 

@@ -141,6 +141,21 @@ def test_a_limit_counted_from_the_authority_receipt_is_its_handling_period(artic
     assert not any(line.time_limit for line in analysis.conclusion if line.kind == "remedy")
 
 
+@pytest.mark.parametrize("law, article", [("潍坊市12345政务服务便民热线条例", "第二十条"),
+                                          ("济南市12345市民服务热线条例", "第二十四条")])
+def test_a_hotline_case_period_binds_the_handling_department(articles, law, article):
+    """12345 条例: `承办单位应当…能够在五个工作日内办理完毕的，应当办理完毕` — the department's
+    办理期限, not the caller's deadline (承办单位 is a government actor; 大型活动承办单位 is not)."""
+    evidence = [item(articles, law, article, 1)]
+    u = understanding(IssueProvision(law, article, "time_limit", why="承办单位五个工作日内办结", time_limit="五个工作日"))
+    analysis = analyse("打了12345半个月没人管，他们多久必须办完？", evidence,
+                       understanding=Understanding(issues=u.issues, intents=["deadline", "handling"]))
+    limits = [r for r in analysis.remedies if f"{law}{article}" in r.basis and r.time_limit]
+    assert limits and all(r.remedy.startswith("办理期限") for r in limits)
+    assert not any(line.time_limit for line in analysis.conclusion if line.kind == "remedy")
+    assert any(line.kind == "handling" and line.basis == [f"{law}{article}"] for line in analysis.conclusion)
+
+
 def test_fill_keeps_supported_layers_and_skips_an_unnamed_remedy():
     lines = [ConclusionLine("external", "对受害人先担责：甲", ["A法第一条"]),
              ConclusionLine("no_basis", "救济途径：无依据（检索到的条文未写明救济途径）")]

@@ -10,6 +10,7 @@ from assistant.provisions import (
     ROLE_FIRM,
     ROLE_GOV,
     ROLE_STAFF,
+    actors_in,
     binding_force,
     classify_provision,
     is_liability_source,
@@ -246,3 +247,10 @@ def test_a_window_that_looks_back_is_no_deadline(articles):
     from assistant.provisions import person_time_limits
     assert person_time_limits("支付令失效后，申请支付令的一方当事人自收到终结督促程序裁定之日起七日内未向受理申请的"
                               "人民法院表明不同意提起诉讼的，视为向受理申请的人民法院起诉。") == ["自收到终结督促程序裁定之日起七日内"]
+
+
+def test_an_event_organiser_is_not_a_handling_department():
+    """承办单位 of a 12345 case or a 重大行政决策 is a government department; 大型活动承办单位
+    (反恐怖主义法第八十七条) organises an event and is no government actor."""
+    assert [role_of(m.group()) for m in actors_in("承办单位应当按照下列规定办理热线事项")] == [ROLE_GOV]
+    assert ROLE_GOV not in [role_of(m.group()) for m in actors_in("大型活动承办单位以及重要设施的管理单位")]
