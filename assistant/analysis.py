@@ -120,6 +120,9 @@ RELATION_KEYWORDS: dict[str, tuple[str, ...]] = {
     "行政协议": ("协议", "特许经营"),
     "分包": ("分包", "转委托"),
 }
+#: Relations that tie a commissioning body to a contractor: they name both sides, and only
+#: between those sides is there an internal allocation (内部分担) to state.
+COMMISSION_RELATIONS = frozenset({"委托", "政府采购", "行政协议", "分包"})
 
 #: Lay words for a private wrongdoer outside any organisation (`他人冒用身份证`, `餐馆老板`):
 #: a question naming one asks about rules that bind whoever does the act.
@@ -416,7 +419,7 @@ def _relevant_rows(
     wanted = _question_roles(scenario)
     # a question in statute words (`电子政务关键信息基础设施的运营者`) names its role exactly
     wanted |= {role_of(m.group()) for m in actors_in(question)} - {ROLE_CITIZEN, ROLE_ENFORCER, ROLE_ANY}
-    if set(scenario.get("relations", [])) & {"委托", "政府采购", "行政协议", "分包"}:
+    if set(scenario.get("relations", [])) & COMMISSION_RELATIONS:
         wanted |= {ROLE_GOV, ROLE_FIRM}
     issue_roles, issue_words = _issue_roles(understanding)
     wanted |= issue_roles
@@ -614,11 +617,29 @@ def _pick_sentences(sentences: list[str], relations: list[str]) -> list[str]:
 
 
 _INTERNAL_CONTEXT = re.compile(r"委托|受托|合同|约定|向采购人")
+#: A duty belongs to the internal relation when it speaks of the commission or the contract
+#: itself; `向采购人` there is the object of a prohibition (供应商不得以向采购人…行贿), not a
+#: relation between the sides (it still marks a contractor's liability row: 向采购人负责).
+_COMMISSION_DUTY = re.compile(r"委托|受托|合同|约定")
 DEFENDANT_LABEL = "行政诉讼被告"  # external slots from `X是被告` / `以X为被告`
 
 
-def _slots(reads: list[_Read], rows: list[tuple[Party, Liability, str]], scenario) -> dict[str, list[Slot]]:
+def _commissioned(scenario: dict[str, list[str]], understanding: Understanding | None) -> bool:
+    """Whether the question is about a body and a contractor: it names a commissioning
+    relation (委托, 政府采购, 行政协议, 分包), or both sides are among its actors and the
+    roles its recognised issues name (`单位让我们接涉密项目`: 受托企业 of the secret-outsourcing
+    issue). Why: a duty that mentions 委托 / 合同 is an internal allocation only between
+    such sides (住房公积金管理条例第三十六条's 受委托银行不得拒绝 is none for a retiree the
+    fund centre refused)."""
+    if set(scenario.get("relations", [])) & COMMISSION_RELATIONS:
+        return True
+    return {ROLE_GOV, ROLE_FIRM} <= set(scenario.get("actors", [])) | _issue_roles(understanding)[0]
+
+
+def _slots(reads: list[_Read], rows: list[tuple[Party, Liability, str]], scenario,
+           understanding: Understanding | None = None) -> dict[str, list[Slot]]:
     relations = scenario.get("relations", [])
+    commissioned = _commissioned(scenario, understanding)
     slots: dict[str, list[Slot]] = {"external": [], "internal": [], "individual": [], "fault_principle": []}
 
     def add(name: str, statement: str, ref: str) -> None:
@@ -645,9 +666,9 @@ def _slots(reads: list[_Read], rows: list[tuple[Party, Liability, str]], scenari
                 add("external", f"受害人取得国家赔偿的权利：{_quote(remedy.sentence)}", ref)
             if remedy.kind == "民事诉讼" and role_of(remedy.holder) == ROLE_GOV:
                 add("internal", f"委托方向受托方索赔：{_quote(remedy.sentence)}", ref)
-        for sentence in provision.duty_sentences:
+        for sentence in provision.duty_sentences if commissioned else ():
             subjects = sorted((sentence.find(s), s) for s in provision.subjects if s in sentence)
-            if not _INTERNAL_CONTEXT.search(sentence) or not subjects:
+            if not _COMMISSION_DUTY.search(sentence) or not subjects:
                 continue
             first = subjects[0][1]
             if role_of(first) in (ROLE_FIRM, ROLE_GOV):
@@ -1408,7 +1429,7 @@ def analyse(
     duties = {(row[0].party, row[0].basis[0]) for row in rows}
     rows += [row for row in _issue_duty_rows(row_reads, scenario, understanding)
              if (row[0].party, row[0].basis[0]) not in duties]
-    slots = _slots(reads, rows, scenario)
+    slots = _slots(reads, rows, scenario, understanding)
     for name, extra in _scholarship_slots(evidence).items():
         slots[name] += extra
     analysis = Analysis(

@@ -295,3 +295,26 @@ def test_asked_what_a_party_must_do_the_duties_come_first(articles):
     assert "duty" not in [line.kind for line in analyse(question, evidence).conclusion]
     bare = analyse(question, evidence_for(articles, [(SCL, "第七条")]), understanding=Understanding(intents=["duty"]))
     assert bare.conclusion[0].kind == "no_basis" and bare.conclusion[0].text.startswith("各方义务：无依据")
+
+
+def test_a_duty_mentioning_commission_is_internal_only_between_named_parties(articles):
+    """住房公积金管理条例第三十六条 (职工、单位有权查询…，住房公积金管理中心、受委托银行不得拒绝)
+    mentions 委托 but allocates nothing between a body and a contractor: a retiree refused by
+    the fund centre gets 内部 无依据; a question about a bank the centre commissioned gets it."""
+    evidence = evidence_for(articles, [("住房公积金管理条例", "第三十六条")])
+    alone = analyse("退休了想把公积金取出来，中心不让查也不让取", evidence)
+    assert not [s for s in alone.internal if not s.no_basis]
+    assert next(line for line in alone.conclusion if line.kind in ("internal", "no_basis") and "内部" in line.text).kind == "no_basis"
+    commissioned = analyse("公积金中心委托的银行不让我查缴存记录，中心和银行谁负责？", evidence)
+    assert any("住房公积金管理条例第三十六条" in s.basis for s in commissioned.internal if not s.no_basis)
+
+
+def test_a_prohibition_toward_the_buyer_is_no_internal_allocation(articles):
+    """政府采购法第二十五条 forbids bribing 采购人 (`供应商不得以向采购人…行贿`): the words
+    向采购人 name the object of the bribe, not a contract between the sides; 第四十八条's
+    `中标、成交供应商就采购项目和分包项目向采购人负责` is the contractor's allocation."""
+    evidence = evidence_for(articles, [(PROCUREMENT, "第二十五条"), (PROCUREMENT, "第四十八条")])
+    analysis = analyse("对手跟采购代理串通压我们的分，中标的和分包的谁向采购人负责？", evidence)
+    internal = [s for s in analysis.internal if not s.no_basis]
+    assert internal and all(s.basis == [f"{PROCUREMENT}第四十八条"] for s in internal)
+
