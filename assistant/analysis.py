@@ -124,10 +124,11 @@ RELATION_KEYWORDS: dict[str, tuple[str, ...]] = {
 #: between those sides is there an internal allocation (内部分担) to state.
 COMMISSION_RELATIONS = frozenset({"委托", "政府采购", "行政协议", "分包"})
 
+THIRD_PARTY = "第三人"  # a statute's someone other than the organ and the harmed person
 #: Lay words for a private wrongdoer outside any organisation (`他人冒用身份证`, `餐馆老板`):
 #: a question naming one asks about rules that bind whoever does the act.
 PRIVATE_WRONGDOERS = ("他人", "别人", "冒用", "盗用", "冒名", "黑客", "老板", "不法分子", "犯罪分子", "骗子",
-                      "第三人", "行为人", "陌生人")
+                      THIRD_PARTY, "行为人", "陌生人")
 
 #: Characters that end the left expansion of a question term (`一家科技公司` → 科技公司).
 _TERM_STOP = set("的了和与及、，。；：“”\"（）()某一家该名位个其我们在由对向把被将给让为是数十百千万条如果若当但而并且又也就都只")
@@ -398,6 +399,13 @@ def _issue_roles(understanding: Understanding | None) -> tuple[set[str], list[st
     return roles, words
 
 
+def _absent_third_party(party: Party, question: str) -> bool:
+    """A 第三人 row (行政赔偿规定第二十四条: a third party who supplied false papers answers
+    first) for a story that names nobody besides the organ and the person: the statute's
+    third party is not in it, so neither the row nor the 对外 line may name one."""
+    return party.party == THIRD_PARTY and not any(word in question for word in PRIVATE_WRONGDOERS)
+
+
 def _relevant_rows(
     rows: list[tuple[Party, Liability, str]],
     reads: list[_Read],
@@ -438,6 +446,8 @@ def _relevant_rows(
             return False  # a kind of actor (医疗机构, 商业银行) the question does not name
         if lay_roles:  # `县级以上人民政府`: a government body the lexicon does not list
             return not wanted or bool(lay_roles & wanted)
+        if _absent_third_party(party, question):
+            return False
         if role == ROLE_ANY and not liability.subject and not _written_subject(liability) and wanted:
             # `违反本条例规定…的，依法给予处罚`: whoever breaks this law — kept only when
             # the law's articles among the evidence address one of the question's roles
@@ -1425,10 +1435,10 @@ def analyse(
     rows = _party_rows(row_reads, scenario) + _designation_rows(row_reads, scenario)
     rows += _compensation_right_rows(row_reads, scenario)
     rows = _relevant_rows(rows, reads, question, scenario, understanding)
-    rows += _duty_rows(row_reads, scenario, rows)
+    rows += [row for row in _duty_rows(row_reads, scenario, rows) if not _absent_third_party(row[0], question)]
     duties = {(row[0].party, row[0].basis[0]) for row in rows}
     rows += [row for row in _issue_duty_rows(row_reads, scenario, understanding)
-             if (row[0].party, row[0].basis[0]) not in duties]
+             if (row[0].party, row[0].basis[0]) not in duties and not _absent_third_party(row[0], question)]
     slots = _slots(reads, rows, scenario, understanding)
     for name, extra in _scholarship_slots(evidence).items():
         slots[name] += extra

@@ -318,3 +318,15 @@ def test_a_prohibition_toward_the_buyer_is_no_internal_allocation(articles):
     internal = [s for s in analysis.internal if not s.no_basis]
     assert internal and all(s.basis == [f"{PROCUREMENT}第四十八条"] for s in internal)
 
+
+def test_a_third_party_row_needs_someone_else_in_the_story(articles):
+    """行政赔偿规定第二十四条 makes a 第三人 who caused the harm (虚假材料) answer first; a firm
+    whose county broke a rent promise names nobody else, so it gets no 第三人 row and the
+    对外 line does not name one; a story with someone who used the person's papers does."""
+    key = ("最高人民法院关于审理行政赔偿案件若干问题的规定", "第二十四条")
+    evidence = evidence_for(articles, [key])
+    promise = analyse("县里承诺免我们公司三年租金，现在新部门不认了要我们补交，搬家的损失谁来出？", evidence)
+    assert not [p for p in promise.parties if p.party == "第三人"]
+    assert "第三人" not in next(line.text for line in promise.conclusion if "对外" in line.text or line.kind == "external")
+    forged = analyse("有人冒用我的身份证提供虚假材料，公司被登记到我名下，局里的登记错了，损失谁来赔？", evidence)
+    assert [p for p in forged.parties if p.party == "第三人"]
