@@ -1435,10 +1435,11 @@ def analyse(
     rows = _party_rows(row_reads, scenario) + _designation_rows(row_reads, scenario)
     rows += _compensation_right_rows(row_reads, scenario)
     rows = _relevant_rows(rows, reads, question, scenario, understanding)
-    rows += [row for row in _duty_rows(row_reads, scenario, rows) if not _absent_third_party(row[0], question)]
+    rows += _duty_rows(row_reads, scenario, rows)
     duties = {(row[0].party, row[0].basis[0]) for row in rows}
     rows += [row for row in _issue_duty_rows(row_reads, scenario, understanding)
-             if (row[0].party, row[0].basis[0]) not in duties and not _absent_third_party(row[0], question)]
+             if (row[0].party, row[0].basis[0]) not in duties]
+    rows = [row for row in rows if not _absent_third_party(row[0], question)]  # the duty rows' too
     slots = _slots(reads, rows, scenario, understanding)
     for name, extra in _scholarship_slots(evidence).items():
         slots[name] += extra
