@@ -70,6 +70,7 @@ ACTOR_ROLES: dict[str, str] = {
     "有关部门": ROLE_GOV,
     "公共安全视频系统管理单位": ROLE_GOV,
     "承办单位": ROLE_GOV,  # 12345 条例, 重大行政决策: the department that handles the matter
+    "经办机构": ROLE_GOV,  # 社会保险 / 医疗保障 经办机构: the public agency that runs the insurance
     # enterprise side
     "受托方": ROLE_FIRM,
     "受托人": ROLE_FIRM,
@@ -139,6 +140,7 @@ _LOOKAHEAD = {
     "公民": r"(?!个人信息|、法人)",
     "单位": r"(?!名义)",
     "当事人": r"(?!一方)",
+    "经办机构": r"(?!工作人员)",  # 经办机构工作人员 are its staff
 }
 #: Terms that are a different actor after these characters: 大型活动承办单位 is an event's
 #: organiser (反恐怖主义法第八十七条), often a firm, not a government department.
@@ -597,7 +599,9 @@ def extract_liabilities(text: str, title: str = "") -> list[Liability]:
                 seg_targets = targets
                 if not named:
                     inline = _first_subject(segment[: found[1]])
-                    if inline:
+                    recovers = (segment.startswith("追偿", found[1]) and "向" not in segment[: found[1]]
+                                and not segment[: found[1]].endswith("被"))
+                    if inline and not recovers:  # `经办机构可以…追偿` names who recovers, not who answers
                         targets = seg_targets = [(inline.group(), inline.group(), "", "")]
                     elif OUTCOME_SANCTION.search(body) and not any(role_of(t[0]) == ROLE_GOV for t in targets):
                         seg_targets = [_outcome_target(title)]

@@ -254,3 +254,20 @@ def test_an_event_organiser_is_not_a_handling_department():
     (反恐怖主义法第八十七条) organises an event and is no government actor."""
     assert [role_of(m.group()) for m in actors_in("承办单位应当按照下列规定办理热线事项")] == [ROLE_GOV]
     assert ROLE_GOV not in [role_of(m.group()) for m in actors_in("大型活动承办单位以及重要设施的管理单位")]
+
+
+def test_an_insurance_agency_answers_for_itself_and_its_recourse_is_against_the_employer():
+    """社会保险法第八十九条: 经办机构及其工作人员 … 依法承担赔偿责任 — the agency owes the
+    damages (it was read as its 工作人员); 失业保险条例第二十九条's 经办机构工作人员 are its
+    staff; 第四十一条's `社会保险经办机构可以…追偿` names who recovers, the employer answers."""
+    from assistant.provisions import extract_liabilities
+    text = ("社会保险经办机构及其工作人员有下列行为之一的，由社会保险行政部门责令改正；给社会保险基金、"
+            "用人单位或者个人造成损失的，依法承担赔偿责任；对直接负责的主管人员和其他直接责任人员依法给予处分：")
+    civil = [l for l in extract_liabilities(text, "中华人民共和国社会保险法") if l.kind == "民事责任"]
+    assert [(l.subject, role_of(l.subject)) for l in civil] == [("经办机构", ROLE_GOV)]
+    staff = extract_liabilities("社会保险经办机构工作人员违反规定向失业人员收取费用的，由社会保险行政部门责令退还；"
+                                "情节严重的，依法给予行政处分。", "失业保险条例")
+    assert {l.subject for l in staff} == {"工作人员"}
+    recourse = extract_liabilities("从工伤保险基金中先行支付的工伤保险待遇应当由用人单位偿还。用人单位不偿还的，"
+                                   "社会保险经办机构可以依照本法第六十三条的规定追偿。", "中华人民共和国社会保险法")
+    assert [(l.subject, l.recourse) for l in recourse] == [("单位", True)]
