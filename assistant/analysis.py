@@ -634,16 +634,23 @@ _COMMISSION_DUTY = re.compile(r"委托|受托|合同|约定")
 DEFENDANT_LABEL = "行政诉讼被告"  # external slots from `X是被告` / `以X为被告`
 
 
+#: An issue role that is a commissioned party (受托企业, 受委托组织, 承建单位 …).
+COMMISSIONED_ROLE = re.compile(r"受托|受委托|承建")
+
+
 def _commissioned(scenario: dict[str, list[str]], understanding: Understanding | None) -> bool:
     """Whether the question is about a body and a contractor: it names a commissioning
-    relation (委托, 政府采购, 行政协议, 分包), or both sides are among its actors and the
-    roles its recognised issues name (`单位让我们接涉密项目`: 受托企业 of the secret-outsourcing
+    relation (委托, 政府采购, 行政协议, 分包), both sides are among its actors, or a recognised
+    issue names a commissioned party (`单位让我们接涉密项目`: 受托企业 of the secret-outsourcing
     issue). Why: a duty that mentions 委托 / 合同 is an internal allocation only between
     such sides (住房公积金管理条例第三十六条's 受委托银行不得拒绝 is none for a retiree the
-    fund centre refused)."""
+    fund centre refused; 网络安全法第四十一条's 双方的约定 none for an app's user)."""
     if set(scenario.get("relations", [])) & COMMISSION_RELATIONS:
         return True
-    return {ROLE_GOV, ROLE_FIRM} <= set(scenario.get("actors", [])) | _issue_roles(understanding)[0]
+    if {ROLE_GOV, ROLE_FIRM} <= set(scenario.get("actors", [])):
+        return True
+    return any(COMMISSIONED_ROLE.search(role) for issue in (understanding.issues if understanding else [])
+               for role in issue.roles)
 
 
 def _slots(reads: list[_Read], rows: list[tuple[Party, Liability, str]], scenario,
