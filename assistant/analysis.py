@@ -846,17 +846,20 @@ def _limit_clause(text: str, limit: str) -> tuple[str, list[str], int] | None:
     A limit stated in an enumeration item (`（一）能够在五个工作日内办理完毕的，应当办理完毕`)
     has its actor in the lead-in that ends with `：` (`承办单位应当按照下列规定办理…：`):
     the lead-in's segments come first, so whose limit it is can be read there."""
+    def comma_segments(sentence: str) -> list[str]:
+        return [seg for seg in re.split(r"[，；]", sentence) if seg]
+
     lead: list[str] = []
     for sentence in article_sentences(text):
-        segments = [seg for seg in re.split(r"[，；]", sentence) if seg]
         if not states_time_limit(sentence, limit):
             if sentence.endswith(("：", ":")):
-                lead = segments
+                lead = comma_segments(sentence)
             elif not ITEM_START.match(sentence):
                 lead = []
             continue
         if not ITEM_START.match(sentence):
             lead = []
+        segments = comma_segments(sentence)
         for index, segment in enumerate(segments):
             if states_time_limit(segment, limit):
                 return sentence, lead + segments, len(lead) + index

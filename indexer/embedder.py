@@ -13,7 +13,7 @@ Precision (`precision=`):
   ~3x faster than fp32; cosine to fp32 vectors ≈ 0.99999. With AVX512-BF16 but no AMX
   it is slower than fp32 (`bf16_is_fast`).
 * `int8`  — torch dynamic int8 quantisation of the Linear layers (works on any x86
-  CPU, ~1.7x faster than fp32 on an AMX machine, ~1.7x on one without; cosine ≈ 0.98).
+  CPU, ~1.7x faster than fp32 with or without AMX; cosine ≈ 0.98).
 * `ov-bf16` — the verified ONNX export run by OpenVINO in bf16 (`OpenVINOEmbedder` in
   indexer/openvino_embedder.py; ~4.4x faster than plain fp32 on an AMX machine, cosine ≈ 0.99999).
 * `auto`  — ov-bf16 (or bf16 without OpenVINO) when the CPU has AMX-BF16, else int8.
