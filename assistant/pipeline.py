@@ -509,11 +509,15 @@ class Pipeline:
                 add(unit_id, "search", scores)
         return background
 
-    def no_legal_basis_note(self) -> str:
-        """未找到相关法律依据 and what was looked for (the answer to a question without legal content)."""
-        return (f"{NO_LEGAL_BASIS}。已查找：法律问题图谱（{len(self.issue_map)} 个问题的线索）、"
-                f"“{self.collection}”集合的法律名称与法律用语、当事人与损害情形词表；"
-                "问题中没有出现其中任何内容，因此未作检索，也不作责任分析。")
+    def no_legal_basis_note(self, searched: bool = False) -> str:
+        """未找到相关法律依据 and what was looked for (the answer to a question without legal
+        content); `searched`: the question names another party, so its search results follow."""
+        looked = (f"{NO_LEGAL_BASIS}。已查找：法律问题图谱（{len(self.issue_map)} 个问题的线索）、"
+                  f"“{self.collection}”集合的法律名称与法律用语、当事人与损害情形词表；")
+        if searched:
+            return looked + ("问题中没有出现其中的法律内容，但提到了提问者以外的一方，因此仍作了检索"
+                             "（检索结果见下，仅供参考），不作责任分析。")
+        return looked + "问题中没有出现其中任何内容，因此未作检索，也不作责任分析。"
 
     def nothing_found_note(self) -> str:
         """未找到相关法律依据 for a question that passed the vocabulary gate, matched no
@@ -615,8 +619,13 @@ class Pipeline:
             timings["understand"] = _ms(started)
             if not answer.understanding.legal:
                 # Nothing legal to search for: say so, never analyse (a confident liability
-                # analysis of 😀 or a recipe would be invented).
-                answer.no_legal_basis = self.no_legal_basis_note()
+                # analysis of 😀 or a recipe would be invented). A question that names another
+                # party (镇上干部推着不办事，往哪里反映) may still be a real one in words the gate
+                # does not know: its search results are listed apart, still with no analysis.
+                if answer.understanding.names_party:
+                    answer.background = self.search_hits(question, answer.understanding, mode=mode, k=k,
+                                                         filters=filt, timings=timings, add=add, rerank=rerank)
+                answer.no_legal_basis = self.no_legal_basis_note(searched=answer.understanding.names_party)
                 answer.hits, answer.analysis = hits, Analysis()
                 timings["total"] = _ms(started_all)
                 answer.timings_ms = timings

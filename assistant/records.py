@@ -137,7 +137,10 @@ class Understanding:
     `facts` is the narrative part and `asks` the sentences that ask something; `intents`
     name what is asked (liability, compensation, amount, remedy_route, deadline,
     defendant, burden_of_proof); `legal` is False for a question with no recognisable
-    legal content, which then gets no analysis.
+    legal content, which then gets no analysis. `names_party`: the question names someone
+    other than the asker (an agency, a firm, staff, a neighbour, a doctor, or a passive
+    被…); a question without legal content that does is still searched, its results listed
+    apart (检索结果), so a real question in words the gate does not know is not left empty.
     """
 
     facts: str = ""
@@ -150,6 +153,7 @@ class Understanding:
     issues: list[RecognisedIssue] = field(default_factory=list)
     region: str = ""
     legal: bool = True
+    names_party: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -393,6 +393,12 @@ def other_actors(scenario: dict[str, list[str]]) -> list[str]:
     return [a for a in scenario.get("actors", []) if a != ROLE_CITIZEN]
 
 
+def names_party(question: str, scenario: dict[str, list[str]]) -> bool:
+    """The question names someone other than the asker: an agency, firm or staff member
+    `recognise_scenario` finds, or a word of the ask file's `parties` (邻居, 医生, 单位, 被…)."""
+    return bool(other_actors(scenario)) or load_legal_asks().parties.search(question) is not None
+
+
 def has_legal_story(scenario: dict[str, list[str]]) -> bool:
     """An agency, firm or staff member (not only 我/市民) together with a harm or relation."""
     return bool(other_actors(scenario)) and bool(scenario.get("harms") or scenario.get("relations"))
@@ -442,6 +448,7 @@ def understand(
         issues=issues,
         region=region,
         legal=legal,
+        names_party=names_party(question, scenario),
     )
 
 
