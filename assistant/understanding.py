@@ -49,7 +49,7 @@ from assistant.analysis import recognise_scenario
 from assistant.issue_map import IssueMap, normalise, place_word
 from assistant.provisions import ROLE_CITIZEN
 from assistant.records import RecognisedIssue, Understanding
-from assistant.vocabulary import LAY_TO_LEGAL
+from assistant.vocabulary import LAY_TO_LEGAL, LAY_TOPICS
 from corpus.numerals import NUMERAL_CHARS
 from indexer.segment import Segmenter
 
@@ -138,7 +138,8 @@ _CLAUSE_SPLIT = re.compile(r"(?<=[。？！?!；;\n])|[，,、：:]")
 _QUESTION_END = re.compile(r"[？?]$")
 _CONTENT = re.compile(r"[\w\u4e00-\u9fff]")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
-_LAY_PATTERNS = tuple(re.compile(pattern) for pattern, _terms in LAY_TO_LEGAL)
+_LAY_PATTERNS = tuple(re.compile(pattern) for pattern, _terms in LAY_TO_LEGAL if pattern not in LAY_TOPICS)
+_LAY_TOPIC_PATTERNS = tuple(re.compile(pattern) for pattern in sorted(LAY_TOPICS))
 #: A person or body written as `X某` / `某X` (张某, 某公司): how legal questions name parties.
 #: A numbered part of a statute (一款, 二项, 三条): typical of the texts, not a legal term.
 _STRUCTURE_WORD = re.compile(f"^[{NUMERAL_CHARS}]+[编章节条款项目]$")
@@ -280,10 +281,12 @@ def legal_points(question: str, words: list[str], vocabulary: LegalVocabulary) -
     scores cues — a curated legal term, a party written as `X某` or a strongly typical
     word (keyness ≥ `STRONG_KEYNESS_LOG10`) is 2 points; a word that is only typical of
     the collection, or a lay phrase of `assistant.vocabulary` (欠钱, 孩子, 医院: everyday
-    topics the law covers), is 1 point. Typical words are counted as written
+    topics the law covers), is 1 point — the phrases that only say whom or what the question
+    is about (`LAY_TOPICS`: 孩子, 医院) are one point together. Typical words are counted as written
     (`whole_words`): 电动车 is one word, not also 动车, 派出所 not also 派出."""
     points = 2 * sum(1 for w in words if vocabulary.curated(w))
     points += sum(1 for pattern in _LAY_PATTERNS if pattern.search(question))
+    points += any(pattern.search(question) for pattern in _LAY_TOPIC_PATTERNS)  # whom / what: one point together
     points += 2 * len(_PLACEHOLDER.findall(question))
     typical = 0
     for word in whole_words(words):

@@ -47,7 +47,8 @@ LAY_TO_LEGAL: tuple[tuple[str, str], ...] = (
     (r"撞|车祸|交通事故", "交通事故 机动车 损害赔偿"),
     (r"打人|被打|打伤|殴打", "人身损害 故意伤害 殴打"),
     (r"狗咬|宠物|饲养的动物", "饲养动物 动物损害"),
-    (r"医疗事故|看病|医院", "医疗损害 医疗机构"),
+    (r"医疗事故", "医疗损害 医疗机构"),
+    (r"看病|医院", "医疗损害 医疗机构"),
     (r"赔偿|赔钱|赔我|赔偿损失", "赔偿 损害赔偿"),
     (r"误工", "误工费 赔偿"),
     # government and public law
@@ -63,6 +64,17 @@ LAY_TO_LEGAL: tuple[tuple[str, str], ...] = (
     (r"公开信息|信息公开|查档案", "政府信息公开 申请"),
     (r"谁负责|谁担责|谁承担|找谁|谁赔", "法律责任 承担 赔偿义务机关"),
 )
+
+#: The lay phrases of `LAY_TO_LEGAL` that only say whom or what a question is about (family,
+#: home, hospital), not a trouble: `孩子发烧要去医院吗` names two and asks nothing legal.
+#: The legal-content gate counts them together as one lay phrase
+#: (`assistant.understanding.legal_points`); query expansion uses them like the rest.
+LAY_TOPICS: frozenset[str] = frozenset({
+    r"老公|老婆|丈夫|妻子|媳妇|两口子|夫妻",
+    r"孩子|小孩|儿子|女儿|子女",
+    r"买房|房子|房屋|二手房",
+    r"看病|医院",
+})
 
 _COMPILED = tuple((re.compile(pattern), terms) for pattern, terms in LAY_TO_LEGAL)
 

@@ -194,6 +194,15 @@ def test_keyness_separates_statute_words_from_everyday_words():
 def test_without_an_index_a_question_is_legal_by_its_curated_words():
     assert understand("合同违约了对方要赔偿吗").legal
     assert not understand("今天晚饭吃什么好呢").legal
+
+
+def test_whom_and_what_alone_is_not_a_legal_question():
+    # 孩子 and 医院 say whom and what a question is about: together one point, not two;
+    # a trouble the law covers (欠钱不还, 医疗事故) is what makes it legal
+    assert not understand("孩子发烧38度要去医院吗").legal
+    assert not understand("老婆想给孩子买房子").legal
+    assert understand("老公欠钱不还怎么办").legal
+    assert understand("孩子在医院出了医疗事故").legal
     u = understand("？？？")
     assert not u.legal and u.intents == [] and u.asks == []
 
