@@ -400,12 +400,27 @@ def _after_you(text: str, start: int, end: int | None = None) -> bool:
     return end is None or not LIABLE_AFTER_YOU.match(text[end:])
 
 
+#: An act done *to* someone (`阻碍国家机关工作人员依法执行职务`, `威胁热线受理人员、工作人员`,
+#: `冒充国家机关工作人员`), ending where its object starts: no comma and no 的 between (`拒绝
+#: 提供信息的单位` is the one who refuses, the doer).
+ACTED_ON = re.compile(r"(?:拒绝|阻碍|妨碍|阻挠|抗拒|威胁|殴打|侮辱|诽谤|报复|骚扰|冒充|假冒|诬告|陷害|收买)[^，；。：的]{0,12}$")
+
+
+def _acted_on(text: str, start: int) -> bool:
+    """The actor at `start` is the object of an act against it: the person obstructed,
+    threatened or impersonated does not answer for it — whoever did it does (刑法第二百七十七条
+    妨害公务, 12345 条例's callers who threaten its staff)."""
+    return ACTED_ON.search(text[:start]) is not None
+
+
 def _first_subject(text: str) -> re.Match[str] | None:
-    """First actor addressed by a text; `X…单位的工作人员` means the staff, not X."""
+    """First actor addressed by a text; `X…单位的工作人员` means the staff, not X; an actor
+    acted on (`_acted_on`) is not addressed."""
     found = [
         m
         for m in actors_in(text)
         if not _after_you(text, m.start(), m.end()) and role_of(m.group()) != ROLE_ENFORCER
+        and not _acted_on(text, m.start())
     ]
     if not found:
         return None

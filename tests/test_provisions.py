@@ -271,3 +271,22 @@ def test_an_insurance_agency_answers_for_itself_and_its_recourse_is_against_the_
     recourse = extract_liabilities("从工伤保险基金中先行支付的工伤保险待遇应当由用人单位偿还。用人单位不偿还的，"
                                    "社会保险经办机构可以依照本法第六十三条的规定追偿。", "中华人民共和国社会保险法")
     assert [(l.subject, l.recourse) for l in recourse] == [("单位", True)]
+
+
+def test_the_staff_obstructed_or_threatened_do_not_answer_for_it():
+    """刑法第二百七十七条 (妨害公务): 以暴力、威胁方法阻碍国家机关工作人员依法执行职务的，处三年
+    以下有期徒刑… — the one who obstructs answers (刑法's subjectless clauses: 行为人), not the
+    staff obstructed; a 12345 hotline's callers who threaten its staff answer, not the staff.
+    `拒绝提供信息的单位` still names the one who refuses."""
+    from assistant.provisions import extract_liabilities
+    crime = extract_liabilities("以暴力、威胁方法阻碍国家机关工作人员依法执行职务的，处三年以下有期徒刑、拘役、管制或者罚金。",
+                                "中华人民共和国刑法")
+    assert [(l.subject, l.kind) for l in crime] == [("行为人", "刑事责任")]
+    hotline = extract_liabilities("来电人骚扰、侮辱、威胁热线受理人员、工作人员或者诽谤、诬告、陷害他人，构成违反治安管理"
+                                  "行为的，由公安机关依法给予处罚；构成犯罪的，依法追究刑事责任。", "济南市12345市民服务热线条例")
+    assert hotline and all(role_of(l.subject) != ROLE_STAFF for l in hotline)
+    impersonation = extract_liabilities("冒充国家机关工作人员招摇撞骗的，处三年以下有期徒刑、拘役、管制或者剥夺政治权利。",
+                                        "中华人民共和国刑法")
+    assert [l.subject for l in impersonation] == ["行为人"]
+    refusing = extract_liabilities("拒绝提供信息的单位，由有关部门责令改正，处一万元以下罚款。", "某条例")
+    assert [l.subject for l in refusing] == ["单位"]
