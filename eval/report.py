@@ -153,7 +153,8 @@ def _sections(metrics: dict[str, Any], results: Sequence[Any]) -> list[tuple[str
         ], f"map {'used' if understanding['used'] else 'not used'}"
            f"{', sha256 ' + understanding['sha256'] if understanding['sha256'] else ''}; issues recognised in "
            f"{understanding['questions_with_issues']}/{understanding['questions_understood']} questions; "
-           f"without legal content: {', '.join(understanding['not_legal']) or 'none'}."))
+           f"without legal content: {', '.join(understanding['not_legal']) or 'none'}; "
+           f"answered without analysis (未找到相关法律依据): {', '.join(understanding.get('not_analysed', [])) or 'none'}."))
     if metrics.get("llm"):
         sections.append(llm_section(metrics["llm"]))
     sections.append(("Unresolved gold articles", ["question", "gold article"],

@@ -204,6 +204,9 @@ def _summarise_understanding(results: Sequence[QuestionResult], pipeline: Answer
         "questions_understood": len(understood),
         "questions_with_issues": sum(1 for r in understood if r.understanding["issues"]),
         "not_legal": sorted(r.id for r in understood if not r.understanding["legal"]),
+        # answered with 未找到相关法律依据 and no analysis (no legal content, or nothing grounded):
+        # a nonsense set (`eval/data/nonsense.jsonl`) must have every question here
+        "not_analysed": sorted(r.id for r in understood if r.understanding["no_legal_basis"]),
         "by_issue": {
             issue_id: {"questions": len(v["questions"]), "ids": v["questions"],
                        "recall@10": float(np.mean(v["recall@10"])) if v["recall@10"] else None}
@@ -482,7 +485,8 @@ def format_eval(result: EvalResult) -> str:
         lines.append(f"issue map {'used' if und.get('used') else 'not used'}"
                      f"{' (sha256 ' + und['sha256'][:12] + ')' if und.get('sha256') else ''}: issues recognised in "
                      f"{und.get('questions_with_issues', 0)}/{und.get('questions_understood', 0)} questions, "
-                     f"{len(und.get('not_legal', []))} without legal content")
+                     f"{len(und.get('not_legal', []))} without legal content; "
+                     f"{und.get('questions_understood', 0) - len(und.get('not_analysed', []))} analysed")
     if m.get("llm"):
         lines.append(format_llm(m["llm"]))
     lines.append(f"latency p50 {_fmt(lat['p50_ms'], 1)} ms, p95 {_fmt(lat['p95_ms'], 1)} ms, "

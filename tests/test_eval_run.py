@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 
 from assistant.records import Analysis, Answer, Evidence, Party, Remedy, Slot
 from eval import compare_runs, format_compare, format_eval, run_eval
-from eval.questions import GoldArticle, GoldParty, Question
+from eval.questions import GoldArticle, GoldParty, Question, load_questions
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -279,3 +280,26 @@ def test_compare_by_issue_and_understanding_summary(tmp_path):
     recall, mrr, count = cmp.by_issue["contractor-data-leak"]
     assert (recall.a, recall.b, mrr.a, mrr.b, count.b) == (1.0, 1.0, 0.5, 1.0, 1)
     assert "contractor-data-leak (n=1)" in format_compare(cmp)
+
+
+def test_questions_answered_without_analysis_are_counted(tmp_path):
+    """A nonsense set (`eval/data/nonsense.jsonl`, gold []) is checked with `fagui eval`:
+    every question must be answered with 未找到相关法律依据 and no analysis."""
+    from assistant.records import Understanding
+
+    class Refusing(FakePipeline):
+        def ask(self, question, **kwargs):
+            answer = super().ask(question, **kwargs)
+            answer.understanding = Understanding(legal=question != QUESTIONS[1].question)
+            if question == QUESTIONS[1].question:
+                answer.no_legal_basis = "未找到相关法律依据。"
+            return answer
+
+    pipeline = Refusing({"q1": ["dsl:article:49", "dsl:article:40"], "q2": ["sca:article:7"]}, {"q1": ANALYSIS_Q1})
+    result = run_eval(pipeline, QUESTIONS, mode="hybrid", k=100, out_dir=tmp_path / "r", progress=False)
+    summary = result.metrics["understanding"]
+    assert summary["not_legal"] == ["q2"] and summary["not_analysed"] == ["q2"]
+    assert "1 without legal content; 2 analysed" in format_eval(result)  # of 3 questions
+    assert "answered without analysis (未找到相关法律依据): q2" in (tmp_path / "r" / "report.md").read_text(encoding="utf-8")
+    shipped = load_questions(Path(__file__).resolve().parents[1] / "eval/data/nonsense.jsonl")
+    assert len(shipped) == 40 and all(q.gold == [] for q in shipped)  # `fagui eval` reads the nonsense set
