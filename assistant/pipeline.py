@@ -34,6 +34,7 @@ from assistant.xref import CrossRefIndex, parsing_fingerprint
 from corpus import config
 from corpus.errors import UsageError
 from corpus.hashing import file_sha256
+from corpus.normalize import to_simplified
 from corpus.numerals import canonical_article_label
 from corpus.records import Document, Unit, paused_gc
 from corpus.versions import VersionIndex, title_key
@@ -577,17 +578,20 @@ class Pipeline:
             expand: bool = True, llm=None, rerank: bool | None = None) -> Answer:
         """Answer one question (see the module docstring). `llm` (`assistant.llm.LLMSettings`,
         None = no model, nothing is called) adds query rewriting and a verified written answer.
-        `rerank` (None: the pipeline's default) reorders the top hits with the cross-encoder."""
-        question = (question or "").strip()
-        if not question:
+        `rerank` (None: the pipeline's default) reorders the top hits with the cross-encoder.
+        A question typed in traditional characters is read in simplified ones (the
+        collection's; `corpus.normalize.to_simplified`), and the answer repeats it as typed."""
+        typed = (question or "").strip()
+        if not typed:
             raise UsageError("empty question")
+        question = to_simplified(typed)
         session = None
         if llm is not None:
             session = LLMSession(llm)
         timings: dict[str, float] = {}
         started_all = time.perf_counter()
         filt = Filters.from_dict(filters)
-        answer = Answer(question=question, collection=self.collection)
+        answer = Answer(question=typed, collection=self.collection)
         answer.retrieval = self.retrieval_mode(mode)
         mode = answer.retrieval["used"]
         rerank = self.use_rerank(rerank)

@@ -7,6 +7,7 @@ import pytest
 
 from corpus.normalize import (
     fold_chars,
+    to_simplified,
     fold_table,
     join_wrapped,
     normalize_spacing,
@@ -110,3 +111,10 @@ def test_open_parenthesis_continues():
 def test_latin_words_get_a_space_when_joined():
     lines = [Line("the personal", 1), Line("information", 1)]
     assert join_wrapped(lines)[0].text == "the personal information"
+
+
+def test_traditional_characters_become_simplified_and_simplified_text_stays():
+    assert to_simplified("外包公司洩露了政務App裡的個人資料，誰來承擔責任？") == "外包公司泄露了政务App里的个人资料，谁来承担责任？"
+    # simplified text, including words a regional phrase table would rewrite (程序, 建立), is untouched
+    for text in ("违反民主议定程序的承包合同是否有效？", "与用人单位建立劳动关系", "乾隆年间的著作权", "Who is liable? 123"):
+        assert to_simplified(text) == text

@@ -254,6 +254,16 @@ def test_a_question_naming_another_party_is_searched_but_not_analysed(pipeline):
     assert not alone.understanding.names_party and alone.hits == [] and "未作检索" in alone.no_legal_basis
 
 
+def test_a_question_in_traditional_characters_is_read_in_simplified_ones(pipeline):
+    question, issue_id = LAY[0]  # contractor-data-leak
+    traditional = "我在政務網站上提交的身份證照片被人拿去貸款了，網站是外包公司做的，該找誰？"
+    simplified, typed = pipeline.ask(question), pipeline.ask(traditional)
+    assert typed.question == traditional  # repeated as typed
+    assert issue_id in [i.issue_id for i in typed.understanding.issues]
+    assert [i.issue_id for i in typed.understanding.issues] == [i.issue_id for i in simplified.understanding.issues]
+    assert [h.unit_id for h in typed.hits] == [h.unit_id for h in simplified.hits]
+
+
 @pytest.mark.parametrize("question, issue_id", LAY)
 def test_lay_questions_are_legal_with_the_right_issue(pipeline, question, issue_id):
     answer = pipeline.ask(question)
