@@ -403,14 +403,21 @@ def _after_you(text: str, start: int, end: int | None = None) -> bool:
 #: An act done *to* someone (`阻碍国家机关工作人员依法执行职务`, `威胁热线受理人员、工作人员`,
 #: `冒充国家机关工作人员`), ending where its object starts: no comma and no 的 between (`拒绝
 #: 提供信息的单位` is the one who refuses, the doer).
-ACTED_ON = re.compile(r"(?:拒绝|阻碍|妨碍|阻挠|抗拒|威胁|殴打|侮辱|诽谤|报复|骚扰|冒充|假冒|诬告|陷害|收买)[^，；。：的]{0,12}$")
+ACTED_ON_VERB = re.compile(r"拒绝|阻碍|妨碍|阻挠|抗拒|威胁|殴打|侮辱|诽谤|报复|骚扰|冒充|假冒|诬告|陷害|收买")
+ACTED_ON = re.compile(rf"(?:{ACTED_ON_VERB.pattern})[^，；。：的]{{0,12}}$")
 
 
 def _acted_on(text: str, start: int) -> bool:
     """The actor at `start` is the object of an act against it: the person obstructed,
     threatened or impersonated does not answer for it — whoever did it does (刑法第二百七十七条
-    妨害公务, 12345 条例's callers who threaten its staff)."""
-    return ACTED_ON.search(text[:start]) is not None
+    妨害公务, 12345 条例's callers who threaten its staff). Staff written `X及其工作人员` are
+    acted on with X (`拒绝、阻碍国务院授权的部门及其工作人员`)."""
+    if ACTED_ON.search(text[:start]):
+        return True
+    if text[:start].endswith("及其"):
+        name = _name_before(text, start - 2)
+        return bool(ACTED_ON_VERB.search(name)) or _acted_on(text, start - 2 - len(name))
+    return False
 
 
 def _first_subject(text: str) -> re.Match[str] | None:
@@ -544,6 +551,57 @@ def _owned_phrase(text: str, staff: re.Match[str]) -> str:
     return text[start : staff.end()]
 
 
+#: Liabilities that are personal: a body named with its staff (`X及其工作人员`) answers itself
+#: for what a body answers for (责令改正, 警告, 赔偿); 处分 and crimes are its staff's.
+PERSONAL_KINDS = frozenset({"政务处分", "刑事责任"})
+#: The name of a state body (`县级以上人民政府农业主管部门`, `税务机关`, `药品监督管理部门`).
+_STATE_BODY = re.compile(r"(?:机关|部门|政府|委员会|局)$")
+#: The canonical term of a state body the actor lexicon does not know (its role: ROLE_GOV).
+STATE_BODY_TERM = "行政机关"
+WITH_STAFF = "及其工作人员"
+
+
+@dataclass(frozen=True)
+class BodyWithStaff:
+    """`X及其工作人员` as the subject of a sentence: the body (term, phrase as written) and its
+    staff; `known` when X is a term of the actor lexicon (国家机关, 有关部门)."""
+
+    body: str
+    body_phrase: str
+    known: bool
+
+    def target(self, kind: str) -> tuple[str, str, str]:
+        """(term, phrase, of_subject) that answers a liability of `kind`."""
+        if kind not in PERSONAL_KINDS:
+            return self.body, self.body_phrase, ""
+        return "工作人员", "工作人员", self.body if self.known else ""
+
+
+def _name_before(text: str, end: int) -> str:
+    """The whole name that ends at `end` (back to a comma, an enumeration mark or the start)."""
+    start = end
+    while start > 0 and text[start - 1] not in "，；。：、（）":
+        start -= 1
+    return text[start:end]
+
+
+def _body_with_staff(text: str, subject: re.Match[str]) -> BodyWithStaff | None:
+    """The `X及其工作人员` a sentence's first subject belongs to, if written so and X is a
+    state body: the subject is the staff after an unknown X (`农业主管部门及其工作人员`) or a
+    government term followed by 及其工作人员 (`有关部门及其工作人员`). A body acted on
+    (`阻碍…部门及其工作人员`) is never a sentence's subject (`_first_subject`), and a body
+    that decides or sanctions (`监察机关`, `公安机关`: ROLE_ENFORCER) is never a liable party
+    (the lexicon's rule), so its staff stay as they were read."""
+    term = subject.group()
+    if role_of(term) == ROLE_STAFF and text[: subject.start()].endswith("及其"):
+        name = _name_before(text, subject.start() - 2)
+        enforcer = any(role_of(a.group()) == ROLE_ENFORCER and a.end() == len(name) for a in actors_in(name))
+        return BodyWithStaff(STATE_BODY_TERM, name, known=False) if _STATE_BODY.search(name) and not enforcer else None
+    if role_of(term) == ROLE_GOV and text.startswith(WITH_STAFF, subject.end()):
+        return BodyWithStaff(term, term, known=True)
+    return None
+
+
 def _default_subject(
     sentence: str, context: tuple[str, str, str] | None, title: str
 ) -> tuple[str, str, str] | None:
@@ -583,13 +641,15 @@ def extract_liabilities(text: str, title: str = "") -> list[Liability]:
         if ITEM_START.match(sentence) and not (actors_in(sentence) or "承担" in sentence):
             continue  # an item of a list of sanction types (`（二）罚款、没收违法所得…`) names no one
         default = _default_subject(sentence, context, title)
+        first = _first_subject(sentence) if default and default[2] == "" else None
+        pair = _body_with_staff(sentence, first) if first and first.group() == default[0] else None
         if default and default[2] in ("", "activity", "title"):
             context = (default[0], default[1], "context")
         refers = _xref_articles(sentence)
         for clause in re.split(r"[；;]", sentence):
             targets: list[tuple[str, str, str, str]] = []  # term, phrase, of_subject, how
             if default:
-                targets = [(default[0], default[1], "", default[2])]
+                targets = [(default[0], default[1], "", "pair" if pair else default[2])]
             elif refers:
                 targets = [("", "", "", "xref")]
             pieces: dict[tuple[str, str, str, str, str], list[str]] = {}
@@ -625,9 +685,14 @@ def extract_liabilities(text: str, title: str = "") -> list[Liability]:
                     key = (term, phrase, of_subject, how, found[0])
                     pieces.setdefault(key, []).append(consequence)
             for (term, phrase, of_subject, how, kind), parts in pieces.items():
+                if how == "pair":  # the default subject, written `X及其工作人员`: the body or its staff
+                    term, phrase, of_subject = pair.target(kind)
+                    how = ""
                 if kind == "民事责任" and role_of(term) == ROLE_GOV and _ADMIN_TITLE.search(title):
                     kind = "国家赔偿"  # damages owed by an administrative body are state compensation
-                if term in STAFF_OF_UNIT and not of_subject and default and default[0] not in STAFF_OF_UNIT:
+                if term in STAFF_OF_UNIT and not of_subject and pair and not pair.known:
+                    of_subject = STATE_BODY_TERM  # the staff in charge of the body written `X及其工作人员`
+                elif term in STAFF_OF_UNIT and not of_subject and default and default[0] not in STAFF_OF_UNIT:
                     of_subject = default[0]
                 out.append(
                     Liability(

@@ -290,3 +290,38 @@ def test_the_staff_obstructed_or_threatened_do_not_answer_for_it():
     assert [l.subject for l in impersonation] == ["行为人"]
     refusing = extract_liabilities("拒绝提供信息的单位，由有关部门责令改正，处一万元以下罚款。", "某条例")
     assert [l.subject for l in refusing] == ["单位"]
+
+
+def test_a_body_written_with_its_staff_answers_for_itself_and_its_staff_personally():
+    """`X及其工作人员`: what a body answers for (责令改正, damages) is X's; 处分 and crimes are
+    its staff's. 农药管理条例第四十九条 and 药品管理法实施条例第六十七条 had put 责令改正 and the
+    damages on 工作人员; 优化营商环境条例's 有关部门及其工作人员 had put the crime on 有关部门."""
+    from assistant.provisions import STATE_BODY_TERM, extract_liabilities
+    pesticide = extract_liabilities(
+        "县级以上人民政府农业主管部门及其工作人员有下列行为之一的，由本级人民政府责令改正；对负有责任的领导人员和直接"
+        "责任人员，依法给予处分；负有责任的领导人员和直接责任人员构成犯罪的，依法追究刑事责任：", "农药管理条例")
+    order = next(l for l in pesticide if l.kind == "行政责任")
+    assert (order.subject, order.subject_phrase) == (STATE_BODY_TERM, "县级以上人民政府农业主管部门")
+    assert role_of(order.subject) == ROLE_GOV
+    assert all(role_of(l.subject) == ROLE_STAFF for l in pesticide if l.kind in ("政务处分", "刑事责任"))
+    drugs = extract_liabilities(
+        "药品监督管理部门及其工作人员违反规定，泄露生产者、销售者提交的未披露试验数据，造成申请人损失的，由药品监督管理"
+        "部门依法承担赔偿责任；药品监督管理部门赔偿损失后，应当责令故意或者有重大过失的工作人员承担部分或者全部赔偿费用，"
+        "并对直接责任人员依法给予行政处分。", "中华人民共和国药品管理法实施条例")
+    damages = next(l for l in drugs if l.kind == "民事责任")
+    assert (damages.subject, damages.subject_phrase) == (STATE_BODY_TERM, "药品监督管理部门")
+    recourse = next(l for l in drugs if l.kind == "国家赔偿")
+    assert recourse.subject == "工作人员"  # 责令…工作人员承担: the staff named, not the body
+    known = extract_liabilities("有关部门及其工作人员在优化营商环境工作中玩忽职守、滥用职权的，依法给予处分；"
+                                "构成犯罪的，依法追究刑事责任。", "某省优化营商环境条例")
+    assert [(l.subject, l.of_subject, l.kind) for l in known] == [("工作人员", "有关部门", "政务处分"),
+                                                                 ("工作人员", "有关部门", "刑事责任")]
+    obstructed = extract_liabilities("拒绝、阻碍国务院期货监督管理机构或者国务院授权的部门及其工作人员依法行使监督检查职权的，"
+                                     "由国务院期货监督管理机构责令改正，处十万元以上一百万元以下的罚款。", "中华人民共和国期货和衍生品法")
+    assert obstructed and all(l.subject != STATE_BODY_TERM and role_of(l.subject) != ROLE_STAFF for l in obstructed)
+    clinic = extract_liabilities("医疗机构及其工作人员有下列行为之一的，由县级以上人民政府卫生行政部门责令改正，给予警告：",
+                                 "中华人民共和国精神卫生法")
+    assert all(l.subject != STATE_BODY_TERM for l in clinic)  # not a state body: read as before
+    watchdog = extract_liabilities("监察机关及其工作人员违法行使职权侵犯公民、法人和其他组织的合法权益，造成损害的，"
+                                   "依法给予国家赔偿。", "中华人民共和国监察法")
+    assert watchdog and all(l.subject != STATE_BODY_TERM for l in watchdog)  # a deciding body is never a liable party
