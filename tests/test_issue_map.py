@@ -239,3 +239,12 @@ def test_rewrites_keep_the_other_sense_of_a_cue_word_out(tmp_path):
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     with pytest.raises(IssueMapError, match=r"rewrites\[1\]: needs non-empty strings"):
         load_issue_map(path)
+
+
+def test_an_accidental_deletion_is_no_request_to_delete():
+    """误删 / 不小心删了 is one's own slip (a lost photo), not asking a processor to delete
+    personal information; asking them to delete still is (the shipped map's rewrites)."""
+    shipped = load_issue_map()
+    assert "pi-rights-correction-deletion" not in [r.issue_id for r in shipped.match("硬盘里的照片误删了能找回来吗")]
+    assert "pi-rights-correction-deletion" not in [r.issue_id for r in shipped.match("我不小心删掉了手机里的照片")]
+    assert "pi-rights-correction-deletion" in [r.issue_id for r in shipped.match("政务App一直不删我的照片，我要求删除")]
