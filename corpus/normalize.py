@@ -1,6 +1,6 @@
 """Pure text normalisation shared by every reader (PDF, DOCX, plain text, OCR).
 
-Three jobs, each a small pure function:
+Four jobs, each a small pure function:
 
 * `fold_chars` — compatibility folding that is *safe for Chinese*. Plain NFKC would turn
   the full-width punctuation that Chinese text is written with (，：；（）！？) into ASCII
