@@ -76,6 +76,7 @@ from assistant.records import (
     Slot,
     Understanding,
 )
+from assistant.vocabulary import lay_names
 from corpus.numerals import NUMERAL_CHARS, chinese_to_int
 
 if TYPE_CHECKING:
@@ -352,10 +353,20 @@ _OPENING_SUBJECT = re.compile(
 UNNAMED_SUBJECT = "违反本条规定的主体"
 
 
+#: A claim or a decision that someone bear a liability (`定作人可以请求承揽人承担…`,
+#: `被侵权人同时起诉两个以上医疗机构承担…`, `确定各医疗机构承担的…`): the one who bears it is
+#: the party after the verb, not the one who claims or decides.
+_CLAIMED_FROM = re.compile(r"^.*(?:起诉|请求|要求|确定|认定|判决|判令)各?")
+
+
 def _written_subject(liability: Liability) -> str:
-    """A subject outside the actor lexicon, as written before `承担` (`动物饲养人或者管理人`)."""
+    """A subject outside the actor lexicon, as written before `承担` (`动物饲养人或者管理人`;
+    `由医疗机构承担` → 医疗机构; `请求承揽人承担` → 承揽人)."""
     m = _WRITTEN_SUBJECT.match(liability.consequence)
-    return m.group("who") if m else ""
+    if not m:
+        return ""
+    who = _CLAIMED_FROM.sub("", m.group("who")).removeprefix("由")
+    return who if len(who) >= 2 else ""
 
 
 def _foreign_subject(row: tuple[Party, Liability, str], read: _Read | None) -> str:
@@ -439,7 +450,8 @@ def _relevant_rows(
     def keep(row: tuple[Party, Liability, str]) -> bool:
         party, liability, role = row
         foreign = _foreign_subject(row, by_ref.get(party.basis[0]))
-        if foreign and (foreign in question or any(w in foreign or foreign in w for w in named if len(w) > 1)):
+        if foreign and (foreign in question or any(w in foreign or foreign in w for w in named if len(w) > 1)
+                        or lay_names(foreign, question)):
             return True
         lay_roles = set(_matches(foreign, ACTOR_KEYWORDS)) - {ROLE_CITIZEN} if foreign else set()
         if foreign and not lay_roles:

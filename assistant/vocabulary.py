@@ -76,6 +76,29 @@ LAY_TOPICS: frozenset[str] = frozenset({
     r"看病|医院",
 })
 
+#: Parties as statutes write them (a regular expression over the written subject) → the lay
+#: words that name the same party. The analysis keeps a row about a kind of party only when
+#: the question names it (`assistant.analysis._relevant_rows`); people say 房东, not 出租人,
+#: and 狗主人, not 动物饲养人. General civil-law vocabulary, written from the statutes' terms.
+LAY_PARTIES: tuple[tuple[str, str], ...] = (
+    (r"饲养人|管理人", r"狗主人|养狗|养猫|宠物主人|主人家|狗的主人|猫的主人"),
+    (r"出租人", r"房东|出租方"),
+    (r"承租人", r"租客|房客|租户|承租方"),
+    (r"经营者|销售者|生产者", r"商家|卖家|店家|厂家|商店|店铺|网店|老板"),
+    (r"医疗机构|医务人员", r"医院|诊所|医生|护士|卫生院"),
+    (r"物业服务人|物业服务企业", r"物业"),
+    (r"机动车驾驶人|驾驶人", r"司机|开车的"),
+    (r"学校|幼儿园|教育机构", r"学校|幼儿园|老师|培训班"),
+)
+_LAY_PARTIES = tuple((re.compile(written), re.compile(lay)) for written, lay in LAY_PARTIES)
+
+
+def lay_names(written: str, question: str) -> bool:
+    """Whether `question` names the party a statute writes as `written` in everyday words
+    (动物饲养人或者管理人 ← 狗主人, 出租人 ← 房东; `LAY_PARTIES`)."""
+    return any(statute.search(written) and lay.search(question) for statute, lay in _LAY_PARTIES)
+
+
 _COMPILED = tuple((re.compile(pattern), terms) for pattern, terms in LAY_TO_LEGAL)
 
 

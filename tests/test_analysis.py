@@ -187,3 +187,23 @@ def test_says_nothing_ignores_the_papers_views_and_nothing_else():
     assert not says_nothing(Analysis(internal=[Slot("受托方依合同担责", ["中华人民共和国民法典第九百二十九条"], no_basis=False)]))
     assert not says_nothing(Analysis(parties=[Party("行政机关", ROLE_GOV, "国家赔偿", "依法赔偿", ["中华人民共和国国家赔偿法第七条"])]))
     assert not says_nothing(Analysis(remedies=[Remedy("行政复议", "六十日", ["中华人民共和国行政复议法第二十条"])]))
+
+
+def test_a_party_the_question_names_in_everyday_words_is_kept(collection):
+    """民法典第一千二百四十七条 writes 动物饲养人或者管理人; people say 狗主人. A row about a
+    kind of party is kept only when the question names it — now also in everyday words
+    (`assistant.vocabulary.LAY_PARTIES`), and still dropped when nobody names it."""
+    from assistant.vocabulary import lay_names
+    articles, _paper = collection
+    evidence = evidence_for(articles, [("中华人民共和国民法典", "第一千二百四十七条")])
+    owner = "动物饲养人或者管理人"
+    named = analyse("被狗咬了，狗主人要赔偿吗", evidence)
+    assert owner in [p.party for p in named.parties]
+    assert any(owner in line.text for line in named.conclusion if line.kind == "external")
+    unnamed = analyse("外包公司泄露了我的信息，谁来赔偿", evidence)
+    assert owner not in [p.party for p in unnamed.parties]
+    assert lay_names("出租人", "房东不退押金") and not lay_names("出租人", "租客不交房租")
+    # 民法典第一千二百一十八条: …由医疗机构承担赔偿责任 — the party is 医疗机构, not `由医疗机构`
+    clinic = analyse("在医院看病被治错了，医院要赔偿吗", evidence_for(articles, [("中华人民共和国民法典", "第一千二百一十八条")]))
+    assert "医疗机构" in [p.party for p in clinic.parties]
+    assert not [p.party for p in clinic.parties if p.party.startswith("由")]
