@@ -2,8 +2,12 @@
 
 Non-lawyers ask "老公欠钱不还怎么办", statutes say 配偶 / 债务 / 履行. BM25 only matches
 words that occur, so the query is expanded with the legal terms of every lay phrase
-it contains (the original words stay; expansion only adds). The table is general legal
-language written from the statutes' own vocabulary, not from any evaluation answer.
+it contains (the original words stay; expansion only adds; on with FAGUI_VOCABULARY=1).
+The same lay phrases score legal content in the question-understanding gate
+(`LAY_TOPICS`: the ones that only say whom or what), and `LAY_PARTIES` names the parties
+statutes write (出租人, 动物饲养人) in the words people use (房东, 狗主人) for the analysis.
+The tables are general legal language written from the statutes' own vocabulary, not
+from any evaluation answer.
 """
 from __future__ import annotations
 
