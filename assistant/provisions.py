@@ -536,6 +536,14 @@ def _xref_articles(sentence: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(labels))
 
 
+def _name_before(text: str, end: int) -> str:
+    """The whole name that ends at `end` (back to a comma, an enumeration mark or the start)."""
+    start = end
+    while start > 0 and text[start - 1] not in "，；。：、（）":
+        start -= 1
+    return text[start:end]
+
+
 def _owned_phrase(text: str, staff: re.Match[str]) -> str:
     """`履行个人信息保护职责的部门的工作人员`: staff named after the body they belong to — a
     deciding body (ENFORCER) that `_first_subject` skips — keep that body in the phrase, so
@@ -545,10 +553,7 @@ def _owned_phrase(text: str, staff: re.Match[str]) -> str:
     owner = next((a for a in actors_in(text[: staff.start() - 1]) if a.end() == staff.start() - 1), None)
     if owner is None or role_of(owner.group()) != ROLE_ENFORCER:
         return staff.group()
-    start = owner.start()
-    while start > 0 and text[start - 1] not in "，；。：、（）":  # the body's whole name
-        start -= 1
-    return text[start : staff.end()]
+    return _name_before(text, owner.start()) + text[owner.start() : staff.end()]  # the body's whole name
 
 
 #: Liabilities that are personal: a body named with its staff (`X及其工作人员`) answers itself
@@ -575,14 +580,6 @@ class BodyWithStaff:
         if kind not in PERSONAL_KINDS:
             return self.body, self.body_phrase, ""
         return "工作人员", "工作人员", self.body if self.known else ""
-
-
-def _name_before(text: str, end: int) -> str:
-    """The whole name that ends at `end` (back to a comma, an enumeration mark or the start)."""
-    start = end
-    while start > 0 and text[start - 1] not in "，；。：、（）":
-        start -= 1
-    return text[start:end]
 
 
 def _body_with_staff(text: str, subject: re.Match[str]) -> BodyWithStaff | None:
@@ -641,7 +638,7 @@ def extract_liabilities(text: str, title: str = "") -> list[Liability]:
         if ITEM_START.match(sentence) and not (actors_in(sentence) or "承担" in sentence):
             continue  # an item of a list of sanction types (`（二）罚款、没收违法所得…`) names no one
         default = _default_subject(sentence, context, title)
-        first = _first_subject(sentence) if default and default[2] == "" else None
+        first = _first_subject(sentence) if default and default[2] == "" and WITH_STAFF in sentence else None
         pair = _body_with_staff(sentence, first) if first and first.group() == default[0] else None
         if default and default[2] in ("", "activity", "title"):
             context = (default[0], default[1], "context")

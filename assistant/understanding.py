@@ -364,8 +364,7 @@ def load_legal_asks(path: Path = LEGAL_ASKS_PATH) -> AskForms:
 def legal_asks(question: str, party_named: bool = False) -> list[AskForm]:
     """The legal ask forms of the question (可以…吗, 有效吗, 什么是, 怎么办 …), in file order;
     a form that needs a party (怎么办) only when the question names someone else: a word of
-    the file's `parties`, or `party_named` (the caller recognised an agency, firm or staff
-    member: `has_legal_story`'s actors)."""
+    the file's `parties`, or `party_named` (the caller has found so already: `names_party`)."""
     forms = load_legal_asks()
     named = party_named or forms.parties.search(question) is not None
     return [form for form in forms if form.pattern.search(question) and (named or not form.needs_party)]
@@ -441,8 +440,9 @@ def understand(
     vocabulary = vocabulary or LegalVocabulary()
     if issue_map is not None and not issue_map.legal_terms <= vocabulary.lexicon:
         vocabulary = replace(vocabulary, lexicon=vocabulary.lexicon | issue_map.legal_terms)
+    party = names_party(question, scenario)
     legal = (bool(issues) or has_legal_story(scenario) or has_legal_vocabulary(question, words, vocabulary)
-             or has_legal_ask(question, tokenize, vocabulary, party_named=bool(other_actors(scenario))))
+             or has_legal_ask(question, tokenize, vocabulary, party_named=party))
     return Understanding(
         facts=facts,
         asks=asks,
@@ -454,7 +454,7 @@ def understand(
         issues=issues,
         region=region,
         legal=legal,
-        names_party=names_party(question, scenario),
+        names_party=party,
     )
 
 
