@@ -1039,7 +1039,22 @@ def _party_phrase(party: Party) -> str:
     return f"{party.party}——{party.liability}（{_short(party.consequence, 36)}）"
 
 
-def _external_line(analysis: Analysis, intents: Iterable[str] = (), parties: list[Party] | None = None) -> ConclusionLine:
+#: A body's unspecified liability that others pursue (`依法追究法律责任`, `依法依规追究责任`,
+#: `予以处理`) is its accountability to superiors, not an answer to the harmed person: the
+#: 对外 line never states it as `对受害人先担责`; only a question asking whether the body is
+#: liable at all gets it, as `HELD_TO_ACCOUNT` (the analysis's 外部责任 slot still quotes it).
+#: `承担法律责任` (行政处罚法第二十条: the entrusting organ bears the consequences of its
+#: delegate's acts) is an answer and stays.
+PURSUED = re.compile(r"——法律责任：.*?(?:追究|予以处理|给予处罚)")
+#: How the 对外 line states such a clause for a question that asks whether a body answers at all.
+HELD_TO_ACCOUNT = "依法被追究（条文未写明向受害人负责）"
+#: A party the article defines by a delegation (委托行政机关, 受委托的组织) is no party of a
+#: story in which nobody acted for anybody (`_commissioned`): the 对外 line does not name it.
+DELEGATION_PARTY = re.compile(r"^(?:受)?委托")
+
+
+def _external_line(analysis: Analysis, intents: Iterable[str] = (), parties: list[Party] | None = None,
+                   commissioned: bool = True) -> ConclusionLine:
     """Who answers to the harmed person first: the designated 赔偿义务机关 (the 委托 one
     when the question has that relation), then the party owing civil damages; for a
     question asking whom to sue, also the defendant the evidence designates."""
@@ -1055,13 +1070,19 @@ def _external_line(analysis: Analysis, intents: Iterable[str] = (), parties: lis
     parts = [(_party_phrase(p), p.basis[0]) for p in (designated[:1] + civil[:1]) or outward[:1]]
     defendants = [s for s in analysis.external if s.statement.startswith(DEFENDANT_LABEL) and s.basis]
     defendants.sort(key=lambda s: not entrusted(s.statement))
+    pursued = []
     if not parts:
         legal = [s for s in analysis.external if not s.no_basis and not s.label and s.basis
-                 and UNNAMED_SUBJECT not in s.statement and s not in defendants]
-        parts = [(_short(s.statement.removeprefix("民事责任："), 60), s.basis[0]) for s in legal[:1]]
+                 and UNNAMED_SUBJECT not in s.statement and s not in defendants
+                 and (commissioned or not DELEGATION_PARTY.match(s.statement))]
+        pursued = [s for s in legal if PURSUED.search(s.statement)]
+        parts = [(_short(s.statement.removeprefix("民事责任："), 60), s.basis[0]) for s in legal if s not in pursued][:1]
     if defendants and ("defendant" in intents or not parts):
         statement = defendants[0].statement.removeprefix(DEFENDANT_LABEL + "：")
         parts.append((f"被告：{_short(statement, 60)}", defendants[0].basis[0]))
+    if not parts and pursued and "liability" in intents:
+        # asked whether a body answers at all (管网站的就没责任？): it is held to account, said as such
+        return ConclusionLine("external", f"{HELD_TO_ACCOUNT}：{_short(pursued[0].statement, 60)}", basis=pursued[0].basis[:1])
     if not parts:
         return _no_support("external")
     return ConclusionLine("external", "对受害人先担责：" + "；".join(text for text, _ in parts),
@@ -1153,6 +1174,11 @@ def _proof_line(analysis: Analysis) -> ConclusionLine:
 PUBLIC_CLAIMANTS = re.compile(r"人民检察院|消费者组织|网信部门确定的组织")
 
 
+#: A deadline that runs from another remedy's outcome (行政诉讼法第四十五条: 不服复议决定的，
+#: 收到复议决定书之日起十五日内) is the second step, not the time a person has to act first.
+AFTER_ANOTHER_REMEDY = re.compile(r"复议决定|复议机关逾期不作决定|复审决定|申诉决定")
+
+
 def _remedy_lines(analysis: Analysis, intents: Iterable[str] = ()) -> list[ConclusionLine]:
     """What the harmed person can do and by when: one line per remedy kind (at most 3),
     those with a stated time limit and those the question asks about first."""
@@ -1165,8 +1191,10 @@ def _remedy_lines(analysis: Analysis, intents: Iterable[str] = ()) -> list[Concl
                                          asked.index(k) if k in asked else len(asked)))
     lines = []
     for kind in order[:3]:
-        # the ordinary deadline (六十日内) before an outer limit (超过二十年…不予受理) of the same remedy
-        timed = sorted((r for r in kinds[kind] if r.time_limit), key=lambda r: r.outer)
+        # the ordinary deadline (六十日内) before one that runs from another remedy's decision
+        # (不服复议决定的…十五日内) and before an outer limit (超过二十年…不予受理) of the same remedy
+        timed = sorted((r for r in kinds[kind] if r.time_limit),
+                       key=lambda r: (r.outer, bool(AFTER_ANOTHER_REMEDY.search(r.detail))))
         verb = REMEDY_VERBS.get(kind, kind)
         shown = (timed or kinds[kind])[0]  # the remedy the line cites
         if kind == GENERIC_REMEDY and shown.detail:
@@ -1208,7 +1236,9 @@ def conclude(analysis: Analysis, understanding: Understanding | None = None,
     cites the article of the liability it states; default: the analysis's own rows."""
     intents = understanding.intents if understanding else []
     lines = [_duty_line(analysis, parties)] if "duty" in intents else []
-    lines += [_external_line(analysis, intents, parties), _internal_line(analysis), _individual_line(analysis, parties)]
+    commissioned = _commissioned(analysis.scenario, understanding)
+    lines += [_external_line(analysis, intents, parties, commissioned), _internal_line(analysis),
+              _individual_line(analysis, parties)]
     if "burden_of_proof" in intents:
         lines.append(_proof_line(analysis))
     handling = _handling_line(analysis) if "handling" in intents else []
@@ -1336,6 +1366,12 @@ LAYER_ROLES = {
     "remedy": ("remedy", "time_limit"),
 }
 FALLBACK_ROLES = tuple(dict.fromkeys(role for roles in LAYER_ROLES.values() for role in roles))
+#: The 对外 layer (who answers to the harmed person) is filled from an issue only for a
+#: question that asks who answers: liable, compensation or whom to sue. Why: read over 720
+#: dev and probe answers, the filled 对外 lines of questions asking something else (能要来
+#: 看看吗, 合理吗, 怎么弄掉) named parties of the issue's provisions that the story does not
+#: have (被告 of a 政府信息公开 suit for `政府那个平台存了我哪些信息`); 无依据 says what is true.
+EXTERNAL_FILL_INTENTS = frozenset({"liability", "compensation", "defendant"})
 FALLBACK_ISSUES = 3
 
 
@@ -1480,7 +1516,8 @@ def analyse(
     for issue, items in issue_evidence or []:
         roles = {p.ref: p.role for p in issue.provisions}
         for layer, wanted in LAYER_ROLES.items():
-            empty = any(line.kind == "no_basis" and _layer(line) == layer for line in analysis.conclusion)
+            empty = any(line.kind == "no_basis" and _layer(line) == layer for line in analysis.conclusion) and (
+                layer != "external" or bool(EXTERNAL_FILL_INTENTS.intersection(understanding.intents if understanding else ())))
             untimed = layer == "remedy" and _lacks_deadline(analysis.conclusion, understanding)
             unhandled = layer == "remedy" and _lacks_handling(analysis.conclusion, understanding)
             chosen = [e for e in items if roles.get(e.ref) in wanted]

@@ -296,3 +296,65 @@ def test_a_claim_no_remedy_pattern_names_says_what_the_article_gives():
     assert line.text == "可以依该条主张权利（单位应自事故发生之日起30日内提出申请）：期限 30日" and line.time_limit == "30日"
     bare = conclude(Analysis(remedies=[Remedy(GENERIC_REMEDY, "", ["C法第一条"])]))
     assert [l.text for l in bare if l.kind == "remedy"] == ["可以依该条主张权利（条文未写明期限）"]
+
+
+def test_the_direct_suit_deadline_comes_before_the_one_after_review(articles):
+    """With 行政诉讼法第四十五条 (不服复议决定的…十五日内) ranked above 第四十六条 (直接起诉…六个
+    月内), the 行政诉讼 line gives the six months a person has to act first; the fifteen days
+    after a review decision are the second step."""
+    law = "中华人民共和国行政诉讼法"
+    evidence = [item(articles, law, "第四十五条", 1), item(articles, law, "第四十六条", 2)]
+    assert "复议决定" in evidence[0].text and "六个月" in evidence[1].text
+    analysis = analyse("被罚了款，还能去法院告吗？最晚什么时候？", evidence)
+    suit = [line for line in analysis.conclusion if line.text.startswith("可以提起行政诉讼")]
+    assert len(suit) == 1 and suit[0].basis == [f"{law}第四十六条"] and "六个月" in suit[0].time_limit
+    after_review = analyse("复议决定下来了不服，多久内能起诉？", evidence[:1])
+    suit = [line for line in after_review.conclusion if line.text.startswith("可以提起行政诉讼")]
+    assert suit and "十五日" in suit[0].time_limit  # alone, it is still the deadline
+
+
+def test_an_organ_being_held_to_account_is_no_answer_to_the_harmed_person(articles):
+    """国务院关于在线政务服务的若干规定第十四条 (`政务服务机构…依法追究法律责任`) says the
+    organ will be held to account, not that it answers to the person: the 对外 line says
+    无依据 instead of `对受害人先担责：政务服务机构——法律责任`, unless the question asks whether
+    the organ is liable at all; the 外部责任 slot still quotes it. An organ that
+    `承担法律责任` for what its delegate did (行政处罚法第二十条) does answer — in a story where
+    someone acted for it."""
+    online = item(articles, "国务院关于在线政务服务的若干规定", "第十四条", 1)
+    assert "依法追究法律责任" in online.text
+    analysis = analyse("政务App上的罚款决定我没收到，过了期限还能复议吗？", [online])
+    external = [line for line in analysis.conclusion if line.text.startswith(("对受害人先担责", "对外责任"))]
+    assert len(external) == 1 and external[0].kind == "no_basis", external
+    assert any("依法追究法律责任" in slot.statement for slot in analysis.external)
+    # asked whether the organ answers at all, the 结论 says it is held to account — as such
+    from assistant.analysis import HELD_TO_ACCOUNT
+
+    asked = analyse("政务服务机构泄露了我的信息，它要负什么责任？", [online], understanding=Understanding(intents=["liability"]))
+    line = [line for line in asked.conclusion if line.kind == "external"]
+    assert line and line[0].text.startswith(f"{HELD_TO_ACCOUNT}：政务服务机构——法律责任"), asked.conclusion
+    assert line[0].basis == [online.ref]
+    penalty = item(articles, "中华人民共和国行政处罚法", "第二十条", 1)
+    assert "承担法律责任" in penalty.text
+    delegated = analyse("街道委托的公司罚了我的款，谁对这个罚款负责？", [penalty])
+    line = [line for line in delegated.conclusion if line.kind == "external"]
+    assert line and line[0].text.startswith("对受害人先担责：委托行政机关"), delegated.conclusion
+    # with nobody acting for anybody, the delegating organ of that article is no party
+    alone = analyse("罚了我三万，事前一句话没说，这个罚款谁负责？", [penalty])
+    external = [line for line in alone.conclusion if line.text.startswith(("对受害人先担责", "对外责任"))]
+    assert len(external) == 1 and external[0].kind == "no_basis", alone.conclusion
+
+
+def test_the_external_layer_is_filled_from_an_issue_only_when_the_question_asks_who_answers(articles):
+    """`政府那个平台存了我哪些信息，我能要来看看吗` asks for access, not who answers to
+    whom: the 对外 layer stays 无依据 rather than naming the 赔偿义务机关 of an issue's
+    provision (国家赔偿法第七条); asked who answers, the same issue fills it."""
+    state = IssueProvision(SCL, "第七条", "liability", why="赔偿义务机关")
+    issue_items = lambda issue: [(issue, [item(articles, SCL, "第七条", 1, origin="issue_map")])]  # noqa: E731
+    evidence = [item(articles, "中华人民共和国行政复议法", "第二十二条", 1)]
+    for intents, filled in (([], False), (["remedy_route"], False), (["liability"], True), (["compensation"], True)):
+        asked = Understanding(issues=understanding(state).issues, intents=intents)
+        analysis = analyse("政府那个平台存了我哪些信息，我能要来看看吗", evidence, understanding=asked,
+                           issue_evidence=issue_items(asked.issues[0]))
+        external = [line for line in analysis.conclusion if line.text.startswith(("对受害人先担责", "对外责任"))]
+        assert len(external) == 1 and (external[0].kind == "external") == filled, (intents, external)
+        assert not filled or external[0].basis == [f"{SCL}第七条"]
