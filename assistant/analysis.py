@@ -1057,7 +1057,9 @@ def _external_line(analysis: Analysis, intents: Iterable[str] = (), parties: lis
                    commissioned: bool = True) -> ConclusionLine:
     """Who answers to the harmed person first: the designated 赔偿义务机关 (the 委托 one
     when the question has that relation), then the party owing civil damages; for a
-    question asking whom to sue, also the defendant the evidence designates."""
+    question asking whom to sue, also the defendant the evidence designates. An organ only
+    held to account (`PURSUED`) is never stated as answering to the person, and a party
+    defined by a delegation is not named unless the story is `commissioned`."""
     relations = analysis.scenario.get("relations", [])
     entrusted = lambda text: "委托" in relations and "委托" in text  # noqa: E731 — sort key
     parties = analysis.parties if parties is None else parties
@@ -1366,13 +1368,21 @@ LAYER_ROLES = {
     "remedy": ("remedy", "time_limit"),
 }
 FALLBACK_ROLES = tuple(dict.fromkeys(role for roles in LAYER_ROLES.values() for role in roles))
-#: The 对外 layer (who answers to the harmed person) is filled from an issue only for a
-#: question that asks who answers: liable, compensation or whom to sue. Why: read over 720
-#: dev and probe answers, the filled 对外 lines of questions asking something else (能要来
-#: 看看吗, 合理吗, 怎么弄掉) named parties of the issue's provisions that the story does not
-#: have (被告 of a 政府信息公开 suit for `政府那个平台存了我哪些信息`); 无依据 says what is true.
-EXTERNAL_FILL_INTENTS = frozenset({"liability", "compensation", "defendant"})
+#: The layers that say who answers — 对外 (to the harmed person) and 个人 (personally) —
+#: are filled from an issue only for a question that asks who answers: liable,
+#: compensation or whom to sue (`WHO_ANSWERS_INTENTS`). Why: read over 720 dev and probe
+#: answers, the filled lines of questions asking something else (能要来看看吗, 合理吗, 怎么
+#: 弄掉, 还能要回损失吗) named parties of the issue's provisions that the story does not have
+#: (被告 of a 政府信息公开 suit for `政府那个平台存了我哪些信息`; 工作人员——刑事责任 of the
+#: 工伤认定 issue for a worker who fell from a scaffold); 无依据 says what is true.
+WHO_ANSWERS_LAYERS = ("external", "individual")
+WHO_ANSWERS_INTENTS = frozenset({"liability", "compensation", "defendant"})
 FALLBACK_ISSUES = 3
+
+
+def _fillable(layer: str, understanding: Understanding | None) -> bool:
+    """Whether a 无依据 `layer` may be filled from the recognised issues (`WHO_ANSWERS_INTENTS`)."""
+    return layer not in WHO_ANSWERS_LAYERS or bool(WHO_ANSWERS_INTENTS.intersection(understanding.intents if understanding else ()))
 
 
 def _layer(line: ConclusionLine) -> str:
@@ -1516,8 +1526,8 @@ def analyse(
     for issue, items in issue_evidence or []:
         roles = {p.ref: p.role for p in issue.provisions}
         for layer, wanted in LAYER_ROLES.items():
-            empty = any(line.kind == "no_basis" and _layer(line) == layer for line in analysis.conclusion) and (
-                layer != "external" or bool(EXTERNAL_FILL_INTENTS.intersection(understanding.intents if understanding else ())))
+            empty = _fillable(layer, understanding) and any(
+                line.kind == "no_basis" and _layer(line) == layer for line in analysis.conclusion)
             untimed = layer == "remedy" and _lacks_deadline(analysis.conclusion, understanding)
             unhandled = layer == "remedy" and _lacks_handling(analysis.conclusion, understanding)
             chosen = [e for e in items if roles.get(e.ref) in wanted]

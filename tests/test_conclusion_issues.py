@@ -347,7 +347,8 @@ def test_an_organ_being_held_to_account_is_no_answer_to_the_harmed_person(articl
 def test_the_external_layer_is_filled_from_an_issue_only_when_the_question_asks_who_answers(articles):
     """`政府那个平台存了我哪些信息，我能要来看看吗` asks for access, not who answers to
     whom: the 对外 layer stays 无依据 rather than naming the 赔偿义务机关 of an issue's
-    provision (国家赔偿法第七条); asked who answers, the same issue fills it."""
+    provision (国家赔偿法第七条); asked who answers, the same issue fills it. (The 个人
+    layer likewise: `test_the_individual_layer_is_filled_only_when_asked`.)"""
     state = IssueProvision(SCL, "第七条", "liability", why="赔偿义务机关")
     issue_items = lambda issue: [(issue, [item(articles, SCL, "第七条", 1, origin="issue_map")])]  # noqa: E731
     evidence = [item(articles, "中华人民共和国行政复议法", "第二十二条", 1)]
@@ -358,3 +359,18 @@ def test_the_external_layer_is_filled_from_an_issue_only_when_the_question_asks_
         external = [line for line in analysis.conclusion if line.text.startswith(("对受害人先担责", "对外责任"))]
         assert len(external) == 1 and (external[0].kind == "external") == filled, (intents, external)
         assert not filled or external[0].basis == [f"{SCL}第七条"]
+
+
+def test_the_individual_layer_is_filled_only_when_asked(articles):
+    """An issue's liability provision that makes staff answer personally (政府信息公开条例第五十三条:
+    责任人员 处分) fills the 个人 layer for a question asking who is liable, not for one
+    asking how to get the information."""
+    law = "中华人民共和国政府信息公开条例"
+    staff = IssueProvision(law, "第五十三条", "liability", why="负有责任的领导人员和直接责任人员 处分")
+    evidence = [item(articles, "中华人民共和国行政复议法", "第二十二条", 1)]
+    for intents, filled in (([], False), (["deadline"], False), (["liability"], True)):
+        asked = Understanding(issues=understanding(staff).issues, intents=intents)
+        analysis = analyse("申请公开征地批复，两个月了没答复", evidence, understanding=asked,
+                           issue_evidence=[(asked.issues[0], [item(articles, law, "第五十三条", 1, origin="issue_map")])])
+        individual = [line for line in analysis.conclusion if line.text.startswith(("个人担责", "个人责任"))]
+        assert len(individual) == 1 and (individual[0].kind == "individual") == filled, (intents, individual)
