@@ -1177,8 +1177,9 @@ PUBLIC_CLAIMANTS = re.compile(r"人民检察院|消费者组织|网信部门确�
 
 
 #: A deadline that runs from another remedy's outcome (行政诉讼法第四十五条: 不服复议决定的，
-#: 收到复议决定书之日起十五日内) is the second step, not the time a person has to act first.
-AFTER_ANOTHER_REMEDY = re.compile(r"复议决定|复议机关逾期不作决定|复审决定|申诉决定")
+#: 收到复议决定书之日起十五日内) or from the end of an obstacle (第四十八条: 障碍消除后十日内
+#: 申请延长) is a later step, not the time a person has to act first.
+LATER_DEADLINE = re.compile(r"复议决定|复议机关逾期不作决定|复审决定|申诉决定|障碍消除")
 
 
 def _remedy_lines(analysis: Analysis, intents: Iterable[str] = ()) -> list[ConclusionLine]:
@@ -1193,10 +1194,10 @@ def _remedy_lines(analysis: Analysis, intents: Iterable[str] = ()) -> list[Concl
                                          asked.index(k) if k in asked else len(asked)))
     lines = []
     for kind in order[:3]:
-        # the ordinary deadline (六十日内) before one that runs from another remedy's decision
-        # (不服复议决定的…十五日内) and before an outer limit (超过二十年…不予受理) of the same remedy
+        # the ordinary deadline (六十日内) before a later step's (不服复议决定的…十五日内, 障碍消除
+        # 后十日内) and before an outer limit (超过二十年…不予受理) of the same remedy
         timed = sorted((r for r in kinds[kind] if r.time_limit),
-                       key=lambda r: (r.outer, bool(AFTER_ANOTHER_REMEDY.search(r.detail))))
+                       key=lambda r: (r.outer, bool(LATER_DEADLINE.search(r.detail))))
         verb = REMEDY_VERBS.get(kind, kind)
         shown = (timed or kinds[kind])[0]  # the remedy the line cites
         if kind == GENERIC_REMEDY and shown.detail:

@@ -299,12 +299,12 @@ def test_a_claim_no_remedy_pattern_names_says_what_the_article_gives():
 
 
 def test_the_direct_suit_deadline_comes_before_the_one_after_review(articles):
-    """With 行政诉讼法第四十五条 (不服复议决定的…十五日内) ranked above 第四十六条 (直接起诉…六个
-    月内), the 行政诉讼 line gives the six months a person has to act first; the fifteen days
-    after a review decision are the second step."""
+    """With 行政诉讼法第四十五条 (不服复议决定的…十五日内) and 第四十八条 (障碍消除后十日内申请
+    延长) ranked above 第四十六条 (直接起诉…六个月内), the 行政诉讼 line gives the six months a
+    person has to act first; the fifteen days after a review decision are a later step."""
     law = "中华人民共和国行政诉讼法"
-    evidence = [item(articles, law, "第四十五条", 1), item(articles, law, "第四十六条", 2)]
-    assert "复议决定" in evidence[0].text and "六个月" in evidence[1].text
+    evidence = [item(articles, law, "第四十五条", 1), item(articles, law, "第四十八条", 2), item(articles, law, "第四十六条", 3)]
+    assert "复议决定" in evidence[0].text and "障碍消除" in evidence[1].text and "六个月" in evidence[2].text
     analysis = analyse("被罚了款，还能去法院告吗？最晚什么时候？", evidence)
     suit = [line for line in analysis.conclusion if line.text.startswith("可以提起行政诉讼")]
     assert len(suit) == 1 and suit[0].basis == [f"{law}第四十六条"] and "六个月" in suit[0].time_limit
