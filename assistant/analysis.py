@@ -1369,16 +1369,16 @@ LAYER_ROLES = {
     "remedy": ("remedy", "time_limit"),
 }
 FALLBACK_ROLES = tuple(dict.fromkeys(role for roles in LAYER_ROLES.values() for role in roles))
+FALLBACK_ISSUES = 3
 #: The layers that say who answers — 对外 (to the harmed person) and 个人 (personally) —
 #: are filled from an issue only for a question that asks who answers: liable,
 #: compensation or whom to sue (`WHO_ANSWERS_INTENTS`). Why: read over 720 dev and probe
 #: answers, the filled lines of questions asking something else (能要来看看吗, 合理吗, 怎么
-#: 弄掉, 还能要回损失吗) named parties of the issue's provisions that the story does not have
+#: 弄掉, 还能复议吗) named parties of the issue's provisions that the story does not have
 #: (被告 of a 政府信息公开 suit for `政府那个平台存了我哪些信息`; 工作人员——刑事责任 of the
 #: 工伤认定 issue for a worker who fell from a scaffold); 无依据 says what is true.
 WHO_ANSWERS_LAYERS = ("external", "individual")
 WHO_ANSWERS_INTENTS = frozenset({"liability", "compensation", "defendant"})
-FALLBACK_ISSUES = 3
 
 
 def _fillable(layer: str, understanding: Understanding | None) -> bool:
