@@ -363,3 +363,14 @@ def test_a_grounded_answer_keeps_its_analysis(procedure_pipeline):
     answer = procedure_pipeline.ask("电子签名有什么法律效力？伪造电子签名要承担什么责任？")
     assert not answer.no_legal_basis and answer.analysis.parties
     assert EVIDENCE_TITLE + "（" in render_evidence(answer)
+
+
+def test_every_lay_topic_is_a_lay_phrase_of_the_expansion_table():
+    """`LAY_TOPICS` names rows of `LAY_TO_LEGAL` by their pattern (the gate counts those rows
+    together as one point and the others one each): a topic that is not exactly such a
+    pattern would be a second, unchecked copy of the vocabulary."""
+    from assistant.vocabulary import LAY_TO_LEGAL, LAY_TOPICS
+
+    patterns = [pattern for pattern, _terms in LAY_TO_LEGAL]
+    assert LAY_TOPICS <= set(patterns)
+    assert len(patterns) == len(set(patterns))  # one row per lay phrase
