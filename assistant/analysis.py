@@ -794,6 +794,14 @@ def _remedies(reads: list[_Read]) -> list[Remedy]:
 
 # --- remedies from the issue map -----------------------------------------------------------
 
+#: A 查阅 / 更正 / 删除 request is a person's right over their own personal information
+#: (个人信息保护法第四十四条至第四十八条) only where the article or its why speaks of it;
+#: 企业信息公示暂行条例第十二条's 要求更正 of a firm's public record, a 征信 or 信用 entry's
+#: correction, a 失信名单 entry's 删除 are a record's correction (`RECORD_CORRECTION`).
+PERSONAL_INFORMATION = re.compile(r"个人信息|个人数据|个人有权")
+PI_REQUEST, RECORD_CORRECTION = "个人信息权利请求", "信息更正请求"
+_CORRECTION = re.compile(r"更正|补充|删除")
+
 #: Remedy names read from an issue-map provision's `why` (then its text), first match wins.
 #: The classifier's own kinds (行政复议, 行政诉讼, 国家赔偿 …) keep their names so a map
 #: provision adds its time limit to the remedy already read from the same article.
@@ -805,7 +813,7 @@ REMEDY_NAMES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("民事诉讼", re.compile(r"民事诉讼|民事权利")),
     ("行政诉讼", re.compile(r"行政诉讼|起诉|诉讼")),
     ("政府信息公开申请", re.compile(r"信息公开|申请公开")),
-    ("个人信息权利请求", re.compile(r"查阅|复制|更正|补充|删除|解释说明")),
+    (PI_REQUEST, re.compile(r"查阅|复制|更正|补充|删除|解释说明")),  # see remedy_name
     ("投诉举报", re.compile(r"投诉|举报")),
 )
 _NUMERAL_RUN = re.compile(f"[{NUMERAL_CHARS}]+")  # the one numeral alphabet (corpus.numerals)
@@ -844,10 +852,13 @@ NOT_THE_PERSONS = (AUTHORITY_DEADLINE, STATUTORY_PERIOD)
 
 
 def remedy_name(*sources: str) -> str:
-    """The remedy named first in the given texts, tried in order ("" if none)."""
+    """The remedy named first in the given texts, tried in order ("" if none); a
+    `PI_REQUEST` only when some source speaks of personal information (see above)."""
     for source in sources:
         for name, pattern in REMEDY_NAMES:
             if pattern.search(source):
+                if name == PI_REQUEST and not any(PERSONAL_INFORMATION.search(s) for s in sources):
+                    return RECORD_CORRECTION if _CORRECTION.search(source) else ""
                 return name
     return ""
 
@@ -1021,7 +1032,8 @@ _INTENT_REMEDIES = {
 REMEDY_VERBS = {
     "行政复议": "申请行政复议", "行政诉讼": "提起行政诉讼", "民事诉讼": "提起民事诉讼", "国家赔偿": "请求国家赔偿",
     "行政补偿": "请求行政补偿", "采购质疑": "向采购人提出质疑", "政府采购投诉": "向财政部门投诉",
-    "个人信息权利请求": "请求查阅、复制、更正、删除个人信息或要求解释说明", "政府信息公开申请": "申请政府信息公开",
+    PI_REQUEST: "请求查阅、复制、更正、删除个人信息或要求解释说明",
+    RECORD_CORRECTION: "要求更正或删除有误、不应保留的信息", "政府信息公开申请": "申请政府信息公开",
     "投诉举报": "投诉、举报", GENERIC_REMEDY: "依该条主张权利",
 }
 

@@ -374,3 +374,29 @@ def test_the_individual_layer_is_filled_only_when_asked(articles):
                            issue_evidence=[(asked.issues[0], [item(articles, law, "第五十三条", 1, origin="issue_map")])])
         individual = [line for line in analysis.conclusion if line.text.startswith(("个人担责", "个人责任"))]
         assert len(individual) == 1 and (individual[0].kind == "individual") == filled, (intents, individual)
+
+
+@pytest.mark.parametrize("law, article, why, expected", [
+    # a firm's public record (要求该政府部门予以更正): no personal information in it
+    ("企业信息公示暂行条例", "第十二条", "政府部门发现公示信息不准确应及时更正，公民、法人有证据证明公示信息不准确的有权要求更正",
+     "信息更正请求"),
+    ("征信业管理条例", "第二十五条", "信息主体认为征信机构采集、保存、提供的信息存在错误、遗漏的，有权提出异议要求更正",
+     "信息更正请求"),
+    # the article's own text speaks of personal information, even where the why does not
+    ("中华人民共和国民法典", "第一千零三十七条", "发现信息有错误可提出异议并请求更正；处理者违法或违约处理的，有权请求及时删除",
+     "个人信息权利请求"),
+    (PIPL, "第四十六条", "个人发现其个人信息不准确或不完整的有权请求更正、补充", "个人信息权利请求"),
+])
+def test_a_correction_is_a_personal_information_request_only_about_personal_information(articles, law, article,
+                                                                                          why, expected):
+    """`可以请求查阅、复制、更正、删除个人信息` was the 结论's remedy line for a small firm
+    wrongly listed as 经营异常 (企业信息公示暂行条例第十二条), for 征信 and 信用 records and
+    for an ID card's registration: a record's correction is `要求更正或删除有误、不应保留的信息`."""
+    from assistant.analysis import REMEDY_VERBS
+
+    evidence = [item(articles, law, article, 1)]
+    u = understanding(IssueProvision(law, article, "remedy", why=why))
+    analysis = analyse("记录错了怎么改？", evidence, understanding=u)
+    assert [r.remedy for r in analysis.remedies if f"{law}{article}" in r.basis] == [expected]
+    lines = [line.text for line in analysis.conclusion if line.kind == "remedy"]
+    assert lines and lines[0].startswith(f"可以{REMEDY_VERBS[expected]}")
