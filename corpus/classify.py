@@ -11,7 +11,8 @@ university's 《本科生学籍管理条例》 and a translation of the EU's 《
 | type        | evidence (title or preamble)                                                 |
 |-------------|------------------------------------------------------------------------------|
 | 法律        | title 中华人民共和国…法 / …法修正案, or a 全国人民代表大会… 通过 line          |
-| 司法解释    | title issued by 最高人民法院 / 最高人民检察院                                 |
+| 司法解释    | title issued by 最高人民法院 / 最高人民检察院, or a 法释〔2021〕12号 line or   |
+|             | the court's 审判委员会 (the procuratorate's 检察委员会) adoption line         |
 | 地方性法规  | a local people's congress adoption line (…省…人民代表大会…通过/批准), a title  |
 |             | 〈place〉…条例 (only local congresses name 条例 after a place; not a school's), |
 |             | or a local congress standing committee's decision amending regulations       |
@@ -34,6 +35,14 @@ UNCONFIRMED = "效力待确认"
 
 _TRAILING_NOTE = re.compile(r"[（(][^）)]*[）)]$")  # (2023-2025年), （试行）, （2021修正）
 _JUDICIAL = re.compile(r"^最高人民(法院|检察院)")
+#: A judicial interpretation's own number on a line of its own (法释〔2021〕12号, 高检发释字〔2019〕
+#: 4号) or its adoption by the court's 审判委员会: the title (人民法院在线诉讼规则) need not name
+#: the court, and a document that only cites an interpretation does neither.
+_JUDICIAL_EVIDENCE = re.compile(
+    r"^\s*(?:法释|高检发释字)\s*[〔\[(（]\s*\d{4}\s*[〕\])）]\s*\d+\s*号\s*$"
+    r"|最高人民(?:法院审判|检察院检察)委员会第?\s*[\d一二三四五六七八九十百千零〇]+\s*次会议[^。]{0,12}通过",
+    re.M,
+)
 _NATIONAL_LAW_TITLE = re.compile(r"^中华人民共和国.+(?<!办)法$|^中华人民共和国.+法典$|法修正案")
 _NPC_ADOPTED = re.compile(r"全国人民代表大会.{0,30}通过")
 _NPC_STANDING = re.compile(r"全国人民代表大会常务委员会")
@@ -53,7 +62,7 @@ def infer_doc_type(title: str, *, has_articles: bool, preamble: str = "", issuer
     """Best guess among DOC_TYPES from the evidence in the table of the module docstring."""
     core = _TRAILING_NOTE.sub("", title.strip())
     evidence = f"{core}\n{preamble}"
-    if _JUDICIAL.match(core) and re.search(r"解释|规定|批复|决定", core):
+    if (_JUDICIAL.match(core) and re.search(r"解释|规定|批复|决定", core)) or _JUDICIAL_EVIDENCE.search(preamble):
         return "司法解释"
     amending = amending_decision_type(core, evidence)
     if amending:

@@ -119,6 +119,12 @@ _REFERENCE_CONTINUATIONS = (
     "改为", "相应", "有关", "关于", "》", "〉", "”", "’", "）", ")", "即", "等", "也", "同", "规",
     "并", "把", "对", "未", "已", "在", "为止", "起", "止",
 )
+#: Of those, the words an article's own first sentence may begin with (`第二条在中华人民共和国
+#: 境内…`, `第五条对违反…`, `第三条未经…`): after a finished sentence, a label glued to one of
+#: them that is the next article in sequence starts that article. Why: a PDF whose text layer
+#: dropped the space after each label (`第二条在…`) lost every article after the first,
+#: with no warning, when these counted as references.
+_ARTICLE_OPENINGS = ("中", "以", "后", "前", "作为", "有关", "关于", "对", "未", "已", "在", "起")
 _SENTENCE_END = tuple("。；：:！？!?”’」』）)】")
 _AMENDING_RE = re.compile(r"修改为|改为|增加|增写|补充|内容如下|修订为|表述为")
 _CJK = r"\u3400-\u9fff\uf900-\ufaff"
@@ -470,10 +476,13 @@ def _judge_candidate(
     separated = not rest or rest[0].isspace()
     expected = _is_expected(number, suffix, last)
     if not separated:
-        if _reads_like_reference(rest) or not expected:
-            return "text"
         if last is not None and not prev_ends_sentence:
             return "text"  # a wrapped sentence continues here
+        if _reads_like_reference(rest) and not (expected and rest.startswith(_ARTICLE_OPENINGS)):
+            return "text"
+        if not expected and (_reads_like_reference(rest) or heading_since_last or in_quote or last is None
+                             or suffix or not last[0] < number <= last[0] + MAX_FORWARD_GAP):
+            return "text"  # a glued label out of sequence: only a short gap forward, in plain text
     if expected:
         return "article"
     if in_quote:

@@ -51,3 +51,15 @@ def test_markdown_outside_lawrefbook_layout_is_typed_by_content(tmp_path):
         target = tmp_path / Path(rel).name
         target.write_bytes((REPO / "data/lawrefbook" / rel).read_bytes())
         assert read_document(target).doc_type == expected
+
+
+@pytest.mark.parametrize(("preamble", "judicial"), [
+    ("法释〔2021〕12号", True),
+    ("《人民法院在线诉讼规则》已于2021年5月18日由最高人民法院审判委员会第1838次会议通过，现予公布", True),
+    ("根据《最高人民法院关于审理行政赔偿案件若干问题的规定》（法释〔2022〕10号），制定本办法。", False),  # only cites one
+])
+def test_a_judicial_interpretation_is_known_by_its_number_or_adoption(preamble, judicial):
+    """Its title need not name the court (人民法院在线诉讼规则); a PDF of it was typed
+    规范性文件 from the number 法释〔2021〕12号 read as any document number."""
+    doc_type = infer_doc_type("人民法院在线诉讼规则", has_articles=True, preamble=preamble)
+    assert (doc_type == "司法解释") is judicial, doc_type

@@ -244,3 +244,20 @@ def test_real_pdf_lines_without_cleaning():
     assert arts[-1].path == ("第七章 附则",)
     assert arts[0].page == 1 and arts[-1].page_end == 7
     assert units[0].kind == "preamble" and units[0].text.startswith("中华人民共和国数据安全法")
+
+
+def test_a_label_glued_to_an_article_opening_starts_the_article():
+    """`第二条在…` / `第四条对…` / `第五条未经…`: words a reference continues with (第二条在本法
+    中…) but also words an article's first sentence begins with. In sequence, after a
+    finished sentence, such a label starts the article; a glued label may also skip a few
+    numbers like a spaced one; `第六条规定的…` after a sentence end stays a reference."""
+    lines = [L("第一条为了甲。"), L("第二条在中华人民共和国境内开展活动，适用本条例。"), L("第三条国家统筹。"),
+             L("第四条对违反本条例的，依法处理。"), L("第五条未经同意，不得处理。"), L("第六条规定的情形除外。"),
+             L("第八条国家鼓励配合。")]
+    units = structure_law(lines, "d")
+    assert [u.number for u in units] == ["第一条", "第二条", "第三条", "第四条", "第五条", "第八条"]
+    assert units[1].text == "在中华人民共和国境内开展活动，适用本条例。"
+    assert units[4].text == "未经同意，不得处理。\n第六条规定的情形除外。"
+    # a wrapped reference (no sentence end before it) is still text, in sequence or not
+    wrapped = structure_law([L("第一条 依照本法"), L("第二条在内的规定处理。")], "d")
+    assert [u.number for u in wrapped] == ["第一条"]
