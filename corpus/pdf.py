@@ -59,7 +59,7 @@ from corpus.classify import infer_doc_type
 from corpus.records import Document, IngestError, Line, Unit, make_doc_id, make_unit_id
 from corpus.structure import structure_law
 from corpus.text import structure_policy
-from corpus.versions import law_key
+from corpus.versions import law_key, naming_date
 
 log = logging.getLogger(__name__)
 
@@ -750,12 +750,18 @@ _CN_DATE_RE = re.compile(rf"([{DIGIT_CHARS}]{{4}})年([{SMALL_NUMERAL_CHARS}]{{1
 
 def find_dates(text: str) -> list[str]:
     """All complete dates in a text as ISO strings (Arabic or Chinese numerals)."""
+    return [iso for iso, _ in dated_tails(text)]
+
+
+def dated_tails(text: str, tail: int = 8) -> list[tuple[str, str]]:
+    """(ISO date, the `tail` characters after it) for every complete date in `text`: what
+    follows a date says whether it is an adoption or an entry into force (`versions.naming_date`)."""
     found = []
-    for year, month, day in _DATE_RE.findall(text):
-        found.append((int(year), int(month), int(day)))
-    for year, month, day in _CN_DATE_RE.findall(text):
-        found.append((chinese_to_int(year), chinese_to_int(month), chinese_to_int(day)))
-    return [f"{y:04d}-{m:02d}-{d:02d}" for y, m, d in found if 1 <= m <= 12 and 1 <= d <= 31]
+    for m in _DATE_RE.finditer(text):
+        found.append((int(m[1]), int(m[2]), int(m[3]), text[m.end() : m.end() + tail]))
+    for m in _CN_DATE_RE.finditer(text):
+        found.append((chinese_to_int(m[1]), chinese_to_int(m[2]), chinese_to_int(m[3]), text[m.end() : m.end() + tail]))
+    return [(f"{y:04d}-{mo:02d}-{d:02d}", after) for y, mo, d, after in found if 1 <= mo <= 12 and 1 <= d <= 31]
 
 
 def looks_like_law(lines: Sequence[Line]) -> bool:
@@ -965,8 +971,7 @@ def read_pdf(
     preamble = "".join(line.text for line in preamble_lines)
     title = guess_title(content.raw_first_page) or path.stem
     issuer = guess_issuer(title, preamble, content.lines)
-    dates = find_dates(preamble) if has_articles else []
-    version_date = max(dates) if dates else _signature_date(content.lines)
+    version_date = (naming_date(dated_tails(preamble)) if has_articles else "") or _signature_date(content.lines)
     doc_number = next((m.group(0) for line in lines[:8] if (m := _DOC_NUMBER_RE.search(line.text))), "")
     units, structurer = _structure(lines, doc_id, has_articles)
     units = _fix_pages(split_long_units(units, doc_id), content.char_stream, content.char_pages)

@@ -28,6 +28,12 @@ from corpus.records import Document, Unit
 #: same version (PDF extraction differs in a few articles; a revision changes many).
 SAME_VERSION_THRESHOLD = 0.98
 
+#: What follows a date that says when a version enters into force (`自2019年5月15日起施行`):
+#: a version is named by its adoption, amendment or promulgation date — LawRefBook's file
+#: names and the Markdown reader's header rule — so a PDF of 政府信息公开条例 (公布 2019-04-03,
+#: 施行 2019-05-15) is the Markdown's version, not a newer one.
+_IN_FORCE_TAIL = re.compile(r"^\s*(?:起\s*)?(?:正式\s*)?(?:施行|生效)")
+
 _PRC = "中华人民共和国"
 #: Bracketed version notes that are not part of the name: (2021修正), (2018年修订), (修改).
 _VERSION_NOTE_RE = re.compile(rf"\((?:[0-9]{{4}}\s*年?)?\s*(?:第[{SMALL_NUMERAL_CHARS}]+次)?\s*(?:修正|修订|修改)(?:本|文本)?\)")
@@ -122,9 +128,24 @@ def _preference(doc: Document) -> tuple[int, int, str]:
     return (0 if doc.source_format == "markdown" else 1, 0 if doc.version_date else 1, doc.source_path)
 
 
+def naming_date(dated: Iterable[tuple[str, str]]) -> str:
+    """The date that names a version, from (ISO date, the text right after it) pairs of a
+    preamble: the latest one not followed by 施行 (`_IN_FORCE_TAIL`), else the latest; ""."""
+    dated = [(iso, tail) for iso, tail in dated if iso]
+    adopted = [iso for iso, tail in dated if not _IN_FORCE_TAIL.match(tail)]
+    dates = adopted or [iso for iso, _ in dated]
+    return max(dates) if dates else ""
+
+
 def _same_version(doc: Document, kept: Document) -> bool:
+    """Same date; or a copy in another format (a PDF of a Markdown text) whose articles are
+    all identical — its reader may have dated it by another line of its preamble, and
+    identical text is one version whatever the dates say (two Markdown files of the same
+    text under two dates stay two versions, as LawRefBook lists them); or — a date unknown
+    — `SAME_VERSION_THRESHOLD` identical articles."""
     if doc.version_date and kept.version_date:
-        return doc.version_date == kept.version_date
+        return doc.version_date == kept.version_date or (
+            doc.source_format != kept.source_format and bool(doc.articles()) and content_similarity(doc, kept) == 1.0)
     return content_similarity(doc, kept) >= SAME_VERSION_THRESHOLD
 
 

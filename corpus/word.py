@@ -40,6 +40,7 @@ from corpus.normalize import normalize_text
 from corpus.records import Document, IngestError, Line, make_doc_id
 from corpus.structure import structure_law
 from corpus.text import has_articles, parse_date, preamble_text, resolve_doc_type, structure_policy
+from corpus.versions import naming_date
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK"
@@ -249,13 +250,12 @@ def table_lines(table) -> list[Line]:
 
 
 def enactment_date(lines: list[Line]) -> str:
-    """Latest date in the enactment/amendment note before the first article ("" if none)."""
-    dates: list[str] = []
+    """The date naming the version in the enactment/amendment note before the first article
+    (`versions.naming_date`: not the date it enters into force; "" if none)."""
+    dated: list[tuple[str, str]] = []
     for line in lines[:6]:
         if line.text.lstrip().startswith("第"):
             break
         for m in ENACTMENT_DATE.finditer(line.text):
-            iso = parse_date(m.group(0))
-            if iso:
-                dates.append(iso)
-    return max(dates) if dates else ""
+            dated.append((parse_date(m.group(0)), line.text[m.end() : m.end() + 8]))
+    return naming_date(dated)

@@ -95,6 +95,35 @@ def test_same_date_pdf_is_duplicate_even_if_text_differs():
     assert (out[0].status, out[0].duplicate_of) == ("duplicate", md_doc.doc_id)
 
 
+def test_a_copy_in_another_format_with_identical_articles_is_a_duplicate_whatever_its_date():
+    """A PDF's reader may date it by another line of its preamble (an adoption date where the
+    Markdown has the promulgation date): identical articles are the same version, and the
+    user's upload never supersedes the curated text. Two Markdown files of one text under
+    two dates stay two versions; a PDF with a changed article is a version of its own."""
+    md = fake_doc("a/数据法(2020-01-01).md", "数据法", date="2020-01-01", texts=("甲。", "乙。"))
+    pdf = fake_doc("b/数据法.pdf", "数据法", date="2020-03-01", fmt="pdf", texts=("甲。", "乙 。"))
+    out = assign_status([pdf, md])
+    assert (out[0].status, out[0].duplicate_of, out[1].status) == ("duplicate", md.doc_id, "current")
+    later_md = fake_doc("c/数据法(2020-03-01).md", "数据法", date="2020-03-01", texts=("甲。", "乙。"))
+    assert [d.status for d in assign_status([later_md, md])] == ["current", "superseded"]
+    revised = fake_doc("b/数据法.pdf", "数据法", date="2020-03-01", fmt="pdf", texts=("甲。", "丙。"))
+    assert [d.status for d in assign_status([revised, md])] == ["current", "superseded"]
+
+
+@pytest.mark.parametrize(("preamble", "date"), [
+    ("（2007年4月5日中华人民共和国国务院令第492号公布　2019年4月3日中华人民共和国国务院令第711号修订）"
+     "《中华人民共和国政府信息公开条例》已经2019年4月3日国务院第46次常务会议修订通过，现予公布，自2019年5月15日起施行。",
+     "2019-04-03"),
+    ("（2021年12月17日公安部令第163号公布，自 2022 年 4 月 1 日起施行）", "2021-12-17"),
+    ("本办法自2022年4月1日起施行。", "2022-04-01"),  # nothing else: the only date there is
+])
+def test_a_version_is_named_by_its_adoption_not_its_entry_into_force(preamble, date):
+    from corpus.pdf import dated_tails
+    from corpus.versions import naming_date
+
+    assert naming_date(dated_tails(preamble)) == date
+
+
 def test_undated_different_text_is_ranked_below_dated_version():
     dated = fake_doc("a/数据法(2020-01-01).md", "数据法", date="2020-01-01", texts=("甲。", "乙。"))
     undated = fake_doc("b/数据法.pdf", "数据法", fmt="pdf", texts=("丙。", "丁。"))
