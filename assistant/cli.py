@@ -47,6 +47,8 @@ def _print_reports(reports, as_json: bool) -> None:
             continue
         pages = f", {report.pages} pages" if report.pages else ""
         status = f" [{report.status}]" if report.status and report.status != "current" else ""
+        if report.duplicate_of:
+            status = f" [{report.status}: {report.duplicate_of} is searched instead]"
         out.write(f"OK      {report.path}\n        {report.doc_type} 《{report.title}》{status}: {report.units} units{pages}\n")
         for warning in report.warnings:
             out.write(f"        warning: {warning}\n")
@@ -54,7 +56,7 @@ def _print_reports(reports, as_json: bool) -> None:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Parse files (a directory is walked) and report; with --collection, add them to it."""
-    from corpus.catalog import add_files
+    from corpus.catalog import add_files, report_joined_statuses, set_statuses
     from corpus.ingest import finalize, ingest_files, iter_files
 
     files = iter_files([Path(p) for p in args.paths])
@@ -63,17 +65,21 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print(f"FAILED  {path}: no such file or directory", file=sys.stderr)
     files = [p for p in files if p.exists()]
     result = ingest_files(files, ocr=not args.no_ocr, progress=_progress_enabled(args))
-    finalize(result.documents)
+    set_statuses(result.reports, finalize(result.documents))
     if args.doc_type:  # the user's word over the inferred type (kept with the collection's files)
         for report in result.reports:
             if report.ok:
                 report.doc_type = args.doc_type
+    if not args.collection:
+        _print_reports(result.reports, args.json)
+        return EXIT_FAILURES if (result.failed or missing) else EXIT_OK
+    good = [r for r in result.reports if r.ok]  # a failed file is never added
+    stored = add_files(args.collection, [Path(r.path) for r in good], doc_type=args.doc_type)
+    # the status that matters is among the collection's documents (a PDF of a law it holds is a duplicate)
+    report_joined_statuses(args.collection, list(zip(good, stored)))
     _print_reports(result.reports, args.json)
-    if args.collection:
-        good = [Path(r.path) for r in result.reports if r.ok]  # a failed file is never added
-        add_files(args.collection, good, doc_type=args.doc_type)
-        print(f"added {len(good)} file(s) to collection {args.collection!r}", file=sys.stderr if args.json else sys.stdout)
-        _refresh_index(args)
+    print(f"added {len(good)} file(s) to collection {args.collection!r}", file=sys.stderr if args.json else sys.stdout)
+    _refresh_index(args)
     return EXIT_FAILURES if (result.failed or missing) else EXIT_OK
 
 

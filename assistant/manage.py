@@ -27,6 +27,7 @@ from typing import Callable
 
 from assistant.pipeline import Pipeline, default_index_dir
 from corpus.catalog import (ParseCache, add_files, cached_reader, load_collection, load_spec, parser_fingerprint,
+                            report_joined_statuses,
                             sanitize_filename)
 from corpus.config import fagui_home
 from corpus.errors import UsageError
@@ -203,6 +204,8 @@ def add_uploads(collection: str, files: list[tuple[Path, str]], *, max_bytes: in
         report.path = stored.relative_to(spec.state_dir).as_posix()
         outcome.reports.append(report)
         outcome.stored.append(stored)
+    if outcome.stored:  # the status that matters is among the collection's documents
+        report_joined_statuses(collection, list(zip([r for r in outcome.reports if r.ok], outcome.stored)))
     return outcome
 
 

@@ -372,6 +372,16 @@ def rank_change(row: dict) -> str:
 # ------------------------------------------------------------------ ingest reports and documents
 
 
+def _version_note(report) -> str:
+    """Where an accepted file stands among the collection's versions, when it is not the text
+    searched: a copy of a text already held, or an older version."""
+    if report.status == "duplicate":
+        return f'<div class="warning">与已有文本相同，检索时使用 {esc(report.duplicate_of)}</div>'
+    if report.status == "superseded":
+        return '<div class="warning">较早的版本：检索时使用现行版本，本文本仅供查阅历史</div>'
+    return ""
+
+
 def render_reports(reports: Sequence) -> str:
     """Per-file ingest report: accepted (units, pages, warnings) or refused (reason)."""
     rows = []
@@ -380,7 +390,8 @@ def render_reports(reports: Sequence) -> str:
             warnings = "".join(f'<div class="warning">⚠ {esc(w)}</div>' for w in report.warnings)
             pages = f"，{report.pages} 页" if report.pages else ""
             rows.append(f'<tr class="ok"><td>{esc(report.path)}</td><td>已接收</td>'
-                        f"<td>{esc(report.doc_type)}《{esc(report.title)}》：{report.units} 个条文单元{pages}{warnings}</td></tr>")
+                        f"<td>{esc(report.doc_type)}《{esc(report.title)}》：{report.units} 个条文单元{pages}"
+                        f"{_version_note(report)}{warnings}</td></tr>")
         else:
             rows.append(f'<tr class="failed"><td>{esc(report.path)}</td><td>已拒绝</td><td class="error">{esc(report.error)}</td></tr>')
     return ('<div class="fagui-card"><table class="reports"><thead><tr><th>文件</th><th>结果</th><th>说明</th></tr></thead><tbody>'

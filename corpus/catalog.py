@@ -240,18 +240,33 @@ def load_collection(name: str, *, progress: bool = False, use_cache: bool = True
     )
     added.documents = apply_declared_types(added.documents, declared_types(spec))
     documents = finalize(shipped.documents + added.documents)
-    by_id = {doc.doc_id: doc for doc in documents}
-    reports = [_refresh(report, by_id) for report in shipped.reports + added.reports]
+    reports = shipped.reports + added.reports
+    set_statuses(reports, documents)
     return IngestResult(documents=documents, reports=reports)
 
 
-def _refresh(report: FileReport, by_id: dict[str, Document]) -> FileReport:
-    """Status is only known after all versions are seen: copy it back into the report."""
-    doc = by_id.get(report.doc_id)
-    if doc is not None:
-        report.status = doc.status
-        report.doc_type = doc.doc_type
-    return report
+def set_statuses(reports: list[FileReport], documents: list[Document]) -> None:
+    """Status is only known after all versions are seen: copy each document's status, type
+    and — a duplicate — the source path of the copy searched instead back into its report."""
+    by_id = {doc.doc_id: doc for doc in documents}
+    for report in reports:
+        doc = by_id.get(report.doc_id)
+        if doc is not None:
+            kept = by_id.get(doc.duplicate_of)
+            report.status, report.doc_type = doc.status, doc.doc_type
+            report.duplicate_of = kept.source_path if kept else doc.duplicate_of
+
+
+def report_joined_statuses(name: str, stored: list[tuple[FileReport, Path]]) -> None:
+    """Give each report of a file `add_files` stored (report, stored path) the status its
+    document has among everything the collection holds — a PDF of a law it already has is
+    a `duplicate` (with the copy searched instead), an older text `superseded` — and its id
+    there. Parses with the cache, so only new files are read again."""
+    by_path = {report.path: report for report in load_collection(name).reports}
+    for report, path in stored:
+        joined = by_path.get(str(path))
+        if joined is not None:
+            report.doc_id, report.status, report.duplicate_of = joined.doc_id, joined.status, joined.duplicate_of
 
 
 # ------------------------------------------------------------------ types set by the user

@@ -208,7 +208,8 @@ class FileReport:
     warnings: list[str] = field(default_factory=list)
     error: str = ""
     doc_id: str = ""
-    status: str = ""
+    status: str = ""  # current / superseded / duplicate, among the batch or the collection it joined
+    duplicate_of: str = ""  # the source path of the copy searched instead (status duplicate)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

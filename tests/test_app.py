@@ -108,6 +108,15 @@ def test_upload_is_searchable_at_once_and_removable(app, tmp_path):
     assert all("平台运维安全办法" not in c[0] for c in app.document_choices(UPLOADS))
 
 
+def test_an_uploaded_pdf_of_a_law_already_held_says_which_copy_is_searched(app):
+    """The upload report said only 已接收: a PDF of 数据安全法, whose Markdown the collection
+    holds, is that text's duplicate, and the report says which copy answers."""
+    report, _ = app.upload([str(SHARED / "pdfs" / "01_law_data_security_law_2021.pdf")], UPLOADS, progress=False)
+    assert "已接收" in report and "与已有文本相同，检索时使用" in report and "数据安全法(2021-06-10).md" in report, report
+    source = next(c for c in app.document_choices(UPLOADS) if c[1].endswith("01_law_data_security_law_2021.pdf"))[1]
+    assert "已移除" in app.remove(source, UPLOADS, progress=False)
+
+
 def test_queries_answer_from_the_last_index_while_an_upload_is_indexed(app, tmp_path, monkeypatch):
     """The build is held open; meanwhile questions are answered from the old pipeline."""
     release, entered = threading.Event(), threading.Event()

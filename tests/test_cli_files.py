@@ -174,3 +174,24 @@ def test_doc_type_set_by_the_user_survives_the_index_build(home, tmp_path, capsy
     assert main(["ingest", str(path), "--quiet", "--collection", "rules"]) == 0  # stored again, no type given
     (doc,) = load_collection("rules").documents
     assert doc.doc_type == "效力待确认"
+
+
+DATA_SECURITY_PDF = REPO.parent / "shared" / "pdfs" / "01_law_data_security_law_2021.pdf"
+
+
+def test_ingest_reports_a_copy_of_a_law_already_held_as_its_duplicate(home, capsys):
+    """`fagui ingest` printed every good file as `current`: the grouping's status was thrown
+    away. A PDF of 数据安全法 beside its Markdown is the Markdown's duplicate — within the
+    batch, and among the collection's documents when it joins one."""
+    assert main(["ingest", str(LAW), str(DATA_SECURITY_PDF), "--json", "--quiet"]) == 0
+    markdown, pdf = json.loads(capsys.readouterr().out)
+    assert (markdown["status"], pdf["status"], pdf["duplicate_of"]) == ("current", "duplicate", str(LAW))
+    assert main(["ingest", str(LAW), "--quiet", "--collection", "held"]) == 0
+    capsys.readouterr()
+    assert main(["ingest", str(DATA_SECURITY_PDF), "--json", "--quiet", "--collection", "held"]) == 0
+    (report,) = json.loads(capsys.readouterr().out)
+    kept = next(d for d in load_collection("held").documents if d.source_format == "markdown")
+    assert (report["status"], report["duplicate_of"]) == ("duplicate", kept.source_path)
+    assert report["doc_id"] in {d.doc_id for d in load_collection("held").documents}
+    assert main(["ingest", str(DATA_SECURITY_PDF), "--quiet", "--collection", "held"]) == 0
+    assert f"[duplicate: {kept.source_path} is searched instead]" in capsys.readouterr().out
