@@ -74,6 +74,34 @@ def infer_doc_type(title: str, *, has_articles: bool, preamble: str = "", issuer
     return "规范性文件"
 
 
+#: Province-level names as a local people's congress calls itself (…省人民代表大会).
+PROVINCES = (
+    "北京市", "天津市", "上海市", "重庆市", "河北省", "山西省", "辽宁省", "吉林省", "黑龙江省", "江苏省", "浙江省",
+    "安徽省", "福建省", "江西省", "山东省", "河南省", "湖北省", "湖南省", "广东省", "海南省", "四川省", "贵州省",
+    "云南省", "陕西省", "甘肃省", "青海省", "台湾省", "内蒙古自治区", "广西壮族自治区", "西藏自治区",
+    "宁夏回族自治区", "新疆维吾尔自治区", "香港特别行政区", "澳门特别行政区",
+)
+_CONGRESS_AFTER = rf"(?:第[{SMALL_NUMERAL_CHARS}]+届)?人民代表大会"
+_TITLE_CITY = re.compile(r"^(?P<city>[\u4e00-\u9fff]{2,6}?(?:市|自治州))")
+
+
+def congress_region(title: str, evidence: str) -> str:
+    """The region of a local regulation from the congresses its preamble names: the one
+    province-level congress (`浙江省第十三届人民代表大会常务委员会…批准`), plus the city whose
+    name the title begins with when that city's congress adopted it (`台州市…人民代表大会…
+    通过` for 台州市企业信用促进条例 → `浙江省台州市`), as the LawRefBook reader names it from
+    its folder and issuer (`corpus.markdown.refine_region`); "" when it cannot tell. Why: a
+    PDF of a local regulation had no region, so it never met its Markdown text as a version."""
+    provinces = [p for p in PROVINCES if re.search(re.escape(p) + _CONGRESS_AFTER, evidence)]
+    if len(provinces) != 1:
+        return ""
+    province = provinces[0]
+    m = _TITLE_CITY.match(title)
+    if m and m["city"] != province and re.search(re.escape(m["city"]) + _CONGRESS_AFTER, evidence):
+        return province + m["city"]
+    return province
+
+
 def amending_decision_type(core: str, evidence: str) -> str:
     """法律 / 地方性法规 for a congress standing committee's decision amending laws or
     regulations (its body lists amendments, not articles); "" for anything else."""

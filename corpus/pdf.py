@@ -55,7 +55,7 @@ import numpy as np
 
 from corpus.normalize import join_texts, normalize_text, starts_structure, wrap_groups
 from corpus.numerals import DIGIT_CHARS, NUMERAL_CHARS, SMALL_NUMERAL_CHARS, chinese_to_int
-from corpus.classify import infer_doc_type
+from corpus.classify import congress_region, infer_doc_type
 from corpus.records import Document, IngestError, Line, Unit, make_doc_id, make_unit_id
 from corpus.structure import structure_law
 from corpus.text import structure_policy
@@ -981,14 +981,16 @@ def read_pdf(
     extra["parse_seconds"] = round(time.perf_counter() - started, 3)
     if doc_number:
         extra["doc_number"] = re.sub(r"\s+", "", doc_number)
+    doc_type = guess_doc_type(title, preamble, has_articles, issuer)
     return Document(
         doc_id=doc_id,
         title=title,
-        doc_type=guess_doc_type(title, preamble, has_articles, issuer),
+        doc_type=doc_type,
         source_path=source,
         source_format="pdf",
         units=units,
         issuer=issuer,
+        region=congress_region(title, preamble) if doc_type == "地方性法规" else "",
         version_date=version_date,
         law_key=law_key(title),
         pages=content.pages,

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from corpus.normalize import normalize_text
 from corpus.numerals import NUMERAL_CHARS, SECTION_NUMERAL_CHARS, chinese_to_int
-from corpus.classify import infer_doc_type as classify_title
+from corpus.classify import congress_region, infer_doc_type as classify_title
 from corpus.records import DOC_TYPES, Document, IngestError, Line, Unit, make_doc_id, make_unit_id
 from corpus.structure import structure_law
 
@@ -130,7 +130,7 @@ def read_text(path: Path) -> Document:
         units=units,
         issuer=front.get("issuer", ""),
         version_date=version_date,
-        region=front.get("region", ""),
+        region=front.get("region", "") or (congress_region(title, evidence) if doc_type == "地方性法规" else ""),
         warnings=warnings,
         extra=extra,
     )

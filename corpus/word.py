@@ -36,6 +36,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
+from corpus.classify import congress_region
 from corpus.normalize import normalize_text
 from corpus.records import Document, IngestError, Line, make_doc_id
 from corpus.structure import structure_law
@@ -75,7 +76,8 @@ def read_docx(path: Path) -> Document:
         units = structure_law(law_lines, doc_id)
     else:
         units = structure_policy(lines, doc_id)
-    doc_type, warning = resolve_doc_type("", title, statute, preamble_text(lines))
+    preamble = preamble_text(lines)
+    doc_type, warning = resolve_doc_type("", title, statute, preamble)
     return Document(
         doc_id=doc_id,
         title=title,
@@ -84,6 +86,7 @@ def read_docx(path: Path) -> Document:
         source_format="docx",
         units=units,
         version_date=enactment_date(lines) if statute else "",
+        region=congress_region(title, preamble) if doc_type == "地方性法规" else "",
         warnings=[warning] if warning else [],
         extra={"core_title": docx_document.core_properties.title or ""},
     )

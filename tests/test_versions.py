@@ -203,3 +203,20 @@ def test_a_citation_names_the_current_version_when_an_older_one_has_the_same_lab
     doc, unit = table.units[unit_id]
     assert doc.status == "current" and unit.text.startswith("行政复议机关收到行政复议申请后，应当在五日内进行审查")
     assert unit_id == table.resolve("中华人民共和国行政复议法", "第三十条")
+
+
+def test_a_text_copy_of_a_local_regulation_meets_its_markdown_as_a_version(tmp_path):
+    """The Markdown reader places 台州市企业信用促进条例 in 浙江省台州市 (its folder and issuer);
+    a copy from another reader had no region, so the two never met and both were current.
+    The congresses of its preamble place the copy the same way: it is a duplicate."""
+    from corpus.ingest import finalize, read_document
+
+    source = LAWREF / "DLC/浙江地方法规/地方性法规/浙江/台州市企业信用促进条例(2020-04-02).md"
+    header, body = source.read_text(encoding="utf-8").split("<!-- INFO END -->", 1)
+    events = [line for line in header.splitlines()[1:] if line.strip()]
+    copy = tmp_path / "台州市企业信用促进条例.txt"
+    copy.write_text("台州市企业信用促进条例\n" + "\n".join(f"（{e.strip()}）" for e in events) + "\n" + body, encoding="utf-8")
+    text = read_document(copy)
+    assert (text.doc_type, text.region) == ("地方性法规", "浙江省台州市")
+    out = {d.source_format: d for d in finalize([read(source.relative_to(LAWREF).as_posix()), text])}
+    assert (out["markdown"].status, out["text"].status) == ("current", "duplicate")
