@@ -510,3 +510,17 @@ def test_a_pdf_of_a_text_in_the_collection_is_its_duplicate(tmp_path):
     out = {d.source_format: d for d in finalize([markdown, pdf])}
     assert (out["markdown"].status, out["pdf"].status, out["pdf"].duplicate_of) == ("current", "duplicate",
                                                                                   out["markdown"].doc_id)
+
+
+def test_a_two_column_page_is_read_column_by_column(tmp_path):
+    """A gazette prints a regulation in two columns whose lines share baselines: grouped by
+    height across the page, they interleaved (an audit PDF kept 22 of 39 articles, none of
+    them intact). Each column is now read in turn, under the title that spans both."""
+    from corpus.ingest import read_document
+
+    source = fixtures.glued_label_articles()
+    document = read_document(fixtures.make_two_columns(tmp_path))
+    assert document.title == "网络数据安全管理条例" and document.doc_type == "行政法规"
+    assert [u.number for u in document.articles()] == [label for label, _ in source]
+    for unit, (label, texts) in zip(document.articles(), source):
+        assert _compact(unit.text) == _compact("".join(texts)), label
