@@ -457,9 +457,10 @@ def find_running_lines(pages: Sequence[Sequence[_RawLine]]) -> set[int]:
     """ids of header/footer/page-number lines, found by repetition across pages.
 
     A digit-masked edge line that recurs on at least max(2, 40 %) of the pages is a
-    running header or footer (`－#－`, `第#页 共#页`, a repeated title). A bare number is a
-    page number only when number − page index is the same on several pages, so table
-    cells or list numbers that happen to end a page survive.
+    running header or footer (`－#－`, `第#页 共#页`, a repeated title). A bare number — or
+    any page-number form (`—3-`, `第3页`), whose decoration OCR reads differently from page
+    to page (`—3-`, `-4-`) — is a page number only when number − page index is the same on
+    several pages, so table cells or list numbers that happen to end a page survive.
     """
     n_pages = len(pages)
     counts: Counter[str] = Counter()
@@ -472,13 +473,13 @@ def find_running_lines(pages: Sequence[Sequence[_RawLine]]) -> set[int]:
     for lines in pages:
         for line in _edge_candidates(lines):
             key = _mask_digits(line.text)
-            if _BARE_NUMBER_RE.match(line.text.strip()):
-                offset = int(line.text) - line.page
+            if _BARE_NUMBER_RE.match(line.text.strip()) or _PAGE_NUMBER_RE.match(line.text):
+                offset = int(re.search(r"\d+", line.text).group()) - line.page
                 offsets[offset] += 1
                 bare.append((line, offset))
+                if not _BARE_NUMBER_RE.match(line.text.strip()) and counts[key] >= threshold and len(key) <= 40:
+                    removed.add(id(line))  # a running `－#－` footer, whatever its numbers
             elif counts[key] >= threshold and len(key) <= 40:
-                removed.add(id(line))
-            elif _PAGE_NUMBER_RE.match(line.text) and n_pages == 1:
                 removed.add(id(line))
     if bare:
         common_offset, support = offsets.most_common(1)[0]
