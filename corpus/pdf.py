@@ -11,12 +11,15 @@ Pipeline, one page at a time, then across pages:
    digits in another font sit a few points higher than the CJK glyphs of the same line).
    Explicit space glyphs and gaps wider than a third of an em become spaces (dropped
    again between CJK by normalisation); a gap wider than three ems separates fields
-   sharing a baseline (`编制部门：…  单位：元`), which keep one space.
+   sharing a baseline (`编制部门：…  单位：元`), which keep one space. A page in two
+   columns (a gutter few lines cross, justified text on both sides: `_gutter`) is read
+   column by column within the bands that lines crossing the gutter cut (`_reading_order`).
 3. Pages without a text layer are rendered with pypdfium2 and OCRed with RapidOCR
    (bundled models, nothing downloaded); OCR boxes go through the same line builder.
 4. Running headers/footers are removed by *repetition*: a line near the top or bottom of
    a page whose digit-masked text recurs on many pages (`－#－`, `第#页`, a document
-   title). Bare page numbers are removed when their value advances with the page index.
+   title). Page numbers, bare or decorated in ways OCR reads differently from page to page
+   (`—3-`, `-4-`), are removed when their value advances with the page index.
 5. A table of contents (`目录` followed by heading-like lines, with or without dot leaders
    and page numbers) is dropped up to the first body line.
 6. Wrapped lines are rejoined (`corpus.normalize.wrap_groups`) with a layout hint per

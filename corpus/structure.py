@@ -480,8 +480,8 @@ def _judge_candidate(
             return "text"  # a wrapped sentence continues here
         if _reads_like_reference(rest) and not (expected and rest.startswith(_ARTICLE_OPENINGS)):
             return "text"
-        if not expected and (_reads_like_reference(rest) or heading_since_last or in_quote or last is None
-                             or suffix or not last[0] < number <= last[0] + MAX_FORWARD_GAP):
+        if not expected and (heading_since_last or in_quote or last is None or suffix
+                             or not last[0] < number <= last[0] + MAX_FORWARD_GAP):
             return "text"  # a glued label out of sequence: only a short gap forward, in plain text
     if expected:
         return "article"
