@@ -46,6 +46,7 @@ from assistant.provisions import (
     ACTOR_ROLES,
     AUTHORITY_CLOCK,
     ITEM_START,
+    JUDICIAL_WRONGDOER,
     ROLE_ANY,
     ROLE_CITIZEN,
     ROLE_ENFORCER,
@@ -665,8 +666,15 @@ def _commissioned(scenario: dict[str, list[str]], understanding: Understanding |
                for role in issue.roles)
 
 
+def _court_not_in_story(sentence: str, question: str) -> bool:
+    """A right to compensation for a court's or procuratorate's own unlawful act (`JUDICIAL_WRONGDOER`)
+    in a story that names neither: it does not say who answers to this person (an agency
+    seized the goods; 行政强制法第八条's second sentence is about 人民法院 in 强制执行)."""
+    return bool(JUDICIAL_WRONGDOER.search(sentence)) and not re.search(r"法院|检察院", question)
+
+
 def _slots(reads: list[_Read], rows: list[tuple[Party, Liability, str]], scenario,
-           understanding: Understanding | None = None) -> dict[str, list[Slot]]:
+           understanding: Understanding | None = None, question: str = "") -> dict[str, list[Slot]]:
     relations = scenario.get("relations", [])
     commissioned = _commissioned(scenario, understanding)
     slots: dict[str, list[Slot]] = {"external": [], "internal": [], "individual": [], "fault_principle": []}
@@ -691,7 +699,8 @@ def _slots(reads: list[_Read], rows: list[tuple[Party, Liability, str]], scenari
             for sentence in _pick_sentences(sentences, relations):
                 add("external", f"{label}：{_quote(sentence)}", ref)
         for remedy in provision.remedies:
-            if remedy.kind == "国家赔偿" and role_of(remedy.holder) == ROLE_CITIZEN and not remedy.outcome:
+            if (remedy.kind == "国家赔偿" and role_of(remedy.holder) == ROLE_CITIZEN and not remedy.outcome
+                    and not _court_not_in_story(remedy.sentence, question)):
                 add("external", f"受害人取得国家赔偿的权利：{_quote(remedy.sentence)}", ref)
             if remedy.kind == "民事诉讼" and role_of(remedy.holder) == ROLE_GOV:
                 add("internal", f"委托方向受托方索赔：{_quote(remedy.sentence)}", ref)
@@ -1521,7 +1530,7 @@ def analyse(
     rows += [row for row in _issue_duty_rows(row_reads, scenario, understanding)
              if (row[0].party, row[0].basis[0]) not in duties]
     rows = [row for row in rows if not _absent_third_party(row[0], question)]  # the duty rows' too
-    slots = _slots(reads, rows, scenario, understanding)
+    slots = _slots(reads, rows, scenario, understanding, question)
     for name, extra in _scholarship_slots(evidence).items():
         slots[name] += extra
     analysis = Analysis(

@@ -244,6 +244,10 @@ OUTCOME = re.compile(
     r"(?:给予|予以)(?:合理)?补偿|承担赔偿责任|采取补救措施|重新作出行政行为"
 )
 _ADMIN_TITLE = re.compile(r"行政|国家赔偿|复议|处罚|许可|强制|政府信息公开")
+#: A harm a court's or procuratorate's own unlawful act caused (行政强制法第八条第二款: 因人民法院
+#: 在强制执行中有违法行为…受到损害的，有权依法要求赔偿): what is claimed is state compensation
+#: (司法赔偿), whatever the title says — never a civil suit.
+JUDICIAL_WRONGDOER = re.compile(r"(?:人民法院|人民检察院)[^，；。]{0,20}违法")
 
 _CN_NUM = NUMERAL_CHARS  # amounts and time limits: 十五日, 2万元
 TIME_LIMIT = re.compile(
@@ -812,7 +816,8 @@ def extract_remedies(text: str, title: str = "") -> list[RemedyClause]:
             if pattern.search(sentence):
                 if kind == "诉讼":
                     kind = litigation_kind(sentence, title)
-                elif kind == "国家赔偿" and "赔偿" not in title and "国家赔偿" not in sentence and "行政" not in sentence:
+                elif (kind == "国家赔偿" and "赔偿" not in title and "国家赔偿" not in sentence and "行政" not in sentence
+                      and not JUDICIAL_WRONGDOER.search(sentence)):
                     kind = "民事诉讼"
                 elif kind == "民事索赔":
                     kind = "民事诉讼"

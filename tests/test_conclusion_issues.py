@@ -400,3 +400,18 @@ def test_a_correction_is_a_personal_information_request_only_about_personal_info
     assert [r.remedy for r in analysis.remedies if f"{law}{article}" in r.basis] == [expected]
     lines = [line.text for line in analysis.conclusion if line.kind == "remedy"]
     assert lines and lines[0].startswith(f"可以{REMEDY_VERBS[expected]}")
+
+
+def test_compensation_for_a_courts_unlawful_enforcement_is_no_civil_suit(articles):
+    """行政强制法第八条's second sentence (因人民法院在强制执行中有违法行为…有权依法要求赔偿)
+    was read as a civil claim: agency-seizure stories were told `可以提起民事诉讼`. It is state
+    compensation; and since it is about a court, it does not say who answers to a person whose
+    goods an agency seized."""
+    law = "中华人民共和国行政强制法"
+    evidence = [item(articles, law, "第八条", 1)]
+    analysis = analyse("区交通运输局扣了我的车两个多月不还，能告吗？", evidence)
+    kinds = {r.remedy for r in analysis.remedies if f"{law}第八条" in r.basis}
+    assert "民事诉讼" not in kinds and {"行政复议", "行政诉讼", "国家赔偿"} <= kinds
+    assert not any("人民法院在强制执行中" in slot.statement for slot in analysis.external)
+    asked = analyse("法院强制执行时搞错了，扣了不该扣的东西，能要赔偿吗？", evidence)
+    assert any("人民法院在强制执行中" in slot.statement for slot in asked.external)
