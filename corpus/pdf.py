@@ -207,7 +207,10 @@ def _gutter(lines: list[list[_Glyph]]) -> float | None:
     parts run up to it, as justified column text does — a table's short fields do not.
     Why: a gazette prints a regulation in two columns whose lines share baselines, and lines
     grouped by height across the page interleaved them (`第七条 …` mid-line, 17 of 39
-    articles lost)."""
+    articles lost). When the lines with text on both sides span a column's worth of lines,
+    only the lines between them count as crossing: a first page that sets its title and opening articles across
+    the page before turning to two columns is a two-column page below a one-column block
+    (`_reading_order` reads that block as bands of its own)."""
     glyphs = [g for line in lines for g in line if g.text.strip()]
     if len(lines) < MIN_COLUMN_LINES or not glyphs:
         return None
@@ -218,16 +221,25 @@ def _gutter(lines: list[list[_Glyph]]) -> float | None:
     best, best_split = None, 0
     x = left + GUTTER_BAND[0] * (right - left)
     while x <= left + GUTTER_BAND[1] * (right - left):
-        crossing = split = full = with_left = 0
-        for xs in spans:
+        crossing, split_at, full, with_left = [], [], 0, 0
+        for index, xs in enumerate(spans):
             if any(x0 < x + half and x1 > x - half for x0, x1 in xs):
-                crossing += 1
+                crossing.append(index)
                 continue
             lefts = [x1 for _, x1 in xs if x1 <= x - half]
-            split += bool(lefts) and any(x0 >= x + half for x0, _ in xs)
+            if lefts and any(x0 >= x + half for x0, _ in xs):
+                split_at.append(index)
             with_left += bool(lefts)
             full += bool(lefts) and max(lefts) >= x - half - FULL_LINE_EMS * em
-        if (crossing <= MAX_CROSSING_SHARE * len(lines) and split >= MIN_SPLIT_LINES
+        split = len(split_at)
+        # few lines cross on the whole page, or few between the first and the last line with
+        # text on both sides when those span a column's worth of lines (a one-column block
+        # above or below the columns: the page's own bands)
+        region = split_at[-1] - split_at[0] + 1 if split_at else 0
+        inside = sum(split_at[0] < i < split_at[-1] for i in crossing) if split_at else 0
+        few_crossing = len(crossing) <= MAX_CROSSING_SHARE * len(lines) or (
+            region >= MIN_COLUMN_LINES and inside <= MAX_CROSSING_SHARE * region)
+        if (few_crossing and split >= MIN_SPLIT_LINES
                 and full >= FULL_LEFT_SHARE * max(with_left, 1) and split > best_split):
             best, best_split = x, split
         x += em / 2

@@ -526,6 +526,21 @@ def test_a_two_column_page_is_read_column_by_column(tmp_path):
         assert _compact(unit.text) == _compact("".join(texts)), label
 
 
+def test_a_page_that_turns_from_one_column_to_two_is_read_in_order(tmp_path):
+    """A gazette's first page sets the opening articles across the page, then turns to two
+    columns. The full-width lines crossed the gutter too often for the page to count as
+    two-column, so its columns were read across and interleaved. The gutter is now looked
+    for where lines have text on both sides; the full-width block above them is a band of
+    its own."""
+    from corpus.ingest import read_document
+
+    source = fixtures.glued_label_articles()
+    document = read_document(fixtures.make_mixed_columns(tmp_path))
+    assert [u.number for u in document.articles()] == [label for label, _ in source]
+    for unit, (label, texts) in zip(document.articles(), source):
+        assert _compact(unit.text) == _compact("".join(texts)), label
+
+
 def test_page_numbers_whose_decoration_ocr_reads_differently_are_found():
     """A scan's footers came back from OCR as `—3-`, `-4-`, `－5－`: masked, no two alike, so
     none recurred and `—3-` stayed inside an article. A page-number form counts like a bare
