@@ -4,7 +4,7 @@ The map's cue words were written from the law, then checked on the dev sets, who
 questions the map's authors had read. Neither says how recognition does on a question
 worded by someone else. So more sets, each by an author who saw only each issue's id,
 name and provisions (`eval/data/issue_probes/`), never the cue words nor the other sets:
-eighteen of 180 (2 per national issue, a short ask and a story, or two short asks; 1 per
+twenty of 180 (2 per national issue, a short ask and a story, or two short asks; 1 per
 local issue) and two of 120 multi-issue situations (`MULTI_ISSUE_SETS`):
 
 - `tuning.jsonl` (plain lay questions), `tuning2.jsonl` (forum and hotline messages,
@@ -25,7 +25,9 @@ local issue) and two of 120 multi-issue situations (`MULTI_ISSUE_SETS`):
   —, misnamed agencies and laws; session 16) and `tuning13.jsonl` (voice-to-text asks
   with homophone slips — 国家陪偿, 行政附议 —, older rural people and their grandchildren,
   staff of public institutions, e-commerce sellers, drivers, returnees writing stiff
-  Chinese; session 17): read one after another, their misses
+  Chinese; session 17) and `tuning14.jsonl` (office workers mixing in English words,
+  hypotheticals, the wrong law or agency named, paralegals' half-legal research asks,
+  search-engine keyword strings; session 17): read one after another, their misses
   widened the map's synonym families and cues where the missing word is general
   vocabulary; each set was measured before it was read, so every round has a held-out
   figure (README);
@@ -42,7 +44,10 @@ local issue) and two of 120 multi-issue situations (`MULTI_ISSUE_SETS`):
   before the twelfth round) and `heldout7.jsonl` (Douyin / Xiaohongshu / Weibo posts,
   12345 work-order summaries in the operator's third person, 信访 letters, law-firm
   intake notes, property and village-committee staff, small-factory owners, parents;
-  written with tuning13 before the thirteenth round): only measured, never read to write a cue.
+  written with tuning13 before the thirteenth round) and `heldout8.jsonl` (accountants,
+  HR and procurement staff, journalists, students drafting a course paper, retirees in
+  WeChat groups, volunteers asking for someone, very polite and very angry writers;
+  written with tuning14 before the fourteenth round): only measured, never read to write a cue.
   Keep it that way; once a set's misses guide the map, it measures nothing.
 
 Each line: `{"id", "issue", "also": [...], "style": "short"|"story", "question"}`.
@@ -66,8 +71,9 @@ from corpus.records import IngestError
 
 PROBES_DIR = Path(__file__).resolve().parent / "data" / "issue_probes"
 PROBE_SETS = ("tuning", "tuning2", "tuning3", "tuning4", "tuning5", "tuning6", "tuning7", "tuning8", "tuning9",
-              "tuning10", "tuning11", "tuning12", "tuning13", "heldout", "heldout2", "heldout3", "heldout4", "heldout5",
-              "heldout6", "heldout7")
+              "tuning10", "tuning11", "tuning12", "tuning13", "tuning14",
+              "heldout", "heldout2", "heldout3", "heldout4", "heldout5",
+              "heldout6", "heldout7", "heldout8")
 #: The multi-issue sets: 120 questions (every issue the `issue` of one, 17 of two), each
 #: raising 1-2 `also` issues that a lawyer would need as well (measured by `recognised_also`).
 MULTI_ISSUE_SETS = ("tuning11", "heldout5")
