@@ -526,16 +526,17 @@ def test_a_two_column_page_is_read_column_by_column(tmp_path):
         assert _compact(unit.text) == _compact("".join(texts)), label
 
 
-def test_a_page_that_turns_from_one_column_to_two_is_read_in_order(tmp_path):
+@pytest.mark.parametrize("columns_first", [False, True], ids=["block-above", "block-below"])
+def test_a_page_that_turns_from_one_column_to_two_is_read_in_order(tmp_path, columns_first):
     """A gazette's first page sets the opening articles across the page, then turns to two
-    columns. The full-width lines crossed the gutter too often for the page to count as
-    two-column, so its columns were read across and interleaved. The gutter is now looked
-    for where lines have text on both sides; the full-width block above them is a band of
-    its own."""
+    columns (or a last page ends its columns with a block across the page). The
+    full-width lines crossed the gutter too often for the page to count as two-column, so
+    its columns were read across and interleaved. The gutter is now looked for where lines
+    have text on both sides; the full-width block is a band of its own."""
     from corpus.ingest import read_document
 
     source = fixtures.glued_label_articles()
-    document = read_document(fixtures.make_mixed_columns(tmp_path))
+    document = read_document(fixtures.make_mixed_columns(tmp_path, columns_first=columns_first))
     assert [u.number for u in document.articles()] == [label for label, _ in source]
     for unit, (label, texts) in zip(document.articles(), source):
         assert _compact(unit.text) == _compact("".join(texts)), label
