@@ -12,8 +12,9 @@ Pipeline, one page at a time, then across pages:
    Explicit space glyphs and gaps wider than a third of an em become spaces (dropped
    again between CJK by normalisation); a gap wider than three ems separates fields
    sharing a baseline (`编制部门：…  单位：元`), which keep one space. A page in two
-   columns (a gutter few lines cross, justified text on both sides: `_gutter`) is read
-   column by column within the bands that lines crossing the gutter cut (`_reading_order`).
+   columns (a gutter few lines cross, justified text on both sides: `_gutter`; a block
+   set across the page above or below the columns does not count) is read column by
+   column within the bands that lines crossing the gutter cut (`_reading_order`).
 3. Pages without a text layer are rendered with pypdfium2 and OCRed with RapidOCR
    (bundled models, nothing downloaded); OCR boxes go through the same line builder.
 4. Running headers/footers are removed by *repetition*: a line near the top or bottom of
@@ -193,8 +194,10 @@ def _cluster_lines(glyphs: Iterable[_Glyph]) -> list[list[_Glyph]]:
 
 
 #: Two columns: at least this many lines on the page, at least this many with text on both
-#: sides of one gutter, at most this share crossing it, and at least this share of the lines
-#: with a left part ending within `FULL_LINE_EMS` of the gutter (justified column text).
+#: sides of one gutter, at most this share crossing it (of the page's lines, or of the lines
+#: from the first to the last with text on both sides when those are at least
+#: MIN_COLUMN_LINES), and at least this share of the lines with a left part ending within
+#: `FULL_LINE_EMS` of the gutter (justified column text).
 MIN_COLUMN_LINES, MIN_SPLIT_LINES, MAX_CROSSING_SHARE, FULL_LEFT_SHARE = 8, 3, 0.15, 0.5
 #: The gutter is looked for in the middle of the text's width, at least this many ems wide.
 GUTTER_BAND, GUTTER_EMS, FULL_LINE_EMS = (0.3, 0.7), 1.0, 2.0
@@ -208,9 +211,9 @@ def _gutter(lines: list[list[_Glyph]]) -> float | None:
     Why: a gazette prints a regulation in two columns whose lines share baselines, and lines
     grouped by height across the page interleaved them (`第七条 …` mid-line, 17 of 39
     articles lost). When the lines with text on both sides span a column's worth of lines,
-    only the lines between them count as crossing: a first page that sets its title and opening articles across
-    the page before turning to two columns is a two-column page below a one-column block
-    (`_reading_order` reads that block as bands of its own)."""
+    only the lines between them count as crossing: a first page that sets its title and
+    opening articles across the page before turning to two columns is a two-column page
+    below a one-column block (`_reading_order` reads that block as bands of its own)."""
     glyphs = [g for line in lines for g in line if g.text.strip()]
     if len(lines) < MIN_COLUMN_LINES or not glyphs:
         return None
