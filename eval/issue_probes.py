@@ -4,7 +4,7 @@ The map's cue words were written from the law, then checked on the dev sets, who
 questions the map's authors had read. Neither says how recognition does on a question
 worded by someone else. So more sets, each by an author who saw only each issue's id,
 name and provisions (`eval/data/issue_probes/`), never the cue words nor the other sets:
-twenty-four of 180 (2 per national issue, a short ask and a story, or two short asks; 1 per
+twenty-six of 180 (2 per national issue, a short ask and a story, or two short asks; 1 per
 local issue) and two of 120 multi-issue situations (`MULTI_ISSUE_SETS`):
 
 - `tuning.jsonl` (plain lay questions), `tuning2.jsonl` (forum and hotline messages,
@@ -32,7 +32,10 @@ local issue) and two of 120 multi-issue situations (`MULTI_ISSUE_SETS`):
   what they do, hurried fragments, long back-stories; session 17) and `tuning16.jsonl`
   (people with little schooling writing a word in pinyin or a look-alike character,
   students, staff of public hospitals and schools, couriers, landlords, people quoting
-  what an official told them; session 17): read one after another, their misses
+  what an official told them; session 17) and `tuning17.jsonl` (people from Hong Kong,
+  Macau or Taiwan using their own terms, people in the middle of a procedure, sarcastic
+  complainers, state-owned-enterprise staff, numbered lists, parents asking for adult
+  children; session 17): read one after another, their misses
   widened the map's synonym families and cues where the missing word is general
   vocabulary; each set was measured before it was read, so every round has a held-out
   figure (README);
@@ -58,8 +61,10 @@ local issue) and two of 120 multi-issue situations (`MULTI_ISSUE_SETS`):
   written with tuning15 before the fifteenth round) and `heldout10.jsonl` (formal emails
   to a law firm, compliance officers, farmers' cooperatives, people abroad, residents of
   minority regions, exact dates and document numbers, a bare question with no facts;
-  written with tuning16 before the sixteenth round): only measured, never read to write
-  a cue.
+  written with tuning16 before the sixteenth round) and `heldout11.jsonl` (grown children
+  asking for their parents, gig workers, rural e-commerce sellers, new civil servants and
+  auxiliary staff, stories told out of order, two unrelated asks in one message; written
+  with tuning17 before the seventeenth round): only measured, never read to write a cue.
   Keep it that way; once a set's misses guide the map, it measures nothing.
 
 Each line: `{"id", "issue", "also": [...], "style": "short"|"story", "question"}`.
@@ -83,9 +88,10 @@ from corpus.records import IngestError
 
 PROBES_DIR = Path(__file__).resolve().parent / "data" / "issue_probes"
 PROBE_SETS = ("tuning", "tuning2", "tuning3", "tuning4", "tuning5", "tuning6", "tuning7", "tuning8", "tuning9",
-              "tuning10", "tuning11", "tuning12", "tuning13", "tuning14", "tuning15", "tuning16",
+              "tuning10", "tuning11", "tuning12", "tuning13", "tuning14", "tuning15", "tuning16", "tuning17",
               "heldout", "heldout2", "heldout3", "heldout4", "heldout5",
-              "heldout6", "heldout7", "heldout8", "heldout9", "heldout10")
+              "heldout6", "heldout7", "heldout8", "heldout9", "heldout10",
+              "heldout11")
 #: The multi-issue sets: 120 questions (every issue the `issue` of one, 17 of two), each
 #: raising 1-2 `also` issues that a lawyer would need as well (measured by `recognised_also`).
 MULTI_ISSUE_SETS = ("tuning11", "heldout5")
