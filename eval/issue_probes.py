@@ -4,7 +4,7 @@ The map's cue words were written from the law, then checked on the dev sets, who
 questions the map's authors had read. Neither says how recognition does on a question
 worded by someone else. So more sets, each by an author who saw only each issue's id,
 name and provisions (`eval/data/issue_probes/`), never the cue words nor the other sets:
-twenty-six of 180 (2 per national issue, a short ask and a story, or two short asks; 1 per
+twenty-eight of 180 (2 per national issue, a short ask and a story, or two short asks; 1 per
 local issue) and two of 120 multi-issue situations (`MULTI_ISSUE_SETS`):
 
 - `tuning.jsonl` (plain lay questions), `tuning2.jsonl` (forum and hotline messages,
@@ -35,7 +35,9 @@ local issue) and two of 120 multi-issue situations (`MULTI_ISSUE_SETS`):
   what an official told them; session 17) and `tuning17.jsonl` (people from Hong Kong,
   Macau or Taiwan using their own terms, people in the middle of a procedure, sarcastic
   complainers, state-owned-enterprise staff, numbered lists, parents asking for adult
-  children; session 17): read one after another, their misses
+  children; session 17) and `tuning18.jsonl` (bystanders and witnesses, officials'
+  families, half-remembered legal phrases, union representatives, 谁对…负责 / 这个锅谁背
+  asks, the harm first and the background after; session 17): read one after another, their misses
   widened the map's synonym families and cues where the missing word is general
   vocabulary; each set was measured before it was read, so every round has a held-out
   figure (README);
@@ -64,7 +66,10 @@ local issue) and two of 120 multi-issue situations (`MULTI_ISSUE_SETS`):
   written with tuning16 before the sixteenth round) and `heldout11.jsonl` (grown children
   asking for their parents, gig workers, rural e-commerce sellers, new civil servants and
   auxiliary staff, stories told out of order, two unrelated asks in one message; written
-  with tuning17 before the seventeenth round): only measured, never read to write a cue.
+  with tuning17 before the seventeenth round) and `heldout12.jsonl` (retired cadres and
+  teachers, parents and school apps, small online and WeChat sellers, young people citing
+  the news, county-hospital staff, third-person accounts of a client or a village; written
+  with tuning18 before the eighteenth round): only measured, never read to write a cue.
   Keep it that way; once a set's misses guide the map, it measures nothing.
 
 Each line: `{"id", "issue", "also": [...], "style": "short"|"story", "question"}`.
@@ -88,10 +93,10 @@ from corpus.records import IngestError
 
 PROBES_DIR = Path(__file__).resolve().parent / "data" / "issue_probes"
 PROBE_SETS = ("tuning", "tuning2", "tuning3", "tuning4", "tuning5", "tuning6", "tuning7", "tuning8", "tuning9",
-              "tuning10", "tuning11", "tuning12", "tuning13", "tuning14", "tuning15", "tuning16", "tuning17",
+              "tuning10", "tuning11", "tuning12", "tuning13", "tuning14", "tuning15", "tuning16", "tuning17", "tuning18",
               "heldout", "heldout2", "heldout3", "heldout4", "heldout5",
               "heldout6", "heldout7", "heldout8", "heldout9", "heldout10",
-              "heldout11")
+              "heldout11", "heldout12")
 #: The multi-issue sets: 120 questions (every issue the `issue` of one, 17 of two), each
 #: raising 1-2 `also` issues that a lawyer would need as well (measured by `recognised_also`).
 MULTI_ISSUE_SETS = ("tuning11", "heldout5")
