@@ -253,6 +253,7 @@ def evidence_from_unit(doc, unit, *, rank: int = 0, origin: str = "search") -> E
         rank=rank,
         origin=origin,
         citation=format_citation(citation) if citation else "",
+        repealed_by=doc.repealed_by,
     )
 
 
@@ -1292,6 +1293,7 @@ def _citation(item: Evidence) -> dict:
         "doc_type": item.doc_type,
         "status": item.status,
         "version_date": item.version_date,
+        "repealed_by": item.repealed_by,
         "binding_force": binding_force(item.doc_type),
         "label": SCHOLARSHIP_LABEL if item.doc_type == "学术文献" else "",
         "citation": item.citation,

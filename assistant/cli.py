@@ -49,6 +49,8 @@ def _print_reports(reports, as_json: bool) -> None:
         status = f" [{report.status}]" if report.status and report.status != "current" else ""
         if report.duplicate_of:
             status = f" [{report.status}: {report.duplicate_of} is searched instead]"
+        if report.repealed_by:
+            status = f" [{report.status}: repealed by {report.repealed_by}]"
         out.write(f"OK      {report.path}\n        {report.doc_type} 《{report.title}》{status}: {report.units} units{pages}\n")
         for warning in report.warnings:
             out.write(f"        warning: {warning}\n")
@@ -124,8 +126,10 @@ def cmd_collection(args: argparse.Namespace) -> int:
         by_status[doc.status] = by_status.get(doc.status, 0) + 1
     units = sum(len(d.units) for d in docs)
     articles = sum(len(d.articles()) for d in docs)
+    repealed = sum(1 for d in docs if d.repealed_by)
     summary = (
-        f"collection {args.collection}: {len(docs)} documents ({', '.join(f'{k} {v}' for k, v in sorted(by_status.items()))}), "
+        f"collection {args.collection}: {len(docs)} documents ({', '.join(f'{k} {v}' for k, v in sorted(by_status.items()))}"
+        f"{f'; {repealed} of them repealed by a later instrument' if repealed else ''}), "
         f"{units} units ({articles} articles), {len(result.failed)} failed files, {elapsed:.1f}s"
     )
     print(summary, file=sys.stderr if args.json else sys.stdout)
@@ -197,6 +201,8 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def _hit_lines(hit) -> list[str]:
     badge = "" if hit.status == "current" else f" [{hit.status} {hit.version_date}]"
+    if hit.repealed_by:
+        badge = f" [已废止 {hit.version_date}: repealed by {hit.repealed_by}]"
     where = f"{hit.source}" + (f" p.{hit.page}" if hit.page else "")
     text = hit.text.replace("\n", " ")
     return [f"{hit.rank:>3}. 《{hit.law}》{hit.article}{badge} ({hit.doc_type}; {hit.origin}; {where})",

@@ -31,7 +31,9 @@ class Section:
     rows: list[list[str]] = field(default_factory=list)
 
 
-def _status(status: str, date: str) -> str:
+def _status(status: str, date: str, repealed_by: str = "") -> str:
+    if repealed_by:
+        return f"已废止（{repealed_by}废止{'，' + date + '版' if date else ''}）"
     if status == "current":
         return f"现行有效（{date}）" if date else "现行有效"
     if status == "superseded":
@@ -59,7 +61,7 @@ def _evidence_paragraph(hit) -> str:
     where = hit.source + (f"，第 {hit.page} 页" if hit.page else "")
     return (
         f"{hit.rank}. 《{hit.law}》{hit.article} — {hit.doc_type}，{binding_force(hit.doc_type)}，"
-        f"{_status(hit.status, hit.version_date)}，{ORIGIN_LABELS.get(hit.origin, hit.origin)}；"
+        f"{_status(hit.status, hit.version_date, hit.repealed_by)}，{ORIGIN_LABELS.get(hit.origin, hit.origin)}；"
         f"{hit.chapter + '；' if hit.chapter else ''}来源 {where}\n{hit.text}"
     )
 

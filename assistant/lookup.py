@@ -794,6 +794,7 @@ class VersionHit:
     status: str
     unit: Unit | None
     same_text: bool = False
+    repealed_by: str = ""  # the version of a repealed instrument: the article that repealed it
 
 
 @dataclass
@@ -839,13 +840,14 @@ class ArticleMatch:
             "law": self.law,
             "doc_id": self.doc.doc_id if self.doc else "",
             "version_date": self.doc.version_date if self.doc else "",
+            "repealed_by": self.doc.repealed_by if self.doc else "",
             "unit_id": self.unit.unit_id if self.unit else "",
             "article": self.unit.number if self.unit else "",
             "text": self.unit.text if self.unit else "",
             "selected_text": self.selected_text,
             "history": [
                 {"doc_id": h.doc_id, "title": h.title, "version_date": h.version_date, "status": h.status,
-                 "unit_id": h.unit.unit_id if h.unit else "", "text": h.unit.text if h.unit else "",
+                 "repealed_by": h.repealed_by, "unit_id": h.unit.unit_id if h.unit else "", "text": h.unit.text if h.unit else "",
                  "same_text": h.same_text}
                 for h in self.history
             ],
@@ -957,7 +959,8 @@ def _match_in_law(ref: ArticleRef, law_id: str, catalog: LawCatalog) -> ArticleM
     for old, old_unit in catalog.versions.history(doc, ref.article):
         history.append(VersionHit(
             doc_id=old.doc_id, title=old.title, version_date=old.version_date, status=old.status,
-            unit=old_unit, same_text=bool(old_unit and articles.get(ref.article) and _same_text(old_unit.text, articles[ref.article].text)),
+            repealed_by=old.repealed_by, unit=old_unit,
+            same_text=bool(old_unit and articles.get(ref.article) and _same_text(old_unit.text, articles[ref.article].text)),
         ))
     match = ArticleMatch(ref=ref, status="found", law_id=law_id, law=doc.title, doc=doc, history=history,
                          article_count=len(articles), note=note, versions=list(entry.versions))

@@ -35,6 +35,7 @@ class Evidence:
     scores: dict[str, float] = field(default_factory=dict)
     origin: str = "search"  # search | lookup | xref | liability-pair | history | scholarship
     citation: str = ""  # bibliographic citation for scholarship (学理观点) units
+    repealed_by: str = ""  # a repealed instrument: the article that repealed it (corpus Document)
 
     @property
     def ref(self) -> str:
@@ -52,6 +53,7 @@ class Evidence:
             "doc_type": self.doc_type,
             "status": self.status,
             "version_date": self.version_date,
+            "repealed_by": self.repealed_by,
             "source": self.source,
             "page": self.page,
             "origin": self.origin,

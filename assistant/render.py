@@ -136,9 +136,11 @@ def badge(text: str, kind: str = "") -> str:
     return f'<span class="badge {esc(kind)}">{esc(text)}</span>'
 
 
-def status_badge(status: str, version_date: str) -> str:
-    """现行 / 已被修订 with the version date: a superseded text must never look current."""
+def status_badge(status: str, version_date: str, repealed_by: str = "") -> str:
+    """现行 / 已被修订 / 已废止 with the version date: a superseded text must never look current."""
     date = f" · {version_date}" if version_date else ""
+    if repealed_by:
+        return badge(f"已废止（{repealed_by}废止{date}）", "superseded")
     if status == "current":
         return badge(f"现行有效{date}", "current")
     if status == "superseded":
@@ -146,8 +148,9 @@ def status_badge(status: str, version_date: str) -> str:
     return badge(f"{status}{date}", "other")
 
 
-def doc_badges(doc_type: str, status: str, version_date: str) -> str:
-    return " ".join([badge(doc_type, "doctype"), badge(binding_force(doc_type), "binding"), status_badge(status, version_date)])
+def doc_badges(doc_type: str, status: str, version_date: str, repealed_by: str = "") -> str:
+    return " ".join([badge(doc_type, "doctype"), badge(binding_force(doc_type), "binding"),
+                     status_badge(status, version_date, repealed_by)])
 
 
 def no_basis_mark() -> str:
@@ -302,7 +305,7 @@ def render_evidence_item(hit: Evidence, collection: str, terms: Sequence[str] = 
     return (
         f'<div class="evidence {esc(hit.status)}" id="hit-{esc(hit.unit_id)}">'
         f'<div class="head"><span class="rank">{hit.rank}</span> {source_link(title, hit.unit_id, collection, terms, "cite title")} '
-        f"{doc_badges(hit.doc_type, hit.status, hit.version_date)} {badge(ORIGIN_LABELS.get(hit.origin, hit.origin), 'origin')}</div>"
+        f"{doc_badges(hit.doc_type, hit.status, hit.version_date, hit.repealed_by)} {badge(ORIGIN_LABELS.get(hit.origin, hit.origin), 'origin')}</div>"
         f'<div class="chapter">{esc(hit.chapter) or "&nbsp;"}</div>'
         f'<div class="text">{paragraphs(highlight(hit.text, terms))}</div>'
         f'<div class="meta">来源：{where}{(" · 得分 " + esc(scores)) if scores else ""}</div>'
@@ -374,9 +377,11 @@ def rank_change(row: dict) -> str:
 
 def _version_note(report) -> str:
     """Where an accepted file stands among the collection's versions, when it is not the text
-    searched: a copy of a text already held, or an older version."""
+    searched: a copy of a text already held, an older version, or one another instrument repealed."""
     if report.status == "duplicate":
         return f'<div class="warning">与已有文本相同，检索时使用 {esc(report.duplicate_of)}</div>'
+    if report.repealed_by:
+        return f'<div class="warning">已被{esc(report.repealed_by)}废止：检索时不使用本文本，仅供查阅历史</div>'
     if report.status == "superseded":
         return '<div class="warning">较早的版本：检索时使用现行版本，本文本仅供查阅历史</div>'
     return ""
@@ -406,7 +411,7 @@ def render_documents(documents: Sequence, collection: str) -> str:
         warn = "；".join(doc.warnings)
         rows.append(
             f"<tr><td>{source_link(doc.title, first, collection, css='doc')}</td><td>{esc(doc.doc_type)}</td>"
-            f"<td>{status_badge(doc.status, doc.version_date)}</td><td>{esc(doc.region)}</td><td>{len(doc.units)}</td>"
+            f"<td>{status_badge(doc.status, doc.version_date, doc.repealed_by)}</td><td>{esc(doc.region)}</td><td>{len(doc.units)}</td>"
             f"<td>{esc(doc.source_path)}</td><td>{esc(warn)}</td></tr>"
         )
     return ('<div class="fagui-card"><table class="documents"><thead><tr><th>标题</th><th>类型</th><th>状态</th><th>地区</th>'
@@ -441,7 +446,7 @@ def render_source_page(doc, target_unit_id: str, collection: str, *, terms: Sequ
         '<!DOCTYPE html><html lang="zh"><head><meta charset="utf-8">',
         f"<title>{esc(doc.title)}</title><style>{SOURCE_CSS}</style></head><body>",
         f"<h1>{esc(doc.title)}</h1>",
-        f'<div class="meta">{doc_badges(doc.doc_type, doc.status, doc.version_date)} '
+        f'<div class="meta">{doc_badges(doc.doc_type, doc.status, doc.version_date, doc.repealed_by)} '
         f"{esc(doc.issuer)} {esc(doc.region)} · 源文件 {esc(doc.source_path)}"
         + (f" · {doc.pages} 页" if doc.pages else "") + "</div>",
     ]
@@ -528,7 +533,7 @@ def render_article(doc, unit, collection: str, xrefs=None, terms: Sequence[str] 
     panel = _link_panel(unit.unit_id, xrefs, collection, SOURCE_FRAME) if xrefs is not None else ""
     return (
         f'<div class="evidence article" id="art-{esc(unit.unit_id)}"><div class="head">'
-        f'{source_link(title, unit.unit_id, collection, terms, "cite title")} {doc_badges(doc.doc_type, doc.status, doc.version_date)}</div>'
+        f'{source_link(title, unit.unit_id, collection, terms, "cite title")} {doc_badges(doc.doc_type, doc.status, doc.version_date, doc.repealed_by)}</div>'
         f'<div class="chapter">{esc(" / ".join(unit.path)) or "&nbsp;"}</div>'
         f'<div class="text">{paragraphs(_linked_text(unit, xrefs, collection, terms, SOURCE_FRAME))}</div>'
         f'<div class="meta">来源：{where}</div>{panel}</div>'
@@ -569,7 +574,7 @@ def render_lookup_result(result, collection: str, xrefs=None) -> str:
             for old in match.history:
                 if old.unit is not None:
                     note = "（与现行文本相同）" if old.same_text else ""
-                    parts.append(f'<div class="meta">历史版本 {status_badge(old.status, old.version_date)}{esc(note)}：'
+                    parts.append(f'<div class="meta">历史版本 {status_badge(old.status, old.version_date, old.repealed_by)}{esc(note)}：'
                                  f'{source_link(old.title + old.unit.number, old.unit.unit_id, collection)}</div>')
         else:
             hint = f"；相近的名称：{'、'.join(match.suggestions)}" if match.suggestions else ""

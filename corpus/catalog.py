@@ -253,20 +253,21 @@ def set_statuses(reports: list[FileReport], documents: list[Document]) -> None:
         doc = by_id.get(report.doc_id)
         if doc is not None:
             kept = by_id.get(doc.duplicate_of)
-            report.status, report.doc_type = doc.status, doc.doc_type
+            report.status, report.doc_type, report.repealed_by = doc.status, doc.doc_type, doc.repealed_by
             report.duplicate_of = kept.source_path if kept else doc.duplicate_of
 
 
 def report_joined_statuses(name: str, stored: list[tuple[FileReport, Path]]) -> None:
     """Give each report of a file `add_files` stored (report, stored path) the status its
     document has among everything the collection holds — a PDF of a law it already has is
-    a `duplicate` (with the copy searched instead), an older text `superseded` — and its id
+    a `duplicate` (with the copy searched instead), an older or repealed text `superseded` — and its id
     there. Parses with the cache, so only new files are read again."""
     by_path = {report.path: report for report in load_collection(name).reports}
     for report, path in stored:
         joined = by_path.get(str(path))
         if joined is not None:
             report.doc_id, report.status, report.duplicate_of = joined.doc_id, joined.status, joined.duplicate_of
+            report.repealed_by = joined.repealed_by
 
 
 # ------------------------------------------------------------------ types set by the user

@@ -18,7 +18,7 @@ from corpus.pdf import read_pdf
 from corpus.progress import progress_bar
 from corpus.records import Document, FileReport, IngestError, make_doc_id
 from corpus.text import read_text
-from corpus.versions import assign_status
+from corpus.versions import apply_repeals, assign_status
 from corpus.word import read_docx
 
 #: File names that are never documents (folder indexes, sidecars, manifests).
@@ -211,6 +211,7 @@ def ingest_files(
 
 
 def finalize(documents: list[Document]) -> list[Document]:
-    """Merge multi-file documents (民法典 books) and assign version status across the set."""
-    return assign_status(merge_parts(documents))
+    """Merge multi-file documents (民法典 books), assign version status across the set, then
+    end the instruments another one repeals (`corpus.versions.apply_repeals`)."""
+    return apply_repeals(assign_status(merge_parts(documents)))
 

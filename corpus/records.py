@@ -136,7 +136,9 @@ class Document:
     `law_key` groups versions of the same instrument (normalised title); `status` is
     `current` for the latest version of a group, `superseded` for older ones and
     `duplicate` when the same version arrived twice (e.g. as PDF and as Markdown) —
-    `duplicate_of` then names the document that is searched instead.
+    `duplicate_of` then names the document that is searched instead. `repealed_by`: an
+    instrument another one repealed (`corpus.versions.apply_repeals`) is `superseded`
+    and this names the article that repealed it (`《促进个体工商户发展条例》第三十九条`).
     """
 
     doc_id: str
@@ -155,6 +157,7 @@ class Document:
     pages: int | None = None
     warnings: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    repealed_by: str = ""
 
     @property
     def content_hash(self) -> str:
@@ -210,6 +213,7 @@ class FileReport:
     doc_id: str = ""
     status: str = ""  # current / superseded / duplicate, among the batch or the collection it joined
     duplicate_of: str = ""  # the source path of the copy searched instead (status duplicate)
+    repealed_by: str = ""  # status superseded because another instrument repealed it: the article
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

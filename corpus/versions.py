@@ -9,6 +9,13 @@ search the current text once, so every document gets a status:
 * `duplicate` — the same version as another document; `duplicate_of` names the one
   that is searched instead.
 
+An instrument can also end without a newer version of itself: another instrument's
+closing article repeals it (浙江省数字经济促进条例第六十二条: 《浙江省信息化促进条例》同时废止;
+促进个体工商户发展条例 repeals 个体工商户条例). `apply_repeals` reads those clauses and makes
+every older version of the named instrument `superseded`, with `repealed_by` naming the
+article that says so — a repealed text is no more searchable, or citable as in force,
+than an amended one.
+
 Groups are (law_key, doc_type, region, part): two provinces' 数据条例 have the same
 wording after normalisation but are different instruments; 民法典 books (`part`) are
 distinct until `corpus.markdown.merge_parts` has merged them.
@@ -188,6 +195,56 @@ def assign_status(docs: list[Document]) -> list[Document]:
             if not doc.version_date and len(kept) > 1:
                 doc.warnings.append("version date unknown; ranked below dated versions of the same law")
     return keyed
+
+
+#: A repeal clause: one or more titles in book-title marks directly followed by (同时)
+#: (予以)废止. A title followed by anything else (《X》第十条…废止, 《X》中与本条例不一致的
+#: 规定废止) repeals only part of it and is left alone.
+_REPEAL_RE = re.compile(r"((?:《[^《》]{2,80}》[、，,和及与]?)+)(?:同时|亦|也)?(?:予以)?废止")
+_TITLE_IN_MARKS_RE = re.compile(r"《([^《》]{2,80})》")
+
+
+def repeal_clauses(doc: Document) -> list[tuple[str, str]]:
+    """(title named, article label) for every instrument an article of `doc` repeals
+    as a whole (`_REPEAL_RE`), in the order written."""
+    out = []
+    for unit in doc.articles():
+        for match in _REPEAL_RE.finditer(unit.text):
+            out += [(title, unit.number) for title in _TITLE_IN_MARKS_RE.findall(match.group(1))]
+    return out
+
+
+def _region(doc: Document) -> str:
+    return "" if doc.region.strip() in NATIONAL_REGIONS else doc.region.strip()
+
+
+def apply_repeals(docs: list[Document]) -> list[Document]:
+    """Copies of `docs` (statuses assigned, same order) where every instrument another one
+    repeals as a whole is `superseded`, `repealed_by` = 《repealing title》第N条.
+
+    A clause counts only when it names another instrument (a law repealing its own
+    earlier text is a version, `assign_status`'s business), of the same region, and the
+    repealing document is dated later than the version it ends — both dates known: an
+    undated text, or one newer than the repeal (人民检察院刑事诉讼规则 2019 against the
+    试行 rules of 2012 that repealed its 1999 predecessor), is left as it is.
+    """
+    out = [replace(d, warnings=list(d.warnings)) for d in docs]
+    by_key: dict[tuple[str, str], list[Document]] = {}
+    for doc in out:
+        if doc.status != "duplicate":
+            by_key.setdefault((title_key(doc.title), _region(doc)), []).append(doc)
+    for repealer in out:
+        if repealer.status == "duplicate" or not repealer.version_date:
+            continue
+        for title, article in repeal_clauses(repealer):
+            key = title_key(title)
+            if key == title_key(repealer.title):
+                continue
+            for doc in by_key.get((key, _region(repealer)), ()):
+                if doc.version_date and doc.version_date < repealer.version_date and not doc.repealed_by:
+                    doc.status = "superseded"
+                    doc.repealed_by = f"《{repealer.title}》{article}"
+    return out
 
 
 def newest_first(docs: Iterable[Document]) -> list[Document]:

@@ -170,3 +170,19 @@ def test_basic_auth_middleware_guards_every_route():
     assert client.get("/fagui/source", headers={"Authorization": f"Basic {bad}"}).status_code == 401
     good = base64.b64encode(b"ann:s3cret").decode()
     assert client.get("/fagui/source", headers={"Authorization": f"Basic {good}"}).json() == {"ok": True}
+
+
+def test_a_repealed_text_is_marked_repealed_not_amended_nor_current():
+    """A text another instrument repealed (`corpus.versions.apply_repeals`) is `superseded`
+    like an old version, but 已被修订 would say a newer text of it exists: it says which
+    article repealed it, in the app's badge, the uploaded file's note and the text export."""
+    from assistant.export import _status
+    from corpus.records import FileReport
+
+    by = "《促进个体工商户发展条例》第三十九条"
+    html = render.status_badge("superseded", "2016-02-06", by)
+    assert "已废止（《促进个体工商户发展条例》第三十九条废止 · 2016-02-06）" in html and "已被修订" not in html
+    assert "已被修订" in render.status_badge("superseded", "2016-02-06")
+    note = render._version_note(FileReport(path="个体工商户条例.md", ok=True, status="superseded", repealed_by=by))
+    assert "已被《促进个体工商户发展条例》第三十九条废止" in note
+    assert _status("superseded", "2016-02-06", by) == "已废止（《促进个体工商户发展条例》第三十九条废止，2016-02-06版）"

@@ -8,7 +8,15 @@ import pytest
 from corpus.markdown import read_lawrefbook
 from corpus.records import Document, Line, Unit, make_doc_id
 from corpus.structure import structure_law
-from corpus.versions import VersionIndex, assign_status, content_similarity, law_key, version_group
+from corpus.versions import (
+    VersionIndex,
+    apply_repeals,
+    assign_status,
+    content_similarity,
+    law_key,
+    repeal_clauses,
+    version_group,
+)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 LAWREF = SHARED / "corpus" / "lawrefbook"
@@ -220,3 +228,69 @@ def test_a_text_copy_of_a_local_regulation_meets_its_markdown_as_a_version(tmp_p
     assert (text.doc_type, text.region) == ("地方性法规", "浙江省台州市")
     out = {d.source_format: d for d in finalize([read(source.relative_to(LAWREF).as_posix()), text])}
     assert (out["markdown"].status, out["text"].status) == ("current", "duplicate")
+
+
+def _repeal_set(new_text: str, *, old_date="2010-07-30", new_date="2020-12-24", old_region="浙江省", new_region="浙江省"):
+    old = fake_doc("a/old.md", "浙江省信息化促进条例", date=old_date, region=old_region)
+    new = fake_doc("a/new.md", "浙江省数字经济促进条例", date=new_date, region=new_region, texts=("甲。", new_text))
+    return apply_repeals(assign_status([old, new]))
+
+
+def test_an_instrument_another_one_repeals_is_superseded_and_says_by_which_article():
+    """浙江省数字经济促进条例第六十二条 ends 浙江省信息化促进条例, which has no newer version of
+    its own: without the repeal it stayed `current`, searched and cited as in force."""
+    old, new = _repeal_set("本条例自2021年3月1日起施行。《浙江省信息化促进条例》同时废止。")
+    assert (old.status, old.repealed_by) == ("superseded", "《浙江省数字经济促进条例》第二条")
+    assert (new.status, new.repealed_by) == ("current", "")
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("《浙江省信息化促进条例》第十条同时废止。", "only one article of it"),
+        ("《浙江省信息化促进条例》中与本条例不一致的规定废止。", "only what conflicts"),
+        ("依照《浙江省信息化促进条例》的规定予以处罚。", "no repeal at all"),
+    ],
+)
+def test_a_partial_repeal_or_a_mere_mention_ends_nothing(text, why):
+    old, _ = _repeal_set(text)
+    assert (old.status, old.repealed_by) == ("current", ""), why
+
+
+@pytest.mark.parametrize(
+    ("dates", "regions", "why"),
+    [
+        (("2022-01-01", "2020-12-24"), ("浙江省", "浙江省"), "the named text is newer than the repeal"),
+        (("", "2020-12-24"), ("浙江省", "浙江省"), "the named text's date is unknown"),
+        (("2010-07-30", ""), ("浙江省", "浙江省"), "the repealing text's date is unknown"),
+        (("2010-07-30", "2020-12-24"), ("浙江省", "江苏省"), "another region's instrument"),
+    ],
+)
+def test_a_repeal_needs_a_later_dated_text_of_the_same_region(dates, regions, why):
+    old, _ = _repeal_set("《浙江省信息化促进条例》同时废止。", old_date=dates[0], new_date=dates[1],
+                         old_region=regions[0], new_region=regions[1])
+    assert old.repealed_by == "", why
+
+
+def test_several_titles_in_one_clause_and_an_own_earlier_text_left_to_versions():
+    """市场主体登记管理条例第五十五条 names four instruments at once; 信访条例 (2005)
+    repealing the 1995 信访条例 is a version of the same instrument, which `assign_status`
+    already orders (the repeal must not touch the newer text of the same title)."""
+    text = "《中华人民共和国公司登记管理条例》、《中华人民共和国企业法人登记管理条例》和《农民专业合作社登记管理条例》同时废止。"
+    assert [t for t, _ in repeal_clauses(fake_doc("x.md", "条例", texts=(text,)))] == [
+        "中华人民共和国公司登记管理条例", "中华人民共和国企业法人登记管理条例", "农民专业合作社登记管理条例"]
+    own_old = fake_doc("b/1995.md", "信访条例", date="1995-10-28")
+    own_new = fake_doc("b/2005.md", "信访条例", date="2005-01-10", texts=("甲。", "1995年10月28日发布的《信访条例》同时废止。"))
+    docs = apply_repeals(assign_status([own_old, own_new]))
+    assert [(d.status, d.repealed_by) for d in docs] == [("superseded", ""), ("current", "")]
+
+
+def test_repealed_instruments_of_default_are_not_current(default_documents):
+    """The shipped collection holds instruments later ones repealed (个体工商户条例 by
+    促进个体工商户发展条例, 公司登记管理条例 by 市场主体登记管理条例): none may be current."""
+    by_title = {d.title: d for d in default_documents if d.status != "duplicate"}
+    for title, repealer in [("个体工商户条例", "《促进个体工商户发展条例》第三十九条"),
+                            ("中华人民共和国公司登记管理条例", "《中华人民共和国市场主体登记管理条例》第五十五条"),
+                            ("浙江省信息化促进条例", "《浙江省数字经济促进条例》第六十二条")]:
+        assert (by_title[title].status, by_title[title].repealed_by) == ("superseded", repealer)
+    assert by_title["促进个体工商户发展条例"].status == "current"
