@@ -5,7 +5,7 @@ questions the map's authors had read. Neither says how recognition does on a que
 worded by someone else. So more sets, each by an author who saw only each issue's id,
 name and provisions (`eval/data/issue_probes/`), never the cue words nor the other sets:
 thirty of 180 (2 per national issue, a short ask and a story, or two short asks; 1 per
-local issue) and two of 120 multi-issue situations (`MULTI_ISSUE_SETS`):
+local issue) and four of 120 multi-issue situations (`MULTI_ISSUE_SETS`):
 
 - `tuning.jsonl` (plain lay questions), `tuning2.jsonl` (forum and hotline messages,
   keyword searches, dialect: 咋整, 啥), `tuning3.jsonl` (vague or misnamed things —
@@ -40,7 +40,10 @@ local issue) and two of 120 multi-issue situations (`MULTI_ISSUE_SETS`):
   asks, the harm first and the background after; session 17) and `tuning19.jsonl`
   (food-delivery riders and couriers, villagers dealing with the 村委会 and township,
   landlords and tenants, livestream sellers, new graduates facing 档案 and 政审, hurried
-  phone fragments; session 18): read one after another, their misses
+  phone fragments; session 18) and `tuning20.jsonl` (multi-issue: small-business owners
+  dealing with several offices, families handling an elderly parent's affairs, staff of a
+  contractor running a government system, villagers, people stuck after a first
+  procedure, facts told out of order; session 18): read one after another, their misses
   widened the map's synonym families and cues where the missing word is general
   vocabulary; each set was measured before it was read, so every round has a held-out
   figure (README);
@@ -75,8 +78,11 @@ local issue) and two of 120 multi-issue situations (`MULTI_ISSUE_SETS`):
   with tuning18 before the eighteenth round) and `heldout13.jsonl` (migrant construction
   workers chasing wages, families of disabled people, taxi and ride-hailing drivers, grid
   workers and homeowners' committees, people handling matters far from home, voice
-  dictation in long run-on sentences; written with tuning19 before the nineteenth round):
-  only measured, never read to write a cue.
+  dictation in long run-on sentences; written with tuning19 before the nineteenth round)
+  and `heldout14.jsonl` (multi-issue: 12345 and 市长信箱 letters, a legal-aid volunteer
+  summarising a neighbour's case, a small company's clerk, angry and sarcastic writers, a
+  student writing for a parent, what a friend or the news said — sometimes wrongly;
+  written with tuning20 before the twentieth round): only measured, never read to write a cue.
   Keep it that way; once a set's misses guide the map, it measures nothing.
 
 Each line: `{"id", "issue", "also": [...], "style": "short"|"story", "question"}`.
@@ -100,13 +106,13 @@ from corpus.records import IngestError
 
 PROBES_DIR = Path(__file__).resolve().parent / "data" / "issue_probes"
 PROBE_SETS = ("tuning", "tuning2", "tuning3", "tuning4", "tuning5", "tuning6", "tuning7", "tuning8", "tuning9",
-              "tuning10", "tuning11", "tuning12", "tuning13", "tuning14", "tuning15", "tuning16", "tuning17", "tuning18", "tuning19",
+              "tuning10", "tuning11", "tuning12", "tuning13", "tuning14", "tuning15", "tuning16", "tuning17", "tuning18", "tuning19", "tuning20",
               "heldout", "heldout2", "heldout3", "heldout4", "heldout5",
               "heldout6", "heldout7", "heldout8", "heldout9", "heldout10",
-              "heldout11", "heldout12", "heldout13")
+              "heldout11", "heldout12", "heldout13", "heldout14")
 #: The multi-issue sets: 120 questions (every issue the `issue` of one, 17 of two), each
 #: raising 1-2 `also` issues that a lawyer would need as well (measured by `recognised_also`).
-MULTI_ISSUE_SETS = ("tuning11", "heldout5")
+MULTI_ISSUE_SETS = ("tuning11", "heldout5", "tuning20", "heldout14")
 STYLES = ("short", "story")
 
 
