@@ -4,7 +4,7 @@ The map's cue words were written from the law, then checked on the dev sets, who
 questions the map's authors had read. Neither says how recognition does on a question
 worded by someone else. So more sets, each by an author who saw only each issue's id,
 name and provisions (`eval/data/issue_probes/`), never the cue words nor the other sets:
-thirty of 180 (2 per national issue, a short ask and a story, or two short asks; 1 per
+thirty-two of 180 (2 per national issue, a short ask and a story, or two short asks; 1 per
 local issue) and four of 120 multi-issue situations (`MULTI_ISSUE_SETS`):
 
 - `tuning.jsonl` (plain lay questions), `tuning2.jsonl` (forum and hotline messages,
@@ -43,7 +43,10 @@ local issue) and four of 120 multi-issue situations (`MULTI_ISSUE_SETS`):
   phone fragments; session 18) and `tuning20.jsonl` (multi-issue: small-business owners
   dealing with several offices, families handling an elderly parent's affairs, staff of a
   contractor running a government system, villagers, people stuck after a first
-  procedure, facts told out of order; session 18): read one after another, their misses
+  procedure, facts told out of order; session 18) and `tuning21.jsonl` (owners of small
+  restaurants, guesthouses and hotels, people with an old conviction or penalty on record,
+  farmers and cooperative heads, pensioners living abroad, property-management staff,
+  formal petition letters — 尊敬的领导…恳请; session 18): read one after another, their misses
   widened the map's synonym families and cues where the missing word is general
   vocabulary; each set was measured before it was read, so every round has a held-out
   figure (README);
@@ -82,7 +85,10 @@ local issue) and four of 120 multi-issue situations (`MULTI_ISSUE_SETS`):
   and `heldout14.jsonl` (multi-issue: 12345 and 市长信箱 letters, a legal-aid volunteer
   summarising a neighbour's case, a small company's clerk, angry and sarcastic writers, a
   student writing for a parent, what a friend or the news said — sometimes wrongly;
-  written with tuning20 before the twentieth round): only measured, never read to write a cue.
+  written with tuning20 before the twentieth round) and `heldout15.jsonl` (nurses and
+  schoolteachers, veterans, university students, long-haul truck drivers, Mandarin with
+  Cantonese or Hokkien habits, someone quoting a chat screenshot or a notice; written with
+  tuning21 before the twenty-first round): only measured, never read to write a cue.
   Keep it that way; once a set's misses guide the map, it measures nothing.
 
 Each line: `{"id", "issue", "also": [...], "style": "short"|"story", "question"}`.
@@ -106,10 +112,10 @@ from corpus.records import IngestError
 
 PROBES_DIR = Path(__file__).resolve().parent / "data" / "issue_probes"
 PROBE_SETS = ("tuning", "tuning2", "tuning3", "tuning4", "tuning5", "tuning6", "tuning7", "tuning8", "tuning9",
-              "tuning10", "tuning11", "tuning12", "tuning13", "tuning14", "tuning15", "tuning16", "tuning17", "tuning18", "tuning19", "tuning20",
+              "tuning10", "tuning11", "tuning12", "tuning13", "tuning14", "tuning15", "tuning16", "tuning17", "tuning18", "tuning19", "tuning20", "tuning21",
               "heldout", "heldout2", "heldout3", "heldout4", "heldout5",
               "heldout6", "heldout7", "heldout8", "heldout9", "heldout10",
-              "heldout11", "heldout12", "heldout13", "heldout14")
+              "heldout11", "heldout12", "heldout13", "heldout14", "heldout15")
 #: The multi-issue sets: 120 questions (every issue the `issue` of one, 17 of two), each
 #: raising 1-2 `also` issues that a lawyer would need as well (measured by `recognised_also`).
 MULTI_ISSUE_SETS = ("tuning11", "heldout5", "tuning20", "heldout14")
