@@ -197,10 +197,12 @@ def assign_status(docs: list[Document]) -> list[Document]:
     return keyed
 
 
-#: A repeal clause: one or more titles in book-title marks directly followed by (同时)
-#: (予以)废止. A title followed by anything else (《X》第十条…废止, 《X》中与本条例不一致的
-#: 规定废止) repeals only part of it and is left alone.
-_REPEAL_RE = re.compile(r"((?:《[^《》]{2,80}》[、，,和及与]?)+)(?:同时|亦|也)?(?:予以)?废止")
+#: A repeal clause: one or more titles in book-title marks, each perhaps with its document
+#: number in brackets (《人民检察院刑事诉讼规则（试行）》（高检发释字〔2012〕2号）), directly
+#: followed by (同时)(予以)废止. A title followed by anything else (《X》第十条…废止, 《X》中与
+#: 本条例不一致的规定废止) repeals only part of it and is left alone.
+_REPEAL_RE = re.compile(
+    r"((?:《[^《》]{2,80}》(?:[（(][^（）()《》]{1,40}[）)])?[、，,和及与]?)+)(?:同时|亦|也)?(?:予以)?废止")
 _TITLE_IN_MARKS_RE = re.compile(r"《([^《》]{2,80})》")
 
 

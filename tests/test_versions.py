@@ -236,10 +236,19 @@ def _repeal_set(new_text: str, *, old_date="2010-07-30", new_date="2020-12-24", 
     return apply_repeals(assign_status([old, new]))
 
 
-def test_an_instrument_another_one_repeals_is_superseded_and_says_by_which_article():
+@pytest.mark.parametrize(
+    "clause",
+    [
+        "本条例自2021年3月1日起施行。《浙江省信息化促进条例》同时废止。",
+        # a judicial interpretation's way: the document number in brackets before 同时废止
+        "本规则施行后，《浙江省信息化促进条例》（浙江省人民代表大会常务委员会公告第30号）同时废止；",
+        "《浙江省信息化促进条例》予以废止。",
+    ],
+)
+def test_an_instrument_another_one_repeals_is_superseded_and_says_by_which_article(clause):
     """浙江省数字经济促进条例第六十二条 ends 浙江省信息化促进条例, which has no newer version of
     its own: without the repeal it stayed `current`, searched and cited as in force."""
-    old, new = _repeal_set("本条例自2021年3月1日起施行。《浙江省信息化促进条例》同时废止。")
+    old, new = _repeal_set(clause)
     assert (old.status, old.repealed_by) == ("superseded", "《浙江省数字经济促进条例》第二条")
     assert (new.status, new.repealed_by) == ("current", "")
 
@@ -294,3 +303,5 @@ def test_repealed_instruments_of_default_are_not_current(default_documents):
                             ("浙江省信息化促进条例", "《浙江省数字经济促进条例》第六十二条")]:
         assert (by_title[title].status, by_title[title].repealed_by) == ("superseded", repealer)
     assert by_title["促进个体工商户发展条例"].status == "current"
+    trial = by_title["人民检察院刑事诉讼规则（试行）"]  # 《…（试行）》（高检发释字〔2012〕2号）同时废止
+    assert (trial.status, trial.repealed_by) == ("superseded", "《人民检察院刑事诉讼规则》第六百八十四条")
