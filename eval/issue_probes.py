@@ -5,7 +5,7 @@ questions the map's authors had read. Neither says how recognition does on a que
 worded by someone else. So more sets, each by an author who saw only each issue's id,
 name and provisions (`eval/data/issue_probes/`), never the cue words nor the other sets:
 thirty-four of 180 (2 per national issue, a short ask and a story, or two short asks; 1 per
-local issue) and four of 120 multi-issue situations (`MULTI_ISSUE_SETS`):
+local issue) and six of 120 multi-issue situations (`MULTI_ISSUE_SETS`):
 
 - `tuning.jsonl` (plain lay questions), `tuning2.jsonl` (forum and hotline messages,
   keyword searches, dialect: 咋整, 啥), `tuning3.jsonl` (vague or misnamed things —
@@ -49,9 +49,11 @@ local issue) and four of 120 multi-issue situations (`MULTI_ISSUE_SETS`):
   formal petition letters — 尊敬的领导…恳请; session 18) and `tuning22.jsonl` (warehouse and
   factory workers, second-hand car buyers and renters, hair and nail salons, parents of
   pupils, young people's slang — 离谱, 绝了, 栓Q —, an app or a fund named by what it does —
-  那个蓝色的APP, 买房那笔钱; short asks mostly under 30 characters; session 18): read one
-  after another, their misses
-  widened the map's synonym families and cues where the missing word is general
+  那个蓝色的APP, 买房那笔钱; short asks mostly under 30 characters; session 18) and
+  `tuning23.jsonl` (multi-issue: a shop owner's adult child, a contractor's junior
+  engineer, a township clerk worried about their own part, a tenant and a landlord in one
+  dispute, someone who lost a first round, a polite retiree; session 18): read one after
+  another, their misses widened the map's synonym families and cues where the missing word is general
   vocabulary; each set was measured before it was read, so every round has a held-out
   figure (README);
 - `heldout.jsonl` (another author writing in personas: a delivery rider, a village cadre,
@@ -95,7 +97,11 @@ local issue) and four of 120 multi-issue situations (`MULTI_ISSUE_SETS`):
   tuning21 before the twenty-first round) and `heldout16.jsonl` (security guards and
   cleaners, fishermen and coastal villages, freelancers, grandparents raising
   grandchildren, people new to a city, the wrong agency or law named; short asks mostly
-  under 30 characters; written with tuning22 before the twenty-second round): only measured, never read to write a cue.
+  under 30 characters; written with tuning22 before the twenty-second round) and
+  `heldout17.jsonl` (multi-issue: a legal clinic's third-person intake notes, a factory owner
+  dictating, a student's parent, a contractor's project manager, someone sent back and forth
+  between offices, someone asking for a whole village or building; written with tuning23
+  before the twenty-third round): only measured, never read to write a cue.
   Keep it that way; once a set's misses guide the map, it measures nothing.
 
 Each line: `{"id", "issue", "also": [...], "style": "short"|"story", "question"}`.
@@ -119,13 +125,13 @@ from corpus.records import IngestError
 
 PROBES_DIR = Path(__file__).resolve().parent / "data" / "issue_probes"
 PROBE_SETS = ("tuning", "tuning2", "tuning3", "tuning4", "tuning5", "tuning6", "tuning7", "tuning8", "tuning9",
-              "tuning10", "tuning11", "tuning12", "tuning13", "tuning14", "tuning15", "tuning16", "tuning17", "tuning18", "tuning19", "tuning20", "tuning21", "tuning22",
+              "tuning10", "tuning11", "tuning12", "tuning13", "tuning14", "tuning15", "tuning16", "tuning17", "tuning18", "tuning19", "tuning20", "tuning21", "tuning22", "tuning23",
               "heldout", "heldout2", "heldout3", "heldout4", "heldout5",
               "heldout6", "heldout7", "heldout8", "heldout9", "heldout10",
-              "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16")
+              "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16", "heldout17")
 #: The multi-issue sets: 120 questions (every issue the `issue` of one, 17 of two), each
 #: raising 1-2 `also` issues that a lawyer would need as well (measured by `recognised_also`).
-MULTI_ISSUE_SETS = ("tuning11", "heldout5", "tuning20", "heldout14")
+MULTI_ISSUE_SETS = ("tuning11", "heldout5", "tuning20", "heldout14", "tuning23", "heldout17")
 STYLES = ("short", "story")
 
 
