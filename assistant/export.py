@@ -16,7 +16,7 @@ from pathlib import Path
 from assistant.llm_answer import written_parts
 from assistant.provisions import binding_force
 from assistant.records import LAYER_SLOTS, SLOT_NAMES, Answer
-from assistant.render import EVIDENCE_TITLE, INTENT_LABELS, ORIGIN_LABELS, SEARCHED_TITLE, conclusion_label
+from assistant.render import EVIDENCE_TITLE, INTENT_LABELS, ORIGIN_LABELS, SEARCHED_TITLE, conclusion_label, repealed_label
 
 NO_BASIS = "无依据"
 
@@ -33,7 +33,7 @@ class Section:
 
 def _status(status: str, date: str, repealed_by: str = "") -> str:
     if repealed_by:
-        return f"已废止（{repealed_by}废止{'，' + date + '版' if date else ''}）"
+        return repealed_label(repealed_by, date)
     if status == "current":
         return f"现行有效（{date}）" if date else "现行有效"
     if status == "superseded":

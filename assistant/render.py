@@ -136,11 +136,17 @@ def badge(text: str, kind: str = "") -> str:
     return f'<span class="badge {esc(kind)}">{esc(text)}</span>'
 
 
+def repealed_label(repealed_by: str, version_date: str = "") -> str:
+    """已废止 with the article that repealed the text (`corpus.versions.apply_repeals`) and the
+    text's own version date: the one wording of the app's badge and the text export."""
+    return f"已废止（{repealed_by}废止{'，' + version_date + '版' if version_date else ''}）"
+
+
 def status_badge(status: str, version_date: str, repealed_by: str = "") -> str:
     """现行 / 已被修订 / 已废止 with the version date: a superseded text must never look current."""
     date = f" · {version_date}" if version_date else ""
     if repealed_by:
-        return badge(f"已废止（{repealed_by}废止{date}）", "superseded")
+        return badge(repealed_label(repealed_by, version_date), "superseded")
     if status == "current":
         return badge(f"现行有效{date}", "current")
     if status == "superseded":

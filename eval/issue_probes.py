@@ -53,8 +53,8 @@ local issue) and six of 120 multi-issue situations (`MULTI_ISSUE_SETS`):
   `tuning23.jsonl` (multi-issue: a shop owner's adult child, a contractor's junior
   engineer, a township clerk worried about their own part, a tenant and a landlord in one
   dispute, someone who lost a first round, a polite retiree; session 18): read one after
-  another, their misses widened the map's synonym families and cues where the missing word is general
-  vocabulary; each set was measured before it was read, so every round has a held-out
+  another, their misses widened the map's synonym families and cues where the missing word
+  is general vocabulary; each set was measured before it was read, so every round has a held-out
   figure (README);
 - `heldout.jsonl` (another author writing in personas: a delivery rider, a village cadre,
   someone typing fast on a phone …) and `heldout2.jsonl` (hotline transcripts: citizens,
@@ -125,7 +125,8 @@ from corpus.records import IngestError
 
 PROBES_DIR = Path(__file__).resolve().parent / "data" / "issue_probes"
 PROBE_SETS = ("tuning", "tuning2", "tuning3", "tuning4", "tuning5", "tuning6", "tuning7", "tuning8", "tuning9",
-              "tuning10", "tuning11", "tuning12", "tuning13", "tuning14", "tuning15", "tuning16", "tuning17", "tuning18", "tuning19", "tuning20", "tuning21", "tuning22", "tuning23",
+              "tuning10", "tuning11", "tuning12", "tuning13", "tuning14", "tuning15", "tuning16", "tuning17", "tuning18",
+              "tuning19", "tuning20", "tuning21", "tuning22", "tuning23",
               "heldout", "heldout2", "heldout3", "heldout4", "heldout5",
               "heldout6", "heldout7", "heldout8", "heldout9", "heldout10",
               "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16", "heldout17")

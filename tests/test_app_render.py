@@ -181,7 +181,7 @@ def test_a_repealed_text_is_marked_repealed_not_amended_nor_current():
 
     by = "《促进个体工商户发展条例》第三十九条"
     html = render.status_badge("superseded", "2016-02-06", by)
-    assert "已废止（《促进个体工商户发展条例》第三十九条废止 · 2016-02-06）" in html and "已被修订" not in html
+    assert "已废止（《促进个体工商户发展条例》第三十九条废止，2016-02-06版）" in html and "已被修订" not in html
     assert "已被修订" in render.status_badge("superseded", "2016-02-06")
     note = render._version_note(FileReport(path="个体工商户条例.md", ok=True, status="superseded", repealed_by=by))
     assert "已被《促进个体工商户发展条例》第三十九条废止" in note
