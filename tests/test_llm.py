@@ -166,9 +166,12 @@ def test_rewritten_query_is_fused_into_retrieval(pipeline, baseline):
     assert top in {h.unit_id for h in searched}
     fused = next(h for h in searched if h.unit_id == top)
     assert fused.scores["rewrite"] == 1 and answer.written == {}
-    # the question's own best hits stay (the original ranking weighs as much as all rewrites)
+    # the question's own best hits stay among the ten shown (the original ranking weighs as
+    # much as all rewrites together): its first hit and most of its top five. Hits that both
+    # rankings support may pass the first one — that is what RRF is for.
     before = [h.unit_id for h in baseline.hits if h.origin == "search"]
-    assert before[0] in {h.unit_id for h in searched[:5]}
+    shown = {h.unit_id for h in searched[:10]}
+    assert before[0] in shown and len(shown.intersection(before[:5])) >= 3
 
 
 def test_malformed_rewrite_and_server_error_fall_back_with_notes(pipeline, baseline):
