@@ -89,9 +89,13 @@ def written_title(text: str) -> str:
     return _SPACE_RE.sub("", text).strip("《》")
 
 
+def _region(doc: Document) -> str:
+    """The document's region as versions group it: "" for every national spelling."""
+    return "" if doc.region.strip() in NATIONAL_REGIONS else doc.region.strip()
+
+
 def _group_key(doc: Document) -> tuple[str, str, str, str]:
-    region = "" if doc.region.strip() in NATIONAL_REGIONS else doc.region.strip()
-    return (doc.law_key or law_key(doc.title), doc.doc_type, region, doc.part)
+    return (doc.law_key or law_key(doc.title), doc.doc_type, _region(doc), doc.part)
 
 
 def version_group(doc: Document) -> str:
@@ -216,10 +220,6 @@ def repeal_clauses(doc: Document) -> list[tuple[str, str]]:
     return out
 
 
-def _region(doc: Document) -> str:
-    return "" if doc.region.strip() in NATIONAL_REGIONS else doc.region.strip()
-
-
 def apply_repeals(docs: list[Document]) -> list[Document]:
     """Copies of `docs` (statuses assigned, same order) where every instrument another one
     repeals as a whole is `superseded`, `repealed_by` = 《repealing title》第N条.
@@ -238,11 +238,12 @@ def apply_repeals(docs: list[Document]) -> list[Document]:
     for repealer in out:
         if repealer.status == "duplicate" or not repealer.version_date:
             continue
+        own, region = title_key(repealer.title), _region(repealer)
         for title, article in repeal_clauses(repealer):
             key = title_key(title)
-            if key == title_key(repealer.title):
+            if key == own:
                 continue
-            for doc in by_key.get((key, _region(repealer)), ()):
+            for doc in by_key.get((key, region), ()):
                 if doc.version_date and doc.version_date < repealer.version_date and not doc.repealed_by:
                     doc.status = "superseded"
                     doc.repealed_by = f"《{repealer.title}》{article}"
