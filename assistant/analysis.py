@@ -77,6 +77,7 @@ from assistant.records import (
     Slot,
     Understanding,
 )
+from assistant.refs import split_ref
 from assistant.vocabulary import lay_names
 from corpus.numerals import NUMERAL_CHARS, chinese_to_int
 
@@ -1204,11 +1205,42 @@ PUBLIC_CLAIMANTS = re.compile(r"人民检察院|消费者组织|网信部门确�
 LATER_DEADLINE = re.compile(r"复议决定|复议机关逾期不作决定|复审决定|申诉决定|障碍消除")
 
 
-def _remedy_lines(analysis: Analysis, intents: Iterable[str] = ()) -> list[ConclusionLine]:
+#: The laws that govern a remedy's procedure (matched against a law's title): their
+#: deadline (行政诉讼法第四十六条: 六个月内) is the one that holds unless a special law of
+#: the question's own field says otherwise (`_applicability`).
+PROCEDURE_LAWS: dict[str, re.Pattern[str]] = {
+    "行政复议": re.compile(r"行政复议"),
+    "行政诉讼": re.compile(r"行政诉讼"),
+    "国家赔偿": re.compile(r"国家赔偿"),
+    "采购质疑": re.compile(r"政府采购"),
+    "政府采购投诉": re.compile(r"政府采购"),
+    "政府信息公开申请": re.compile(r"政府信息公开"),
+    "民事诉讼": re.compile(r"民法典|民事诉讼法"),
+    PI_REQUEST: re.compile(r"个人信息保护法"),
+}
+
+
+def _applicability(remedy: Remedy, issue_laws: frozenset[str]) -> int:
+    """0 when the remedy's article is of a law the recognised issues cite, 1 when it is of
+    the law that governs the remedy's procedure (`PROCEDURE_LAWS`), 2 otherwise.
+
+    Why: a special law's deadline binds only in its own field. 注册会计师法第四十一条
+    (十五日内直接向人民法院起诉) was retrieved for a tourism fine and gave its 十五日 as
+    the suit's deadline although 行政诉讼法第四十六条 (六个月内) was among the evidence."""
+    law = (split_ref(remedy.basis[0]) or ("", ""))[0] if remedy.basis else ""
+    if law in issue_laws:
+        return 0
+    governing = PROCEDURE_LAWS.get(remedy.remedy)
+    return 1 if governing is not None and governing.search(law) else 2
+
+
+def _remedy_lines(analysis: Analysis, intents: Iterable[str] = (),
+                  issue_laws: frozenset[str] = frozenset()) -> list[ConclusionLine]:
     """What the harmed person can do and by when: one line per remedy kind (at most 3),
-    those with a stated time limit and those the question asks about first."""
+    those with a stated time limit and those the question asks about first; within a
+    kind, the article of a law that applies (`_applicability`) first."""
     kinds: dict[str, list[Remedy]] = {}
-    for remedy in analysis.remedies:
+    for remedy in sorted(analysis.remedies, key=lambda r: _applicability(r, issue_laws)):
         if remedy.basis and not remedy.remedy.startswith(NOT_THE_PERSONS) and not PUBLIC_CLAIMANTS.search(remedy.detail):
             kinds.setdefault(remedy.remedy, []).append(remedy)
     asked = [k for intent in intents for k in _INTENT_REMEDIES.get(intent, ())]
@@ -1219,7 +1251,7 @@ def _remedy_lines(analysis: Analysis, intents: Iterable[str] = ()) -> list[Concl
         # the ordinary deadline (六十日内) before a later step's (不服复议决定的…十五日内, 障碍消除
         # 后十日内) and before an outer limit (超过二十年…不予受理) of the same remedy
         timed = sorted((r for r in kinds[kind] if r.time_limit),
-                       key=lambda r: (r.outer, bool(LATER_DEADLINE.search(r.detail))))
+                       key=lambda r: (_applicability(r, issue_laws), r.outer, bool(LATER_DEADLINE.search(r.detail))))
         verb = REMEDY_VERBS.get(kind, kind)
         shown = (timed or kinds[kind])[0]  # the remedy the line cites
         if kind == GENERIC_REMEDY and shown.detail:
@@ -1267,7 +1299,8 @@ def conclude(analysis: Analysis, understanding: Understanding | None = None,
     if "burden_of_proof" in intents:
         lines.append(_proof_line(analysis))
     handling = _handling_line(analysis) if "handling" in intents else []
-    return _fit(lines + _remedy_lines(analysis, intents)[: MAX_CONCLUSION_LINES - len(lines)], handling)
+    issue_laws = frozenset(p.law for issue in understanding.issues for p in issue.provisions) if understanding else frozenset()
+    return _fit(lines + _remedy_lines(analysis, intents, issue_laws)[: MAX_CONCLUSION_LINES - len(lines)], handling)
 
 
 def says_nothing(analysis: Analysis) -> bool:

@@ -244,6 +244,12 @@ OUTCOME = re.compile(
     r"(?:给予|予以)(?:合理)?补偿|承担赔偿责任|采取补救措施|重新作出行政行为"
 )
 _ADMIN_TITLE = re.compile(r"行政|国家赔偿|复议|处罚|许可|强制|政府信息公开")
+#: A suit against an administrative decision, said in words a special law uses without
+#: `行政` (注册会计师法第四十一条: 对复议决定不服的…向人民法院起诉; 河道管理条例: 自接到处罚
+#: 通知之日起15日内，直接向人民法院起诉) is a 行政诉讼. Checked over the 52 sentences of
+#: `default` it reclassifies: all suits against a 处罚 or 复议 decision. Not 裁决 (an
+#: arbitral award's suit is civil) nor bare 复议 (a court's 执行 复议 is civil).
+ADMIN_DECISION = re.compile(r"复议决定|复议机关|处罚决定|处罚通知|处罚不服|罚款决定|罚款通知|处理决定书")
 #: A harm a court's or procuratorate's own unlawful act caused (行政强制法第八条第二款: 因人民法院
 #: 在强制执行中有违法行为…受到损害的，有权依法要求赔偿): what is claimed is state compensation
 #: (司法赔偿), whatever the title says — never a civil suit.
@@ -738,7 +744,7 @@ def litigation_kind(sentence: str, title: str) -> str:
     """民事诉讼 or 行政诉讼 for a `提起诉讼` sentence, by its words and the document title."""
     if "民事诉讼" in sentence:
         return "民事诉讼"
-    if "行政" in sentence or _ADMIN_TITLE.search(title):
+    if "行政" in sentence or ADMIN_DECISION.search(sentence) or _ADMIN_TITLE.search(title):
         return "行政诉讼"
     return "民事诉讼"
 

@@ -313,6 +313,30 @@ def test_the_direct_suit_deadline_comes_before_the_one_after_review(articles):
     assert suit and "十五日" in suit[0].time_limit  # alone, it is still the deadline
 
 
+def test_a_special_laws_deadline_yields_to_the_procedure_law(articles):
+    """注册会计师法第四十一条 (十五日内直接向人民法院起诉) ranked above 行政诉讼法第四十六条
+    (六个月内) for a tourism fine: the suit line gives the procedure law's six months, and
+    the special law's 复议 sentences are read as 行政诉讼, never as a 民事诉讼. Where the
+    recognised issue cites the special law, its fifteen days hold; alone, they are still
+    what the retrieved article says."""
+    cpa, suit_law = "中华人民共和国注册会计师法", "中华人民共和国行政诉讼法"
+    special, general = item(articles, cpa, "第四十一条", 1), item(articles, suit_law, "第四十六条", 2)
+    assert "十五日内直接向人民法院起诉" in special.text and "六个月" in general.text
+    question = "导游被文旅局罚了款，最晚什么时候去法院告？"
+    analysis = analyse(question, [special, general])
+    suits = [line for line in analysis.conclusion if "诉讼" in line.text.split("：")[0]]
+    assert [line.text.split("：")[0] for line in suits] == ["可以提起行政诉讼"], suits
+    assert suits[0].basis == [f"{suit_law}第四十六条"] and "六个月" in suits[0].time_limit
+    assert all(r.remedy != "民事诉讼" for r in analysis.remedies if f"{cpa}第四十一条" in r.basis)
+    cited = understanding(IssueProvision(cpa, "第四十一条", "time_limit", why="不服处罚的起诉期限", time_limit="十五日"))
+    own_field = analyse("注册会计师被财政部门罚了款，最晚什么时候去法院告？", [special, general], understanding=cited)
+    suit = [line for line in own_field.conclusion if line.text.startswith("可以提起行政诉讼")]
+    assert suit[0].basis == [f"{cpa}第四十一条"] and "十五日" in suit[0].time_limit
+    alone = analyse(question, [special])
+    suit = [line for line in alone.conclusion if line.text.startswith("可以提起行政诉讼")]
+    assert suit and "十五日" in suit[0].time_limit
+
+
 def test_an_organ_being_held_to_account_is_no_answer_to_the_harmed_person(articles):
     """国务院关于在线政务服务的若干规定第十四条 (`政务服务机构…依法追究法律责任`) says the
     organ will be held to account, not that it answers to the person: the 对外 line says

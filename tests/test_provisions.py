@@ -325,3 +325,19 @@ def test_a_body_written_with_its_staff_answers_for_itself_and_its_staff_personal
     watchdog = extract_liabilities("监察机关及其工作人员违法行使职权侵犯公民、法人和其他组织的合法权益，造成损害的，"
                                    "依法给予国家赔偿。", "中华人民共和国监察法")
     assert watchdog and all(l.subject != STATE_BODY_TERM for l in watchdog)  # a deciding body is never a liable party
+
+
+@pytest.mark.parametrize("sentence, title, kind", [
+    ("当事人对复议决定不服的，可以在接到复议决定之日起十五日内向人民法院起诉。", "中华人民共和国注册会计师法", "行政诉讼"),
+    ("当事人也可以在接到处罚通知之日起15日内，直接向人民法院起诉。", "中华人民共和国河道管理条例", "行政诉讼"),
+    ("劳动争议当事人对仲裁裁决不服的，可以自收到仲裁裁决书之日起十五日内向人民法院提起诉讼。", "中华人民共和国劳动法", "民事诉讼"),
+    ("申请复议期满未申请复议，或者复议申请被驳回的，当事人可以就公证债权文书涉及的民事权利义务争议向人民法院提起诉讼。",
+     "最高人民法院关于公证债权文书执行若干问题的规定", "民事诉讼"),
+])
+def test_a_suit_against_a_penalty_or_review_decision_is_administrative(sentence, title, kind):
+    """A special law's suit against a 处罚 / 复议 decision says neither 行政 nor has an
+    administrative title (注册会计师法): it is still a 行政诉讼; an arbitral award's suit and
+    a court's 执行 复议 stay civil."""
+    from assistant.provisions import litigation_kind
+
+    assert litigation_kind(sentence, title) == kind
