@@ -821,7 +821,8 @@ REMEDY_NAMES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("政府采购投诉", re.compile(r"采购[^，；。]{0,12}投诉|投诉[^，；。]{0,12}采购")),
     ("行政复议", re.compile(r"复议")),
     ("国家赔偿", re.compile(r"国家赔偿|行政赔偿|赔偿请求|请求赔偿|申请赔偿|赔偿金")),
-    ("民事诉讼", re.compile(r"民事诉讼|民事权利")),
+    # not `民事诉讼时效`: 行政协议 规定第二十五条's suit is administrative, only its limitation period civil
+    ("民事诉讼", re.compile(r"民事诉讼(?!时效)|民事权利")),
     ("行政诉讼", re.compile(r"行政诉讼|起诉|诉讼")),
     ("政府信息公开申请", re.compile(r"信息公开|申请公开")),
     (PI_REQUEST, re.compile(r"查阅|复制|更正|补充|删除|解释说明")),  # see remedy_name

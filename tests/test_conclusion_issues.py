@@ -337,6 +337,19 @@ def test_a_special_laws_deadline_yields_to_the_procedure_law(articles):
     assert suit and "十五日" in suit[0].time_limit
 
 
+def test_a_civil_limitation_period_does_not_make_the_suit_civil(articles):
+    """行政协议 规定第二十五条: a suit for an agency's breach of an administrative agreement
+    has a civil limitation period (the map's why: 适用民事诉讼时效), but it is still a
+    行政诉讼 — never `可以提起民事诉讼`."""
+    law = "最高人民法院关于审理行政协议案件若干问题的规定"
+    why = "对不履行协议起诉适用民事诉讼时效，对变更、解除协议的行政行为起诉适用行政诉讼起诉期限"
+    asked = Understanding(issues=understanding(IssueProvision(law, "第二十五条", "time_limit", why=why)).issues,
+                          intents=["remedy_route"])
+    analysis = analyse("街道不按协议给钱怎么办", [item(articles, law, "第二十五条", 1)], understanding=asked)
+    kinds = {r.remedy for r in analysis.remedies}
+    assert "行政诉讼" in kinds and "民事诉讼" not in kinds, analysis.remedies
+
+
 def test_an_organ_being_held_to_account_is_no_answer_to_the_harmed_person(articles):
     """国务院关于在线政务服务的若干规定第十四条 (`政务服务机构…依法追究法律责任`) says the
     organ will be held to account, not that it answers to the person: the 对外 line says
