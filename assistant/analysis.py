@@ -1198,6 +1198,23 @@ def _proof_line(analysis: Analysis) -> ConclusionLine:
 
 #: Claimants of a public-interest suit (个人信息保护法第七十条): their route is not the harmed person's.
 PUBLIC_CLAIMANTS = re.compile(r"人民检察院|消费者组织|网信部门确定的组织")
+#: A remedy for a dispute with a named counterparty (社会保险法第八十三条: 个人与所在用人单位发生
+#: 社会保险争议的，可以…提起诉讼) — the group is the counterparty's words.
+COUNTERPARTY_DISPUTE = re.compile(r"与(?:其|所在)?([^，；。与]{1,12}?)(?:之间)?发生[^，；。]{0,12}(?:争议|纠纷)")
+
+
+def _absent_counterparty(remedy: Remedy, roles: set[str]) -> bool:
+    """The remedy is for a dispute with a counterparty of a kind (`ROLE_FIRM`, `ROLE_GOV`)
+    that the question, which names other actors (`roles`), does not name (`COUNTERPARTY_DISPUTE`).
+
+    Why: 社会保险法第八十三条's suit against one's employer was the 结论's 可以提起民事诉讼
+    for 20 of 600 dev and probe answers, most about a pension stopped by a face check or
+    a bank card frozen — stories with no employer in them."""
+    m = COUNTERPARTY_DISPUTE.search(remedy.detail)
+    if m is None or not roles:  # a question naming no actor keeps every route, as its rows do
+        return False
+    kinds = {role_of(a.group()) for a in actors_in(m.group(1))} - {ROLE_ANY, ROLE_CITIZEN}
+    return bool(kinds) and not kinds & roles
 
 
 #: A deadline that runs from another remedy's outcome (行政诉讼法第四十五条: 不服复议决定的，
@@ -1242,7 +1259,8 @@ def _remedy_lines(analysis: Analysis, intents: Iterable[str] = (),
     kind, the article of a law that applies (`_applicability`) first."""
     kinds: dict[str, list[Remedy]] = {}
     for remedy in sorted(analysis.remedies, key=lambda r: _applicability(r, issue_laws)):
-        if remedy.basis and not remedy.remedy.startswith(NOT_THE_PERSONS) and not PUBLIC_CLAIMANTS.search(remedy.detail):
+        if (remedy.basis and not remedy.remedy.startswith(NOT_THE_PERSONS) and not PUBLIC_CLAIMANTS.search(remedy.detail)
+                and not _absent_counterparty(remedy, _question_roles(analysis.scenario))):
             kinds.setdefault(remedy.remedy, []).append(remedy)
     asked = [k for intent in intents for k in _INTENT_REMEDIES.get(intent, ())]
     order = sorted(kinds, key=lambda k: (not any(r.time_limit for r in kinds[k]),

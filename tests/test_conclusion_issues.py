@@ -350,6 +350,23 @@ def test_a_civil_limitation_period_does_not_make_the_suit_civil(articles):
     assert "行政诉讼" in kinds and "民事诉讼" not in kinds, analysis.remedies
 
 
+def test_a_dispute_with_a_counterparty_the_story_lacks_is_no_route(articles):
+    """社会保险法第八十三条 gives a suit for a dispute with one's employer (个人与所在用人单位
+    发生社会保险争议的…提起诉讼): no 结论 line for a pension the 社保局 stopped, one for a
+    story whose company did not pay in; the analysis still lists the remedy either way."""
+    law = "中华人民共和国社会保险法"
+    evidence = [item(articles, law, "第八十三条", 1)]
+    assert "与所在用人单位发生社会保险争议" in evidence[0].text
+
+    def civil(question):
+        analysis = analyse(question, evidence)
+        assert any(r.remedy == "民事诉讼" for r in analysis.remedies)
+        return [line for line in analysis.conclusion if line.text.startswith("可以提起民事诉讼")]
+
+    assert civil("社保局说我刷脸认证没通过，把我的养老金停了，能告他们吗？") == []
+    assert civil("公司一直没给我交社保，社保局也不管，能告公司吗？")
+
+
 def test_an_organ_being_held_to_account_is_no_answer_to_the_harmed_person(articles):
     """国务院关于在线政务服务的若干规定第十四条 (`政务服务机构…依法追究法律责任`) says the
     organ will be held to account, not that it answers to the person: the 对外 line says
