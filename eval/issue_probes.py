@@ -52,7 +52,10 @@ local issue) and six of 120 multi-issue situations (`MULTI_ISSUE_SETS`):
   那个蓝色的APP, 买房那笔钱; short asks mostly under 30 characters; session 18) and
   `tuning23.jsonl` (multi-issue: a shop owner's adult child, a contractor's junior
   engineer, a township clerk worried about their own part, a tenant and a landlord in one
-  dispute, someone who lost a first round, a polite retiree; session 18): read one after
+  dispute, someone who lost a first round, a polite retiree; session 18) and
+  `tuning24.jsonl` (night-market stall holders, veterans, families of disabled people,
+  rural teachers, estate agents, livestock and fish farmers, driving instructors, nannies
+  and care workers, live-streamers, village cooperatives; 110 short asks; session 19): read one after
   another, their misses widened the map's synonym families and cues where the missing word
   is general vocabulary; each set was measured before it was read, so every round has a held-out
   figure (README);
@@ -101,7 +104,11 @@ local issue) and six of 120 multi-issue situations (`MULTI_ISSUE_SETS`):
   `heldout17.jsonl` (multi-issue: a legal clinic's third-person intake notes, a factory owner
   dictating, a student's parent, a contractor's project manager, someone sent back and forth
   between offices, someone asking for a whole village or building; written with tuning23
-  before the twenty-third round): only measured, never read to write a cue.
+  before the twenty-third round) and `heldout18.jsonl` (homeowners' committees, pet-shop and
+  parcel-station owners, gym trainers, taxi drivers, university counsellors, wedding
+  planners, people back from studying abroad, B&B owners, senior-university students; 110
+  short asks; written with tuning24 before the twenty-fourth round): only measured, never
+  read to write a cue.
   Keep it that way; once a set's misses guide the map, it measures nothing.
 
 Each line: `{"id", "issue", "also": [...], "style": "short"|"story", "question"}`.
@@ -126,10 +133,10 @@ from corpus.records import IngestError
 PROBES_DIR = Path(__file__).resolve().parent / "data" / "issue_probes"
 PROBE_SETS = ("tuning", "tuning2", "tuning3", "tuning4", "tuning5", "tuning6", "tuning7", "tuning8", "tuning9",
               "tuning10", "tuning11", "tuning12", "tuning13", "tuning14", "tuning15", "tuning16", "tuning17", "tuning18",
-              "tuning19", "tuning20", "tuning21", "tuning22", "tuning23",
+              "tuning19", "tuning20", "tuning21", "tuning22", "tuning23", "tuning24",
               "heldout", "heldout2", "heldout3", "heldout4", "heldout5",
               "heldout6", "heldout7", "heldout8", "heldout9", "heldout10",
-              "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16", "heldout17")
+              "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16", "heldout17", "heldout18")
 #: The multi-issue sets: 120 questions (every issue the `issue` of one, 17 of two), each
 #: raising 1-2 `also` issues that a lawyer would need as well (measured by `recognised_also`).
 MULTI_ISSUE_SETS = ("tuning11", "heldout5", "tuning20", "heldout14", "tuning23", "heldout17")

@@ -125,6 +125,20 @@ def test_local_issue_needs_its_place(tmp_path):
     assert m.match("浙江的公共数据开放有什么规定")[0].region == "浙江省"
 
 
+def test_a_named_place_counts_as_one_point_for_its_local_issue(tmp_path):
+    """A local issue's place in the question is a cue of its own up to the threshold: with
+    one plain cue the issue is recognised (安阳 + 回执); the same cue without the place, or
+    a national issue's one plain cue, is not; a local issue at the threshold keeps its score."""
+    local = issue("zhejiang-public-data", region="浙江省", cues={"lay": ["公共数据", "开放"], "legal": []})
+    m = load_issue_map(write(tmp_path, [issue(), local]))
+    assert m.match("公共数据有什么规定") == []
+    found = m.match("浙江的公共数据有什么规定")
+    assert [(r.issue_id, r.score, r.cues) for r in found] == [("zhejiang-public-data", 2.0, ("公共数据",))]
+    assert m.match("浙江的公共数据开放有什么规定")[0].score == 2.0
+    assert m.match("浙江的数据泄露了怎么办") == []  # a national issue's one plain cue: still 1 point
+    assert m.match("浙江有什么规定") == []  # the place alone is no issue
+
+
 def test_local_issue_is_recognised_with_its_companions_in_its_place(tmp_path):
     """A place's regulation comes with a recognised national issue it names as companion,
     when the question names the place — whatever words the story uses."""
