@@ -190,3 +190,34 @@ def test_eval_runs_the_real_pipeline_on_a_slice(home, tmp_path, capsys):
     capsys.readouterr()
     assert main(["eval-compare", str(out), str(second)]) == 0
     assert "recall@10" in capsys.readouterr().out
+
+
+def test_the_recognised_issues_laws_are_searched_once_more(pipeline):
+    """With an issue recognised, BM25's and the dense retriever's hits within the laws the
+    issue cites are two more lists in the fusion (LAW_SCOPE_WEIGHT): each unit of those laws
+    gains fused score, others keep theirs, and the lists are ranked 1… in hit order."""
+    from assistant.pipeline import LAW_SCOPE_WEIGHT
+    from corpus.versions import title_key
+
+    question = "外包公司给政府做的政务App泄露了公民个人信息，谁来承担责任？"
+    understanding = pipeline.understand(question)
+    laws = pipeline.scope_laws(understanding)
+    assert title_key("中华人民共和国个人信息保护法") in laws and title_key("中华人民共和国数据安全法") in laws
+    hits = pipeline.index.search_bm25(question, 40)
+    scoped = pipeline.law_scoped(hits, frozenset({title_key("中华人民共和国数据安全法")}))
+    assert scoped and [h.rank for h in scoped] == list(range(1, len(scoped) + 1))
+    assert {pipeline.table.units[h.unit_id][0].title for h in scoped} == {"中华人民共和国数据安全法"}
+    assert [h.unit_id for h in scoped] == [h.unit_id for h in hits
+                                           if pipeline.table.units[h.unit_id][0].title == "中华人民共和国数据安全法"]
+
+    scoped_run = dict(pipeline.retrieve(question, k=30, understanding=understanding, rerank=False))
+    pipeline.law_scope_weight = 0
+    try:
+        plain_run = dict(pipeline.retrieve(question, k=30, understanding=understanding, rerank=False))
+    finally:
+        pipeline.law_scope_weight = LAW_SCOPE_WEIGHT
+    in_laws = {u for u in scoped_run if title_key(pipeline.table.units[u][0].title) in laws}
+    both = [u for u in in_laws if u in plain_run]
+    assert both and all(scoped_run[u]["fused"] > plain_run[u]["fused"] for u in both)
+    assert all(scoped_run[u]["fused"] == plain_run[u]["fused"] for u in scoped_run if u in plain_run and u not in in_laws)
+    assert pipeline.fingerprint()["law_scope_weight"] == LAW_SCOPE_WEIGHT
