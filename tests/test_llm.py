@@ -166,12 +166,33 @@ def test_rewritten_query_is_fused_into_retrieval(pipeline, baseline):
     assert top in {h.unit_id for h in searched}
     fused = next(h for h in searched if h.unit_id == top)
     assert fused.scores["rewrite"] == 1 and answer.written == {}
-    # the question's own best hits stay among the ten shown (the original ranking weighs as
-    # much as all rewrites together): its first hit and most of its top five. Hits that both
-    # rankings support may pass the first one — that is what RRF is for.
+    # the question's first hit stays among the ten shown
     before = [h.unit_id for h in baseline.hits if h.origin == "search"]
-    shown = {h.unit_id for h in searched[:10]}
-    assert before[0] in shown and len(shown.intersection(before[:5])) >= 3
+    assert before[0] in {h.unit_id for h in searched[:10]}
+
+
+def test_rewrite_fusion_is_weighted_rrf_of_the_two_rankings(pipeline):
+    """`Rewrites.fuse` against a slow reference on the real rankings: Σ weight / (RRF_C +
+    rank), the question's ranking at weight 1 and the rewrites sharing REWRITE_SHARE, ties
+    by unit id. Why this and not a bound on how many of the question's top five stay shown:
+    the law-scoped lists and the issue map change the question's ranking from round to
+    round, and RRF rightly lets hits both rankings support pass the question's own
+    (sessions 18 and 19 each broke such a bound); the weights are what the design promises."""
+    from assistant.llm_answer import REWRITE_SHARE, Rewrites
+    from indexer.hits import RRF_C
+
+    rewrite = "个人信息处理者 自动化决策 透明度 结果公平公正"
+    original = pipeline.retrieve(QUESTION, k=40, understanding=pipeline.understand(QUESTION), rerank=False)
+    rewritten = pipeline.retrieve(rewrite, k=40, rerank=False)
+    fused = Rewrites(queries=(rewrite,)).fuse(original, {rewrite: rewritten}, k=40)
+    reference: dict[str, float] = {}
+    for weight, ranking in ((1.0, original), (REWRITE_SHARE, rewritten)):
+        for rank, (unit_id, _) in enumerate(ranking, start=1):
+            reference[unit_id] = reference.get(unit_id, 0.0) + weight / (RRF_C + rank)
+    expected = sorted(reference, key=lambda unit_id: (-reference[unit_id], unit_id))[:40]
+    assert [unit_id for unit_id, _ in fused] == expected
+    assert fused[0][1]["fused"] == pytest.approx(reference[expected[0]])
+    assert {unit_id for unit_id, _ in original} - set(expected) and set(expected) - {u for u, _ in original}  # both contribute
 
 
 def test_malformed_rewrite_and_server_error_fall_back_with_notes(pipeline, baseline):
