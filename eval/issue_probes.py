@@ -55,7 +55,10 @@ local issue) and six of 120 multi-issue situations (`MULTI_ISSUE_SETS`):
   dispute, someone who lost a first round, a polite retiree; session 18) and
   `tuning24.jsonl` (night-market stall holders, veterans, families of disabled people,
   rural teachers, estate agents, livestock and fish farmers, driving instructors, nannies
-  and care workers, live-streamers, village cooperatives; 110 short asks; session 19): read one after
+  and care workers, live-streamers, village cooperatives; 110 short asks; session 19) and
+  `tuning25.jsonl` (multi-issue: township cadres, rural doctors, couriers' wives,
+  hairdressers, retired soldiers running a shop, second-generation factory owners,
+  property managers, interns at government contractors, voice dictation; session 19): read one after
   another, their misses widened the map's synonym families and cues where the missing word
   is general vocabulary; each set was measured before it was read, so every round has a held-out
   figure (README);
@@ -107,8 +110,11 @@ local issue) and six of 120 multi-issue situations (`MULTI_ISSUE_SETS`):
   before the twenty-third round) and `heldout18.jsonl` (homeowners' committees, pet-shop and
   parcel-station owners, gym trainers, taxi drivers, university counsellors, wedding
   planners, people back from studying abroad, B&B owners, senior-university students; 110
-  short asks; written with tuning24 before the twenty-fourth round): only measured, never
-  read to write a cue.
+  short asks; written with tuning24 before the twenty-fourth round) and `heldout19.jsonl`
+  (multi-issue: kindergarten owners, seafood wholesalers, hotel staff, first-year civil
+  servants, tea and fruit farmers, carers, small outsourcing bosses, tenants in urban
+  villages, community volunteers, a friend's forwarded message; written with tuning25
+  before the twenty-fifth round): only measured, never read to write a cue.
   Keep it that way; once a set's misses guide the map, it measures nothing.
 
 Each line: `{"id", "issue", "also": [...], "style": "short"|"story", "question"}`.
@@ -133,13 +139,13 @@ from corpus.records import IngestError
 PROBES_DIR = Path(__file__).resolve().parent / "data" / "issue_probes"
 PROBE_SETS = ("tuning", "tuning2", "tuning3", "tuning4", "tuning5", "tuning6", "tuning7", "tuning8", "tuning9",
               "tuning10", "tuning11", "tuning12", "tuning13", "tuning14", "tuning15", "tuning16", "tuning17", "tuning18",
-              "tuning19", "tuning20", "tuning21", "tuning22", "tuning23", "tuning24",
+              "tuning19", "tuning20", "tuning21", "tuning22", "tuning23", "tuning24", "tuning25",
               "heldout", "heldout2", "heldout3", "heldout4", "heldout5",
               "heldout6", "heldout7", "heldout8", "heldout9", "heldout10",
-              "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16", "heldout17", "heldout18")
+              "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16", "heldout17", "heldout18", "heldout19")
 #: The multi-issue sets: 120 questions (every issue the `issue` of one, 17 of two), each
 #: raising 1-2 `also` issues that a lawyer would need as well (measured by `recognised_also`).
-MULTI_ISSUE_SETS = ("tuning11", "heldout5", "tuning20", "heldout14", "tuning23", "heldout17")
+MULTI_ISSUE_SETS = ("tuning11", "heldout5", "tuning20", "heldout14", "tuning23", "heldout17", "tuning25", "heldout19")
 STYLES = ("short", "story")
 
 

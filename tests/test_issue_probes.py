@@ -19,14 +19,15 @@ from tests.test_issue_map import issue, write
 
 FLOORS = {"tuning": 0.93, "tuning2": 0.95, "tuning3": 0.83, "tuning4": 0.90, "tuning5": 0.95, "tuning6": 0.97,
           "tuning7": 0.95, "tuning8": 0.95, "tuning9": 0.95, "tuning10": 0.97, "tuning11": 0.97, "tuning12": 0.95,
-          "tuning13": 0.97, "tuning14": 0.97, "tuning15": 0.97, "tuning16": 0.97, "tuning17": 0.95, "tuning18": 0.96, "tuning19": 0.96, "tuning20": 0.93, "tuning21": 0.98, "tuning22": 0.88, "tuning23": 0.93, "tuning24": 0.97,
+          "tuning13": 0.97, "tuning14": 0.97, "tuning15": 0.97, "tuning16": 0.97, "tuning17": 0.95, "tuning18": 0.96, "tuning19": 0.96, "tuning20": 0.93, "tuning21": 0.98, "tuning22": 0.88, "tuning23": 0.93, "tuning24": 0.97, "tuning25": 0.93,
           "heldout": 0.82, "heldout2": 0.79, "heldout3": 0.82, "heldout4": 0.87, "heldout5": 0.85,
           "heldout6": 0.92, "heldout7": 0.90, "heldout8": 0.85, "heldout9": 0.84, "heldout10": 0.90,
-          "heldout11": 0.83, "heldout12": 0.90, "heldout13": 0.83, "heldout14": 0.80, "heldout15": 0.82, "heldout16": 0.82, "heldout17": 0.90, "heldout18": 0.93}
+          "heldout11": 0.83, "heldout12": 0.90, "heldout13": 0.83, "heldout14": 0.80, "heldout15": 0.82, "heldout16": 0.82, "heldout17": 0.90, "heldout18": 0.93, "heldout19": 0.92}
 #: Floors under `recognised_also` of the multi-issue sets (measured 0.772 / 0.652; 0.626 for
 #: tuning11 when it was first read; tuning20 0.663 → 0.846 after round 20, heldout14 0.689 → 0.717;
-#: tuning23 0.709 → 0.797 after round 23, heldout17 0.733).
-ALSO_FLOORS = {"tuning11": 0.76, "heldout5": 0.64, "tuning20": 0.82, "heldout14": 0.70, "tuning23": 0.78, "heldout17": 0.72}
+#: tuning23 0.709 → 0.797 after round 23, heldout17 0.733; tuning25 0.692, heldout19 0.641 in round 25).
+ALSO_FLOORS = {"tuning11": 0.76, "heldout5": 0.64, "tuning20": 0.82, "heldout14": 0.70, "tuning23": 0.78, "heldout17": 0.72,
+               "tuning25": 0.66, "heldout19": 0.61}
 
 
 def test_scores_count_the_expected_issue_by_style(tmp_path):
