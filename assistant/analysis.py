@@ -80,6 +80,7 @@ from assistant.records import (
 from assistant.refs import split_ref
 from assistant.vocabulary import lay_names
 from corpus.numerals import NUMERAL_CHARS, chinese_to_int
+from corpus.versions import title_key
 
 if TYPE_CHECKING:
     from corpus.records import Document
@@ -1239,14 +1240,15 @@ PROCEDURE_LAWS: dict[str, re.Pattern[str]] = {
 
 
 def _applicability(remedy: Remedy, issue_laws: frozenset[str]) -> int:
-    """0 when the remedy's article is of a law the recognised issues cite, 1 when it is of
+    """0 when the remedy's article is of a law the recognised issues cite (`issue_laws`:
+    their `corpus.versions.title_key`s, `_issue_laws`), 1 when it is of
     the law that governs the remedy's procedure (`PROCEDURE_LAWS`), 2 otherwise.
 
     Why: a special law's deadline binds only in its own field. 注册会计师法第四十一条
     (十五日内直接向人民法院起诉) was retrieved for a tourism fine and gave its 十五日 as
     the suit's deadline although 行政诉讼法第四十六条 (六个月内) was among the evidence."""
     law = (split_ref(remedy.basis[0]) or ("", ""))[0] if remedy.basis else ""
-    if law in issue_laws:
+    if title_key(law) in issue_laws:
         return 0
     governing = PROCEDURE_LAWS.get(remedy.remedy)
     return 1 if governing is not None and governing.search(law) else 2
@@ -1258,9 +1260,10 @@ def _remedy_lines(analysis: Analysis, intents: Iterable[str] = (),
     those with a stated time limit and those the question asks about first; within a
     kind, the article of a law that applies (`_applicability`) first."""
     kinds: dict[str, list[Remedy]] = {}
+    roles = _question_roles(analysis.scenario)
     for remedy in sorted(analysis.remedies, key=lambda r: _applicability(r, issue_laws)):
         if (remedy.basis and not remedy.remedy.startswith(NOT_THE_PERSONS) and not PUBLIC_CLAIMANTS.search(remedy.detail)
-                and not _absent_counterparty(remedy, _question_roles(analysis.scenario))):
+                and not _absent_counterparty(remedy, roles)):
             kinds.setdefault(remedy.remedy, []).append(remedy)
     asked = [k for intent in intents for k in _INTENT_REMEDIES.get(intent, ())]
     order = sorted(kinds, key=lambda k: (not any(r.time_limit for r in kinds[k]),
@@ -1318,8 +1321,13 @@ def conclude(analysis: Analysis, understanding: Understanding | None = None,
     if "burden_of_proof" in intents:
         lines.append(_proof_line(analysis))
     handling = _handling_line(analysis) if "handling" in intents else []
-    issue_laws = frozenset(p.law for issue in understanding.issues for p in issue.provisions) if understanding else frozenset()
-    return _fit(lines + _remedy_lines(analysis, intents, issue_laws)[: MAX_CONCLUSION_LINES - len(lines)], handling)
+    return _fit(lines + _remedy_lines(analysis, intents, _issue_laws(understanding))[: MAX_CONCLUSION_LINES - len(lines)],
+                handling)
+
+
+def _issue_laws(understanding: Understanding | None) -> frozenset[str]:
+    """The title keys of the laws the recognised issues cite (`_applicability`)."""
+    return frozenset(title_key(p.law) for issue in understanding.issues for p in issue.provisions) if understanding else frozenset()
 
 
 def says_nothing(analysis: Analysis) -> bool:

@@ -24,8 +24,8 @@ regulation does not govern a question about 广东. The named place also counts 
 place's regulation, where one plain cue alone is not; a local issue already at the
 threshold keeps its score, so national issues are not pushed down the list (measured on
 the probe sets: every held-out set gained or kept its rate, 0.950 → 0.972 on the newest;
-no STARD or dev question's issues changed). Residents name the city or the district
-they live in (温州, 临沂, 浦东), not the province, so the map's optional top-level
+no STARD or dev question's issues changed). Residents name the city or the district they
+live in (温州, 临沂, 浦东), not the province, so the map's optional top-level
 `places` lists, per region, the places inside it (`"浙江省": ["杭州", "宁波", "温州", …]`:
 prefecture-level cities of a province, districts of a municipality; names that are also
 common words or other places' districts are left out); any of them names the region.

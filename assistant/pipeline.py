@@ -65,15 +65,6 @@ ANALYSIS_DEPTH = 10  # search hits the responsibility analysis reads
 #: 0.25/0.5/1/1.5 gave even R@10 0.243/0.300/0.365/0.323 (odd 0.245/0.311/0.399/0.393;
 #: map off 0.193/0.178); recognition at 3 points instead of 2 was worse (even 0.333).
 MAP_WEIGHT = 1.0
-#: Reranking (indexer/rerank.py): the fused top RERANK_DEPTH candidates are reordered by
-#: the cross-encoder, fused with their retrieval order at weight RERANK_BLEND
-#: (`rerank_order`). Chosen on the STARD dev slice only (eval/splits.py; depth 10/20/30/50 ×
-#: blend 0/0.5/1/2): blend 2 was best; depth 20 gave R@10 0.586, MRR@10 0.444 (unreranked
-#: 0.556, 0.414) but a `national` answer p95 of 338 ms in `fagui bench` (budget 300 ms), so
-#: depth 15 (dev 0.573, 0.428), the next cheaper one. Whether it is on when nobody says:
-#: RERANK_BY_DEFAULT (issue 14: only when it wins on both held-out splits within the
-#: latency budget): held out at depth 15, R@10 STARD 0.524 → 0.535, domain_dev 0.687 →
-#: 0.707, domain_lay_dev 0.381 → 0.407 (eval/reports/RERANK.md).
 #: The laws of the recognised issues (the first LAW_SCOPE_ISSUES, in score order) are
 #: searched once more: BM25's and the dense retriever's hits (LAW_SCOPE_DEPTH times as
 #: deep) restricted to those laws are two more ranked lists in the fusion, at
@@ -87,6 +78,15 @@ MAP_WEIGHT = 1.0
 LAW_SCOPE_WEIGHT = 0.25
 LAW_SCOPE_ISSUES = 3
 LAW_SCOPE_DEPTH = 2
+#: Reranking (indexer/rerank.py): the fused top RERANK_DEPTH candidates are reordered by
+#: the cross-encoder, fused with their retrieval order at weight RERANK_BLEND
+#: (`rerank_order`). Chosen on the STARD dev slice only (eval/splits.py; depth 10/20/30/50 ×
+#: blend 0/0.5/1/2): blend 2 was best; depth 20 gave R@10 0.586, MRR@10 0.444 (unreranked
+#: 0.556, 0.414) but a `national` answer p95 of 338 ms in `fagui bench` (budget 300 ms), so
+#: depth 15 (dev 0.573, 0.428), the next cheaper one. Whether it is on when nobody says:
+#: RERANK_BY_DEFAULT (issue 14: only when it wins on both held-out splits within the
+#: latency budget): held out at depth 15, R@10 STARD 0.524 → 0.535, domain_dev 0.687 →
+#: 0.707, domain_lay_dev 0.381 → 0.407 (eval/reports/RERANK.md).
 RERANK_DEPTH = 15
 RERANK_BLEND = 2.0
 RERANK_BY_DEFAULT = True
