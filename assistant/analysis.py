@@ -1289,6 +1289,13 @@ def _remedy_lines(analysis: Analysis, intents: Iterable[str] = (),
     return lines or [_no_support("remedy")]
 
 
+#: An authority's period for an intermediate step — deciding whether to accept a case
+#: (行政复议法第三十条: 五日内审查决定是否受理), forwarding it (信访工作条例第二十二条:
+#: 15日内转送、交办) — is not how long it has to give the answer asked about; the
+#: decision's period (第六十二条: 六十日内作出复议决定) comes first when both are cited.
+INTERMEDIATE_STEP = re.compile(r"是否受理|决定受理|转送|交办|补正")
+
+
 def _handling_line(analysis: Analysis) -> list[ConclusionLine]:
     """The authority's handling period (`AUTHORITY_DEADLINE`: 自受理之日起20个工作日内答复),
     as one line, for a question asking how long the other side has (`几天内要给答复？`,
@@ -1297,7 +1304,7 @@ def _handling_line(analysis: Analysis) -> list[ConclusionLine]:
     timed = [r for r in analysis.remedies if r.remedy.startswith(AUTHORITY_DEADLINE) and r.time_limit and r.basis]
     if not timed:
         return []
-    first = timed[0]
+    first = min(timed, key=lambda r: bool(INTERMEDIATE_STEP.search(r.detail)))  # the first outcome, else the first
     what = first.remedy.removeprefix(AUTHORITY_DEADLINE).strip("（）")
     subject = f"（{what}）" if what else ""
     why = f"（{_short(first.detail, 40)}）" if first.detail else ""  # the map's why: what must be done by then

@@ -469,3 +469,19 @@ def test_compensation_for_a_courts_unlawful_enforcement_is_no_civil_suit(article
     assert not any("人民法院在强制执行中" in slot.statement for slot in analysis.external)
     asked = analyse("法院强制执行时搞错了，扣了不该扣的东西，能要赔偿吗？", evidence)
     assert any("人民法院在强制执行中" in slot.statement for slot in asked.external)
+
+
+def test_the_handling_period_is_the_decisions_not_an_intermediate_steps():
+    """Asked how long the authority has, the 结论 gives the period of the decision (行政复议法
+    第六十二条: 六十日内作出复议决定), not of deciding whether to accept the case (第三十条:
+    五日内审查决定是否受理) even when that one comes first; alone, the step's period is given."""
+    from assistant.analysis import AUTHORITY_DEADLINE, conclude
+    from assistant.records import Analysis, Remedy
+
+    step = Remedy(f"{AUTHORITY_DEADLINE}（行政复议）", "五日", ["A法第三十条"], detail="收到申请后应在五日内审查决定是否受理")
+    decision = Remedy(f"{AUTHORITY_DEADLINE}（行政复议）", "六十日", ["A法第六十二条"], detail="应自受理之日起六十日内作出复议决定")
+    asked = Understanding(issues=[], intents=["handling"])
+    both = [line for line in conclude(Analysis(remedies=[step, decision]), asked) if line.kind == "handling"]
+    assert [(line.basis, line.time_limit) for line in both] == [(["A法第六十二条"], "六十日")]
+    alone = [line for line in conclude(Analysis(remedies=[step]), asked) if line.kind == "handling"]
+    assert [line.basis for line in alone] == [["A法第三十条"]]
