@@ -42,6 +42,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterable
 
+from assistant.issue_map import cited_laws
 from assistant.provisions import (
     ACTOR_ROLES,
     AUTHORITY_CLOCK,
@@ -1241,7 +1242,7 @@ PROCEDURE_LAWS: dict[str, re.Pattern[str]] = {
 
 def _applicability(remedy: Remedy, issue_laws: frozenset[str]) -> int:
     """0 when the remedy's article is of a law the recognised issues cite (`issue_laws`:
-    their `corpus.versions.title_key`s, `_issue_laws`), 1 when it is of
+    their title keys, `assistant.issue_map.cited_laws`), 1 when it is of
     the law that governs the remedy's procedure (`PROCEDURE_LAWS`), 2 otherwise.
 
     Why: a special law's deadline binds only in its own field. 注册会计师法第四十一条
@@ -1328,13 +1329,8 @@ def conclude(analysis: Analysis, understanding: Understanding | None = None,
     if "burden_of_proof" in intents:
         lines.append(_proof_line(analysis))
     handling = _handling_line(analysis) if "handling" in intents else []
-    return _fit(lines + _remedy_lines(analysis, intents, _issue_laws(understanding))[: MAX_CONCLUSION_LINES - len(lines)],
-                handling)
-
-
-def _issue_laws(understanding: Understanding | None) -> frozenset[str]:
-    """The title keys of the laws the recognised issues cite (`_applicability`)."""
-    return frozenset(title_key(p.law) for issue in understanding.issues for p in issue.provisions) if understanding else frozenset()
+    issue_laws = cited_laws(understanding.issues) if understanding else frozenset()
+    return _fit(lines + _remedy_lines(analysis, intents, issue_laws)[: MAX_CONCLUSION_LINES - len(lines)], handling)
 
 
 def says_nothing(analysis: Analysis) -> bool:

@@ -59,11 +59,13 @@ import hashlib
 import json
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.records import IssueProvision, RecognisedIssue
 from corpus.numerals import NUMERAL_CHARS, SMALL_NUMERAL_CHARS
+from corpus.versions import title_key
 
 FORMAT_VERSION = 1
 DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "issue_map.json"
@@ -253,6 +255,13 @@ class IssueMap:
 
     def __len__(self) -> int:
         return len(self.issues)
+
+
+def cited_laws(issues: Iterable[RecognisedIssue]) -> frozenset[str]:
+    """The title keys (`corpus.versions.title_key`) of the laws the `issues`' provisions
+    cite: the law-scoped lists of retrieval (`Pipeline.scope_laws`) and the remedy lines'
+    order (`assistant.analysis._applicability`) read them."""
+    return frozenset(title_key(p.law) for issue in issues for p in issue.provisions)
 
 
 def ranked_provisions(issues: list[RecognisedIssue], intents: list[str] = ()) -> list[IssueProvision]:

@@ -21,7 +21,7 @@ from pathlib import Path
 from assistant.analysis import (FALLBACK_ISSUES, FALLBACK_ROLES, analyse, evidence_from_unit, says_nothing,
                                 scholarship_paper, unit_label)
 from assistant.issue_map import DEFAULT_PATH as ISSUE_MAP_PATH
-from assistant.issue_map import IssueMap, empty_issue_map, load_issue_map, place_word, ranked_provisions
+from assistant.issue_map import IssueMap, cited_laws, empty_issue_map, load_issue_map, place_word, ranked_provisions
 from assistant.llm_answer import LLMSession
 from assistant.lookup import LawCatalog, lookup as run_lookup
 from assistant.protocol import MODES
@@ -284,7 +284,7 @@ class Pipeline:
     def scope_laws(self, understanding: Understanding) -> frozenset[str]:
         """The title keys (`corpus.versions.title_key`) of the laws the first
         LAW_SCOPE_ISSUES recognised issues cite."""
-        return frozenset(title_key(p.law) for issue in understanding.issues[:LAW_SCOPE_ISSUES] for p in issue.provisions)
+        return cited_laws(understanding.issues[:LAW_SCOPE_ISSUES])
 
     def law_scoped(self, hits: list[Hit], laws: frozenset[str]) -> list[Hit]:
         """`hits` of documents whose title key is in `laws`, ranked 1… in their order."""

@@ -4,8 +4,8 @@ The map's cue words were written from the law, then checked on the dev sets, who
 questions the map's authors had read. Neither says how recognition does on a question
 worded by someone else. So more sets, each by an author who saw only each issue's id,
 name and provisions (`eval/data/issue_probes/`), never the cue words nor the other sets:
-thirty-four of 180 (2 per national issue, a short ask and a story, or two short asks; 1 per
-local issue) and six of 120 multi-issue situations (`MULTI_ISSUE_SETS`):
+thirty-six of 180 (2 per national issue, a short ask and a story, or two short asks; 1 per
+local issue) and eight of 120 multi-issue situations (`MULTI_ISSUE_SETS`):
 
 - `tuning.jsonl` (plain lay questions), `tuning2.jsonl` (forum and hotline messages,
   keyword searches, dialect: 咋整, 啥), `tuning3.jsonl` (vague or misnamed things —
@@ -58,10 +58,10 @@ local issue) and six of 120 multi-issue situations (`MULTI_ISSUE_SETS`):
   and care workers, live-streamers, village cooperatives; 110 short asks; session 19) and
   `tuning25.jsonl` (multi-issue: township cadres, rural doctors, couriers' wives,
   hairdressers, retired soldiers running a shop, second-generation factory owners,
-  property managers, interns at government contractors, voice dictation; session 19): read one after
-  another, their misses widened the map's synonym families and cues where the missing word
-  is general vocabulary; each set was measured before it was read, so every round has a held-out
-  figure (README);
+  property managers, interns at government contractors, voice dictation; session 19): read
+  one after another, their misses widened the map's synonym families and cues where the
+  missing word is general vocabulary; each set was measured before it was read, so every
+  round has a held-out figure (README);
 - `heldout.jsonl` (another author writing in personas: a delivery rider, a village cadre,
   someone typing fast on a phone …) and `heldout2.jsonl` (hotline transcripts: citizens,
   people inside the system, relatives asking for someone; written after the third round)
