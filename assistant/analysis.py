@@ -6,9 +6,10 @@ Output: `assistant.records.Analysis` with
 * 情形 `scenario`: actors / harms / relations recognised in the question with the
   keyword tables below (lay words included: 倒卖, 红码, 外包, 中标 …); keys `actors`,
   `harms`, `relations`, `harm_terms` and `actor_terms:<role>` (the question's words);
-* 责任主体 `parties`: one row per (party, liability kind, article), read from the
-  liability clauses of binding evidence by `assistant.provisions` and mapped to the
-  question's actors (`Party.question_actor`);
+* 责任主体 `parties`: the liability clauses of binding evidence, read by
+  `assistant.provisions` and mapped to the question's actors (`Party.question_actor`),
+  one row per party of the story with all its liability kinds and articles
+  (`group_parties`);
 * 外部责任 / 内部责任 / 个人责任 / 归责原则 slots, each statement quoting its article;
 * 救济途径 `remedies` with time limits only where the cited text states them;
 * 依据 `citations`: every cited article with text, version status, binding force, source;
@@ -71,6 +72,7 @@ from assistant.records import (
     SLOT_NAMES,
     Analysis,
     ConclusionLine,
+    Designation,
     Evidence,
     Party,
     RecognisedIssue,
@@ -485,18 +487,38 @@ def liability_kinds(party: Party) -> list[str]:
     return [kind for kind in party.liability.split("；") if kind]
 
 
+def _party_key(party: Party) -> tuple[str, str]:
+    """The story's party a row is about: its words in the question (`Party.question_actor`)
+    and its role; a row that names no actor of the question is keyed by its statute's name."""
+    return (party.question_actor or party.party, party.role)
+
+
+def _also_called(row: Party, name: str, basis: list[str]) -> None:
+    """Record that the statutes also call `row`'s party `name` in `basis`."""
+    known = next((d for d in row.also_called if d.name == name), None)
+    if known is None:
+        row.also_called.append(Designation(name, list(basis)))
+    else:
+        known.basis += [ref for ref in basis if ref not in known.basis]
+
+
 def group_parties(parties: Iterable[Party]) -> list[Party]:
-    """One row per party (name and role), with every liability kind, basis and distinct
-    consequence it has; a breached duty without a stated consequence is listed last.
+    """One row per party of the story (its words in the question and its role), with every
+    liability kind, basis and distinct consequence it has; a breached duty without a stated
+    consequence is listed last. The first row's statutory name heads the row; the other
+    names the statutes give the same party are kept with their articles (`Party.also_called`).
 
     Why: the same party often answers under several articles (数据安全法第四十五条 and 个人
     信息保护法第六十六条 both fine the contractor) and in several ways (政府采购法第八十条:
-    the staff are 处分ed and, for a crime, prosecuted); listing each pair separately repeats
-    the party — issue 12 asks for the table grouped by party, with no repeats.
+    the staff are 处分ed and, for a crime, prosecuted); and the statutes name the one
+    contractor of the story differently (关键信息基础设施的运营者, 数据处理者, 个人信息处理者),
+    so keying rows by the statute's name listed the contractor four times — issue 12 asks
+    for the table grouped by party, with no repeats. A row about nobody the question names
+    (刑法's 行为人) keeps its own name.
     """
     merged: dict[tuple[str, str], Party] = {}
     for party in parties:
-        key = (party.party, party.role)
+        key = _party_key(party)
         if key not in merged:
             merged[key] = Party(party.party, party.role, party.liability, party.consequence, list(party.basis),
                                 party.question_actor, party.note)
@@ -509,8 +531,10 @@ def group_parties(parties: Iterable[Party]) -> list[Party]:
         row.consequence = "；".join(known + [c for c in party.consequence.split("；") if c and c not in known])
         if party.note and party.note not in row.note:
             row.note = "；".join(x for x in (row.note, party.note) if x)
+        if party.party != row.party:
+            _also_called(row, party.party, party.basis)
     order = list(dict.fromkeys(key[0] for key in merged))
-    return sorted(merged.values(), key=lambda p: order.index(p.party))
+    return sorted(merged.values(), key=lambda p: order.index(_party_key(p)[0]))
 
 
 def _designation_rows(reads: list[_Read], scenario) -> list[tuple[Party, Liability, str]]:
@@ -1387,6 +1411,7 @@ def verify(analysis: Analysis, evidence: Iterable[Evidence], resolve: Callable[[
 
     for party in analysis.parties:
         party.basis = keep(party.basis)
+        party.also_called = [Designation(d.name, keep(d.basis)) for d in party.also_called if keep(d.basis)]
     analysis.parties = [p for p in analysis.parties if p.basis]
     for remedy in analysis.remedies:
         remedy.basis = keep(remedy.basis)

@@ -22,7 +22,7 @@ import traceback
 from pathlib import Path
 
 from assistant.protocol import DEFAULT_MODE, MODES
-from assistant.records import LAYER_SLOTS, SLOT_NAMES
+from assistant.records import LAYER_SLOTS, SLOT_NAMES, also_called_text
 from corpus import config
 from corpus.errors import UsageError
 from corpus.records import DOC_TYPES, IngestError
@@ -247,7 +247,9 @@ def _format_answer(answer) -> str:
     scenario = analysis.scenario
     lines.append(f"  情形: 主体 {'、'.join(scenario.get('actors', [])) or '—'}; 损害 {'、'.join(scenario.get('harms', [])) or '—'}")
     for party in analysis.parties:
-        lines.append(f"  {SLOT_NAMES['parties']}: {party.party} [{party.role}] {party.liability}: {party.consequence} — 依据 {'、'.join(party.basis)}")
+        also = f"（{also_called_text(party)}）" if party.also_called else ""
+        lines.append(f"  {SLOT_NAMES['parties']}: {party.party}{also} [{party.role}] {party.liability}: {party.consequence}"
+                     f" — 依据 {'、'.join(party.basis)}")
     for name, slots in ((SLOT_NAMES[attr], getattr(analysis, attr)) for attr in LAYER_SLOTS):
         if not slots:
             lines.append(f"  {name}: 无依据")

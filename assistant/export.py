@@ -15,7 +15,7 @@ from pathlib import Path
 
 from assistant.llm_answer import written_parts
 from assistant.provisions import binding_force
-from assistant.records import LAYER_SLOTS, SLOT_NAMES, Answer
+from assistant.records import LAYER_SLOTS, SLOT_NAMES, Answer, also_called_text
 from assistant.render import EVIDENCE_TITLE, INTENT_LABELS, ORIGIN_LABELS, SEARCHED_TITLE, conclusion_label, repealed_label
 
 NO_BASIS = "无依据"
@@ -95,7 +95,8 @@ def export_sections(answer: Answer) -> list[Section]:
         f"主体：{'、'.join(scenario.get('actors', [])) or '—'}；损害：{'、'.join(scenario.get('harms', [])) or '—'}"
     ]))
     parties = Section(SLOT_NAMES["parties"], header=["主体", "角色", "责任类型", "后果", "依据"])
-    parties.rows = [[p.party, p.role, p.liability, p.consequence, "、".join(p.basis) or NO_BASIS] for p in analysis.parties]
+    parties.rows = [["；".join(x for x in (p.party, also_called_text(p)) if x), p.role, p.liability, p.consequence,
+                     "、".join(p.basis) or NO_BASIS] for p in analysis.parties]
     if not parties.rows:
         parties.paragraphs.append(NO_BASIS)
     sections.append(parties)

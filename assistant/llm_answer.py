@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from assistant.llm import Deadline, LLMError, LLMSettings, chat, load_prompt
 from assistant.lookup import parse_article_refs
-from assistant.records import Answer, Evidence
+from assistant.records import Answer, Evidence, also_called_text
 from assistant.render import conclusion_text, esc
 from corpus.numerals import canonical_article_label
 from corpus.versions import title_key
@@ -286,7 +286,8 @@ def answer_message(answer: Answer, evidence: Sequence[Evidence]) -> str:
     lines = [f"问题：{answer.question}", "", "结构化分析（已核验）："]
     lines += [f"- 结论{line}" for line in conclusion_text(answer)] or ["- 结论：无"]
     for party in analysis.parties:
-        lines.append(f"- 责任主体：{party.party}（{party.role}）{party.liability}：{party.consequence}；依据 {'、'.join(party.basis)}")
+        also = f"（{also_called_text(party)}）" if party.also_called else ""
+        lines.append(f"- 责任主体：{party.party}{also}（{party.role}）{party.liability}：{party.consequence}；依据 {'、'.join(party.basis)}")
     for remedy in analysis.remedies:
         limit = f"，期限：{remedy.time_limit}" if remedy.time_limit else ""
         lines.append(f"- 救济途径：{remedy.remedy}{limit}；依据 {'、'.join(remedy.basis)}")

@@ -62,6 +62,15 @@ class Evidence:
 
 
 @dataclass
+class Designation:
+    """Another name a statute gives a party of the story (`数据处理者` for the contractor a
+    row is headed `个人信息处理者`), with the articles that use that name."""
+
+    name: str
+    basis: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Party:
     """One row of 责任主体: who, in which role, what kind of liability, on what basis."""
 
@@ -72,6 +81,19 @@ class Party:
     basis: list[str] = field(default_factory=list)  # refs "<law><article>"
     question_actor: str = ""  # the question's words for this party (e.g. 科技公司)
     note: str = ""  # how a subject the article does not write was inferred
+    also_called: list[Designation] = field(default_factory=list)  # the statutes' other names for it
+
+
+#: Label of a grouped party's other statutory names (`also_called_text`).
+ALSO_CALLED = "条文另称"
+
+
+def also_called_text(party: Party) -> str:
+    """`条文另称：数据处理者（…第四十五条）；单位（…）` — how every view shows the other names the
+    statutes give one party of the story; '' when they use one name."""
+    if not party.also_called:
+        return ""
+    return f"{ALSO_CALLED}：" + "；".join(f"{d.name}（{'、'.join(d.basis)}）" for d in party.also_called)
 
 
 @dataclass

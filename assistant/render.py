@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 from assistant.analysis import CONCLUSION_LAYERS
 from assistant.provisions import binding_force
-from assistant.records import LAYER_SLOTS, SLOT_NAMES, Analysis, Answer, Evidence
+from assistant.records import LAYER_SLOTS, SLOT_NAMES, Analysis, Answer, Evidence, also_called_text
 
 SOURCE_FRAME = "fagui-source"
 SOURCE_ROUTE = "/fagui/source"
@@ -258,7 +258,7 @@ def render_analysis(answer: Answer, unit_for_ref: UnitForRef, terms: Sequence[st
     if analysis.parties:
         parts.append('<table class="parties"><thead><tr><th>主体</th><th>角色</th><th>责任类型</th><th>后果</th><th>依据</th></tr></thead><tbody>')
         for party in analysis.parties:
-            note = f'<div class="note">{esc(party.note)}</div>' if party.note else ""
+            note = "".join(f'<div class="note">{esc(text)}</div>' for text in (party.note, also_called_text(party)) if text)
             parts.append(
                 f"<tr><td>{esc(party.party)}{note}</td><td>{esc(party.role)}</td><td>{badge(party.liability, 'liability')}</td>"
                 f"<td>{esc(party.consequence)}</td><td>{basis(party.basis)}</td></tr>"

@@ -21,7 +21,7 @@ from assistant.analysis import (
     states_time_limit,
     verify,
 )
-from assistant.records import ConclusionLine, IssueProvision, Party, RecognisedIssue, Understanding
+from assistant.records import ALSO_CALLED, ConclusionLine, IssueProvision, Party, RecognisedIssue, Understanding, also_called_text
 
 GOV_APP = "外包公司给政府做的政务App泄露了公民个人信息，谁来承担责任？"
 CIVIL_CODE = "中华人民共和国民法典"
@@ -60,16 +60,18 @@ def test_government_app_leak_keeps_only_the_question_parties_grouped(articles):
     assert not {"".join(key) for key in FOREIGN} & set(bases)
     assert not any(word in p.party for p in analysis.parties for word in ("医疗机构", "银行", "律师"))
     # the parties the question is about are all there
-    assert any(p.party == "委托的行政机关" and f"{SCL}第七条" in p.basis for p in analysis.parties)
+    agency = [p for p in analysis.parties if p.role == "行政机关/委托方"]
+    assert len(agency) == 1 and f"{SCL}第七条" in agency[0].basis
+    assert "委托的行政机关" in [d.name for d in agency[0].also_called]  # its statutory name is kept
+    assert f"{ALSO_CALLED}：" in also_called_text(agency[0]) and "委托的行政机关（" in also_called_text(agency[0])
     assert any(f"{PIPL}第六十六条" in p.basis and p.role.startswith("企业") for p in analysis.parties)
     assert any(f"{DSL}第四十九条" in p.basis and "政务处分" in liability_kinds(p) for p in analysis.parties)
-    # grouped: one row per (party, role) with all its liability kinds, no repeats
-    keys = [(p.party, p.role) for p in analysis.parties]
+    # grouped: one row per party of the story (its words and role), with all its liability
+    # kinds — the contractor the statutes call 受托方 / 个人信息处理者 / 数据处理者 is one row
+    firm = [p for p in analysis.parties if p.role == "企业/受托方/运营者/处理者"]
+    assert len(firm) == 1 and firm[0].question_actor
+    keys = [(p.question_actor or p.party, p.role) for p in analysis.parties]
     assert len(keys) == len(set(keys))
-    names = [p.party for p in analysis.parties]
-    for name in set(names):
-        first, last = names.index(name), len(names) - 1 - names[::-1].index(name)
-        assert set(names[first : last + 1]) == {name}
     # DSL art. 49 and PIPL art. 68 punish the same staff of the agency: one row, both bases
     staff = [p for p in analysis.parties if p.party == "国家机关的直接负责的主管人员和其他直接责任人员"]
     assert len(staff) == 1 and {f"{DSL}第四十九条", f"{PIPL}第六十八条"} <= set(staff[0].basis)

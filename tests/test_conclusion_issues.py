@@ -24,7 +24,7 @@ from assistant.analysis import (
     liability_kinds,
     states_time_limit,
 )
-from assistant.records import ConclusionLine, IssueProvision, Party, RecognisedIssue, Understanding
+from assistant.records import ConclusionLine, Designation, IssueProvision, Party, RecognisedIssue, Understanding
 
 PIPL = "中华人民共和国个人信息保护法"
 DSL = "中华人民共和国数据安全法"
@@ -86,10 +86,13 @@ def test_a_duty_the_issue_names_is_a_row_of_the_question_party(articles):
     evidence = [item(articles, PIPL, "第六十六条", 1), item(articles, DSL, "第四十条", 2)]
     plain = analyse(GOV_APP, evidence)
     # the firm already has a liability (第六十六条), so its duty under 第四十条 was not a row
-    assert not any(p.party == "受托方" for p in plain.parties)
+    assert not any(f"{DSL}第四十条" in p.basis for p in plain.parties if p.role.startswith("企业"))
     named = analyse(GOV_APP, evidence, understanding=understanding(IssueProvision(DSL, "第四十条", "duty")))
     duties = [p for p in named.parties if f"{DSL}第四十条" in p.basis]
-    assert {p.party for p in duties} == {"国家机关", "受托方"}
+    # the firm's duty joins its liability row, under the name 第四十条 gives it
+    firm = next(p for p in duties if p.role.startswith("企业"))
+    assert Designation("受托方", [f"{DSL}第四十条"]) in firm.also_called
+    assert {p.party for p in duties} == {"国家机关", firm.party} and len(duties) == 2
     assert all(DUTY_LIABILITY in liability_kinds(p) for p in duties)
 
 
