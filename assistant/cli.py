@@ -373,6 +373,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         sources = (TrainSource(Path(args.questions), args.collection or "default", source_weight(args.questions)),)
     report = train_model(
         Path(args.out) if args.out else default_output_dir(), sources=sources, issue_map=args.issue_map,
+        issue_probes=args.issue_probes,
         epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
         progress=_progress_enabled(args), base_model=args.model,
     )
@@ -579,6 +580,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--issue-map", action="store_true",
                     help="also train on pseudo-questions written from the issue map's cues for each of its provisions "
                          "(eval/train.py issue_map_pairs; measured in eval/reports/EMBEDDER-MAP.md)")
+    tr.add_argument("--issue-probes", action="store_true",
+                    help="also train on the issue map's tuning probe questions, each with a provision of its issue "
+                         "(eval/train.py issue_probe_pairs; measured in eval/reports/EMBEDDER-PROBES.md)")
     tr.add_argument("--json", action="store_true")
     tr.add_argument("--quiet", action="store_true")
     tr.set_defaults(func=cmd_train)

@@ -104,14 +104,18 @@ def write(out: Path, base_dir: Path, tuned_dir: Path, model_dir: Path, extra: di
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for src in info["sources"]:
+        if "probes" in src:  # the tuning probe questions (eval/train.py issue_probe_pairs)
+            lines.append(f"| {src['file']} ({src['probes']} probe questions) | {src['collection']} | ×{src['weight']} | — | — "
+                         f"| — | — | {src['pairs']} |")
+            continue
         if "issues" in src:  # the issue map's pseudo-questions (eval/train.py issue_map_pairs)
             lines.append(f"| {Path(src['file']).name} ({src['issues']} issues, {src['provisions']} provisions) | "
                          f"{src['collection']} | ×{src['weight']} | — | — | — | — | {src['pairs']} |")
             continue
         lines.append(f"| {Path(src['file']).name} | {src['collection']} | ×{src['weight']} | {src['questions']} | {src['train']} "
                      f"| {src['dev']} | {src['heldout']} | {src['pairs']} |")
-    map_note = (" The issue map's pairs have an easy negative instead: a provision of an issue of another area."
-                if any("issues" in src for src in info["sources"]) else "")
+    map_note = (" The issue map's and the probes' pairs have an easy negative instead: a provision of an issue of another area."
+                if any("issues" in src or "probes" in src for src in info["sources"]) else "")
     sec = info["seconds"]
     lines += [
         "",

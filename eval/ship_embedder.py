@@ -46,8 +46,9 @@ PROBES = ("受托企业泄露政务数据，委托的行政机关要承担什么
 
 def reproduce_command(settings: dict) -> str:
     """The commands that rebuild the shipped folder from the shared data, with the
-    training run's own options (seed, epochs, the issue map)."""
+    training run's own options (seed, epochs, the issue map, the probes)."""
     options = " --issue-map" if settings.get("issue_map") else ""
+    options += " --issue-probes" if settings.get("issue_probes") else ""
     options += f" --epochs {settings['epochs']}" if settings.get("epochs", 1) != 1 else ""
     return (f"FAGUI_HOME=<home with built national and default indexes> fagui train{options} --out MODEL_DIR "
             f"--seed {settings.get('seed', 0)} && python -m eval.ship_embedder MODEL_DIR")

@@ -42,6 +42,10 @@ The issue map as data (`fagui train --issue-map`, `issue_map_pairs`): pseudo-que
 written from the map's own words for each provision it lists. Measured (held out,
 eval/reports/EMBEDDER-MAP.md): STARD up as with the questions alone, the domain split
 down a little, so it is off by default.
+
+The tuning probes as data (`fagui train --issue-probes`, `issue_probe_pairs`): the 4,260
+questions of the issue map's tuning probe sets, each with a provision of its issue
+(eval/reports/EMBEDDER-PROBES.md).
 """
 from __future__ import annotations
 
@@ -133,6 +137,7 @@ class TrainSettings:
     threads: int = 2
     dense_negatives: bool = False
     issue_map: bool = False
+    issue_probes: bool = False
 
 
 @dataclass
@@ -343,35 +348,55 @@ def render_cue(cue, rng: random.Random) -> str:
     return "，".join(rng.choice(options) for options in cue.options)
 
 
-def issue_map_pairs(issue_map, resolve, texts: dict[str, str], seed: int) -> tuple[list[TrainingPair], dict]:
-    """The map's pseudo-question pairs (see `MAP_ASKS`) and their counts.
-
-    A pair's negative is a provision of an issue of another area (drawn at random): an easy
-    negative, but never a false one, which a mined hard negative often is here (another
-    provision that governs the same story). All pairs of one issue share a `group`, so no
-    batch holds two of them: their questions are alike, each other's positives would be
-    false in-batch negatives. Provisions the collection does not resolve are counted, not
-    trained on."""
-    rng = random.Random(seed)
+def _issue_units(issue_map, resolve, texts: dict[str, str], order=None,
+                 ) -> tuple[list[tuple[object, dict[str, object]]], list[str]]:
+    """Each issue with its provisions resolved to indexed units (unit → provision, in the
+    map's order or sorted by `order`; a unit two provisions share counted once, under the
+    first), and the provisions the collection does not resolve (`issue: ref`), which are
+    counted, not trained on."""
     resolved, unresolved = [], []
     for issue in issue_map.issues:
         units: dict[str, object] = {}
-        for provision in issue.provisions:
+        for provision in (sorted(issue.provisions, key=order) if order else issue.provisions):
             unit = resolve(provision.law, provision.article)
             if unit in texts:
                 units.setdefault(unit, provision)
             else:
                 unresolved.append(f"{issue.id}: {provision.ref}")
         resolved.append((issue, units))
+    return resolved, unresolved
+
+
+def _other_area_texts(resolved, texts: dict[str, str]) -> dict[str, list[str]]:
+    """Issue id → the texts of provisions of issues of *other* areas: the easy negatives
+    of the map's and the probes' pairs (never a false one, which a mined hard negative
+    often is here: another provision that governs the same story)."""
     by_area: dict[str, list[str]] = {}
     for issue, units in resolved:
         by_area.setdefault(issue.area, []).extend(texts[u] for u in units)
+    out = {}
+    for issue, units in resolved:
+        own = {texts[u] for u in units}
+        out[issue.id] = [text for area, area_texts in by_area.items() if area != issue.area for text in area_texts
+                         if text not in own]
+    return out
+
+
+def issue_map_pairs(issue_map, resolve, texts: dict[str, str], seed: int) -> tuple[list[TrainingPair], dict]:
+    """The map's pseudo-question pairs (see `MAP_ASKS`) and their counts.
+
+    A pair's negative is a provision of an issue of another area (drawn at random,
+    `_other_area_texts`). All pairs of one issue share a `group`, so no batch holds two of
+    them: their questions are alike, each other's positives would be false in-batch
+    negatives. Provisions the collection does not resolve are counted, not trained on."""
+    rng = random.Random(seed)
+    resolved, unresolved = _issue_units(issue_map, resolve, texts)
+    others_of = _other_area_texts(resolved, texts)
     pairs: list[TrainingPair] = []
     for issue, units in resolved:
         lay = [cue for cue in issue.cues if cue.kind == "lay"]
         legal = [cue for cue in issue.cues if cue.kind == "legal"]
-        own = {texts[u] for u in units}
-        others = [text for area, area_texts in by_area.items() if area != issue.area for text in area_texts if text not in own]
+        others = others_of[issue.id]
         for unit, provision in units.items():
             ask = MAP_ASKS[provision.role]
             questions = []
@@ -384,6 +409,60 @@ def issue_map_pairs(issue_map, resolve, texts: dict[str, str], seed: int) -> tup
                 pairs.append(TrainingPair(f"map:{issue.id}", question, texts[unit], negative, group=issue.id))
     counts = {"file": issue_map.path, "sha256": issue_map.sha256, "issues": len(issue_map.issues),
               "provisions": sum(len(units) for _, units in resolved), "unresolved": unresolved, "pairs": len(pairs)}
+    return pairs, counts
+
+
+#: The probe questions as data (`fagui train --issue-probes`, `issue_probe_pairs`). The map's
+#: pseudo-questions are its own words strung together (above); the tuning probe sets
+#: (eval/data/issue_probes/tuning*.jsonl, eval/issue_probes.py) are 4,260 questions people
+#: would type — stories and short asks written from the issue brief for the map's rounds,
+#: each labelled with the issue it is about. Each becomes one pair: its question with one
+#: provision of its issue, the issue's provisions taken in turn (role order, `ROLE_PRIORITY`)
+#: so every provision is a positive about equally often. The held-out probe sets are never
+#: read, nor is any dev question.
+PROBE_TRAINING_PREFIX = "tuning"
+
+
+def probe_training_files() -> list[Path]:
+    """The tuning probe sets in `eval.issue_probes.PROBE_SETS` order (never a held-out set)."""
+    from eval.issue_probes import PROBE_SETS, probe_set_path
+
+    return [probe_set_path(name) for name in PROBE_SETS if name.startswith(PROBE_TRAINING_PREFIX)]
+
+
+def issue_probe_pairs(issue_map, resolve, texts: dict[str, str], seed: int,
+                      files: Sequence[Path] | None = None) -> tuple[list[TrainingPair], dict]:
+    """The tuning probes' pairs and their counts: a probe's question with the next provision
+    of its issue (each issue's resolved provisions in role order, in turn) and an easy
+    negative from another area (`_other_area_texts`); one `group` per issue, as for the
+    map's pairs. A probe whose issue has no resolved provision is counted, not trained on."""
+    from assistant.issue_map import ROLE_PRIORITY
+
+    rng = random.Random(seed)
+    order = {role: i for i, role in enumerate(ROLE_PRIORITY)}
+    resolved, unresolved = _issue_units(issue_map, resolve, texts, order=lambda p: order.get(p.role, len(order)))
+    others_of = _other_area_texts(resolved, texts)
+    turns = {issue.id: list(units) for issue, units in resolved}
+    used: dict[str, int] = {}
+    pairs: list[TrainingPair] = []
+    files = list(files) if files is not None else probe_training_files()
+    skipped = 0
+    for path in files:
+        for line in Path(path).read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            probe = json.loads(line)
+            units = turns.get(probe["issue"], [])
+            if not units:
+                skipped += 1
+                continue
+            turn = used.get(probe["issue"], 0)
+            used[probe["issue"]] = turn + 1
+            others = others_of[probe["issue"]]
+            pairs.append(TrainingPair(f"probe:{probe['id']}", probe["question"], texts[units[turn % len(units)]],
+                                      rng.choice(others) if others else None, group=probe["issue"]))
+    counts = {"file": " + ".join(Path(f).name for f in files), "issues": len(used), "probes": len(pairs) + skipped,
+              "skipped": skipped, "unresolved": unresolved, "pairs": len(pairs)}
     return pairs, counts
 
 
@@ -528,25 +607,27 @@ def train_model(
     sources: Sequence[TrainSource] | None = None,
     dense_negatives: bool = True,
     issue_map: bool = False,
+    issue_probes: bool = False,
 ) -> TrainReport:
     """Fine-tune `base_model` (default: FAGUI_MODEL or m3e-small) and save it in `out_dir`
     as a sentence-transformers folder with `fagui_train.json` beside it.
 
     With `sources`: the training part of each source's questions (fixed splits, see
     `trainable`) against its collection's built index, BM25 (and with `dense_negatives`
-    dense) hard negatives, pairs repeated by the source's weight, and with `issue_map` the
-    map's pseudo-question pairs (`issue_map_pairs`, against `MAP_COLLECTION`); `questions_path`,
+    dense) hard negatives, pairs repeated by the source's weight, with `issue_map` the
+    map's pseudo-question pairs (`issue_map_pairs`) and with `issue_probes` the tuning
+    probes' pairs (`issue_probe_pairs`), both against `MAP_COLLECTION`; `questions_path`,
     `holdout` and `documents` are not used. Without: the questions in `questions_path`
     (JSONL/CSV as `fagui eval` reads them) minus the `holdout` share, against `documents`
     (default: the shipped national collection), BM25 negatives (eval/reports/TRAIN.md)."""
     prepare_model_runtime()
-    if issue_map and sources is None:
-        raise UsageError("the issue map trains only together with question sources (train_model(sources=...))")
+    if (issue_map or issue_probes) and sources is None:
+        raise UsageError("the issue map and the probes train only together with question sources (train_model(sources=...))")
     if sources is not None and holdout:
         raise UsageError("with sources the held-out part is fixed by eval/splits.py; holdout must be 0")
     settings = TrainSettings(epochs, batch_size, holdout, seed, learning_rate, 0.1, max_seq_length, hard_negatives, threads,
                              dense_negatives=bool(sources is not None and hard_negatives and dense_negatives),
-                             issue_map=issue_map)
+                             issue_map=issue_map, issue_probes=issue_probes)
     if epochs < 1 or batch_size < 2:
         raise UsageError(f"epochs must be >= 1 and batch_size >= 2 (got {epochs}, {batch_size})")
     out_dir = Path(out_dir).expanduser().resolve()
@@ -568,11 +649,15 @@ def train_model(
             pairs += source_pairs
             missing += source_missing
             source_rows.append(counts)
-        if issue_map:
+        if issue_map or issue_probes:
             pipeline = pipelines.get(MAP_COLLECTION) or open_pipeline(MAP_COLLECTION)
-            map_pairs, counts = issue_map_pairs(pipeline.issue_map, pipeline.resolve, unit_texts(pipeline.index.passages), seed)
-            pairs += map_pairs
-            source_rows.append(counts | {"collection": MAP_COLLECTION, "weight": 1, "questions": 0, "train": 0, "dev": 0, "heldout": 0})
+            texts = unit_texts(pipeline.index.passages)
+            makers = [maker for maker, wanted in ((issue_map_pairs, issue_map), (issue_probe_pairs, issue_probes)) if wanted]
+            for maker in makers:
+                made, counts = maker(pipeline.issue_map, pipeline.resolve, texts, seed)
+                pairs += made
+                source_rows.append(counts | {"collection": MAP_COLLECTION, "weight": 1, "questions": 0, "train": 0, "dev": 0,
+                                             "heldout": 0})
         del pipelines
         n_questions = sum(r["questions"] for r in source_rows)
         n_train = sum(r["train"] for r in source_rows)

@@ -43,8 +43,10 @@ def test_report_lists_the_issue_maps_pairs_as_their_own_source(tmp_path):
             "sources": [{"file": "/x/stard_train.jsonl", "collection": "national", "weight": 1, "questions": 10, "train": 7,
                          "dev": 1, "heldout": 2, "pairs": 9},
                         {"file": "/x/issue_map.json", "collection": "default", "weight": 1, "questions": 0, "train": 0, "dev": 0,
-                         "heldout": 0, "pairs": 6, "issues": 2, "provisions": 3}],
-            "pairs": 15, "pairs_with_hard_negative": 15, "missing_gold": [], "steps": 1, "fingerprint": "f" * 64,
+                         "heldout": 0, "pairs": 6, "issues": 2, "provisions": 3},
+                        {"file": "tuning.jsonl + tuning2.jsonl", "collection": "default", "weight": 1, "questions": 0,
+                         "train": 0, "dev": 0, "heldout": 0, "pairs": 4, "issues": 2, "probes": 5, "skipped": 1}],
+            "pairs": 19, "pairs_with_hard_negative": 15, "missing_gold": [], "steps": 1, "fingerprint": "f" * 64,
             "base_fingerprint": "b" * 64, "seconds": {"training": 1.0, "data": 1.0}, "load_average": {"start": 1, "end": 1}}
     (model / "fagui_train.json").write_text(json.dumps(info), encoding="utf-8")
     out = tmp_path / "REPORT.md"
@@ -52,5 +54,6 @@ def test_report_lists_the_issue_maps_pairs_as_their_own_source(tmp_path):
     text = out.read_text(encoding="utf-8")
     assert verdict["default"] is True and text.startswith("# A title")
     assert "| issue_map.json (2 issues, 3 provisions) | default | ×1 | — | — | — | — | 6 |" in text
+    assert "| tuning.jsonl + tuning2.jsonl (5 probe questions) | default | ×1 | — | — | — | — | 4 |" in text
     assert "| stard_train.jsonl | national | ×1 | 10 | 7 | 1 | 2 | 9 |" in text
     assert "a provision of an issue of another area" in text and "(2 cores; idle)" in text

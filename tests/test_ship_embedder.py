@@ -82,3 +82,11 @@ def test_a_folder_without_trained_weights_is_refused_by_name(tmp_path):
     with pytest.raises(UsageError, match="empty: no model.safetensors"):
         ship(tmp_path / "empty", tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_the_reproduce_command_names_the_runs_data_options():
+    from eval.ship_embedder import reproduce_command
+
+    assert "fagui train --out" in reproduce_command({"seed": 0})
+    assert "fagui train --issue-map --issue-probes --epochs 2 --out MODEL_DIR --seed 3" in reproduce_command(
+        {"issue_map": True, "issue_probes": True, "epochs": 2, "seed": 3})

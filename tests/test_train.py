@@ -29,6 +29,8 @@ from eval.train import (
     TrainingPair,
     fit,
     issue_map_pairs,
+    issue_probe_pairs,
+    probe_training_files,
     mine,
     mined_pairs,
     trainable,
@@ -305,6 +307,36 @@ def test_issue_map_pairs_are_made_of_the_maps_words_with_safe_negatives():
     assert pairs[-1].question == "起诉期限：起诉期限。期限是多久？还来得及吗？"
     again, _ = issue_map_pairs(issue_map, lambda law, article: units.get((law, article)), texts, seed=0)
     assert again == pairs  # seeded: a rerun makes the same pairs
+
+
+def test_issue_probe_pairs_take_the_issues_provisions_in_turn(tmp_path):
+    from assistant.issue_map import parse_issue_map
+
+    issue_map = parse_issue_map(TINY_MAP)
+    units = {("数据法", "第一条"): "u1", ("数据法", "第二条"): "u2", ("诉讼法", "第三条"): "u3"}
+    texts = {"u1": "数据法 第一条 受托人应当保护数据", "u2": "数据法 第二条 违反的罚款", "u3": "诉讼法 第三条 六个月内起诉"}
+    probes = tmp_path / "tuning.jsonl"
+    rows = [("p1", "leak", "外包公司把我的信息卖了，谁负责？"), ("p2", "leak", "软件公司漏了数据怎么办"),
+            ("p3", "leak", "信息被卖了"), ("p4", "deadline", "还来得及告吗"), ("p5", "unknown", "不在图谱里的问题")]
+    probes.write_text("\n".join(json.dumps({"id": i, "issue": issue, "question": q}, ensure_ascii=False)
+                                 for i, issue, q in rows) + "\n", encoding="utf-8")
+    resolve = lambda law, article: units.get((law, article))  # noqa: E731
+    pairs, counts = issue_probe_pairs(issue_map, resolve, texts, seed=0, files=[probes])
+    # one pair per probe; the issue's provisions in turn, liability before duty (ROLE_PRIORITY)
+    assert [(p.question_id, p.positive) for p in pairs] == [
+        ("probe:p1", texts["u2"]), ("probe:p2", texts["u1"]), ("probe:p3", texts["u2"]), ("probe:p4", texts["u3"])]
+    assert [p.group for p in pairs] == ["leak", "leak", "leak", "deadline"]
+    assert all(p.negative == texts["u3"] for p in pairs[:3])  # another area's provision, never its own
+    assert pairs[3].negative in (texts["u1"], texts["u2"])
+    assert counts["pairs"] == 4 and counts["probes"] == 5 and counts["skipped"] == 1
+    assert counts["unresolved"] == ["leak: 数据法第九条"]
+    assert issue_probe_pairs(issue_map, resolve, texts, seed=0, files=[probes])[0] == pairs  # seeded
+
+
+def test_probe_training_never_reads_a_heldout_probe_set():
+    files = probe_training_files()
+    assert files and all(f.name.startswith("tuning") and f.exists() for f in files)
+    assert not any("heldout" in f.name for f in files)
 
 
 def test_pairs_of_one_group_never_share_a_batch(monkeypatch):
