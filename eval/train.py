@@ -43,9 +43,9 @@ written from the map's own words for each provision it lists. Measured (held out
 eval/reports/EMBEDDER-MAP.md): STARD up as with the questions alone, the domain split
 down a little, so it is off by default.
 
-The tuning probes as data (`fagui train --issue-probes`, `issue_probe_pairs`): the 4,260
+The tuning probes as data (`fagui train --issue-probes`, `issue_probe_pairs`): the
 questions of the issue map's tuning probe sets, each with a provision of its issue
-(eval/reports/EMBEDDER-PROBES.md).
+(eval/reports/EMBEDDER-PROBES.md: held out, it beats m3e-small on both splits).
 """
 from __future__ import annotations
 
@@ -414,8 +414,8 @@ def issue_map_pairs(issue_map, resolve, texts: dict[str, str], seed: int) -> tup
 
 #: The probe questions as data (`fagui train --issue-probes`, `issue_probe_pairs`). The map's
 #: pseudo-questions are its own words strung together (above); the tuning probe sets
-#: (eval/data/issue_probes/tuning*.jsonl, eval/issue_probes.py) are 4,260 questions people
-#: would type — stories and short asks written from the issue brief for the map's rounds,
+#: (eval/data/issue_probes/tuning*.jsonl, eval/issue_probes.py; 4,260 questions in session 20) are
+#: questions people would type — stories and short asks written from the issue brief for the map's rounds,
 #: each labelled with the issue it is about. Each becomes one pair: its question with one
 #: provision of its issue, the issue's provisions taken in turn (role order, `ROLE_PRIORITY`)
 #: so every provision is a positive about equally often. The held-out probe sets are never

@@ -12,7 +12,7 @@ from assistant import render
 from assistant.app import BasicAuthMiddleware, check_bind, parse_auth
 from assistant.export import answer_markdown, export_answer
 from assistant.manage import check_upload
-from assistant.records import Analysis, Answer, Evidence, Party, Remedy, Slot
+from assistant.records import Analysis, Answer, Designation, Evidence, Party, Remedy, Slot
 from corpus.records import Document, IngestError, Unit
 
 REPO = Path(__file__).resolve().parents[1]
@@ -186,3 +186,13 @@ def test_a_repealed_text_is_marked_repealed_not_amended_nor_current():
     note = render._version_note(FileReport(path="个体工商户条例.md", ok=True, status="superseded", repealed_by=by))
     assert "已被《促进个体工商户发展条例》第三十九条废止" in note
     assert _status("superseded", "2016-02-06", by) == "已废止（《促进个体工商户发展条例》第三十九条废止，2016-02-06版）"
+
+
+def test_a_grouped_party_shows_the_other_names_the_statutes_give_it():
+    answer = make_answer()
+    party = answer.analysis.parties[0]
+    party.also_called = [Designation("履行个人信息保护职责的部门<i>", ["中华人民共和国个人信息保护法第六十八条"])]
+    html = render.render_analysis(answer, resolver, [])
+    assert '<div class="note">条文另称：履行个人信息保护职责的部门&lt;i&gt;（中华人民共和国个人信息保护法第六十八条）</div>' in html
+    md = answer_markdown(answer)
+    assert "| 国家机关；条文另称：履行个人信息保护职责的部门<i>（中华人民共和国个人信息保护法第六十八条） | 行政机关/委托方 |" in md
