@@ -66,9 +66,11 @@ from typing import Sequence
 
 import numpy as np
 
+from assistant.issue_map import ROLE_PRIORITY
 from corpus.config import fagui_home, prepare_model_runtime
 from corpus.catalog import load_collection
 from corpus.errors import UsageError
+from eval.issue_probes import PROBE_SETS, probe_set_path
 from eval.questions import load_questions
 from eval.speed import load_stard, recall_at_k
 from eval.splits import heldout_bucket, is_dev, is_heldout, rule_for_file
@@ -425,8 +427,6 @@ PROBE_TRAINING_PREFIX = "tuning"
 
 def probe_training_files() -> list[Path]:
     """The tuning probe sets in `eval.issue_probes.PROBE_SETS` order (never a held-out set)."""
-    from eval.issue_probes import PROBE_SETS, probe_set_path
-
     return [probe_set_path(name) for name in PROBE_SETS if name.startswith(PROBE_TRAINING_PREFIX)]
 
 
@@ -436,8 +436,6 @@ def issue_probe_pairs(issue_map, resolve, texts: dict[str, str], seed: int,
     of its issue (each issue's resolved provisions in role order, in turn) and an easy
     negative from another area (`_other_area_texts`); one `group` per issue, as for the
     map's pairs. A probe whose issue has no resolved provision is counted, not trained on."""
-    from assistant.issue_map import ROLE_PRIORITY
-
     rng = random.Random(seed)
     order = {role: i for i, role in enumerate(ROLE_PRIORITY)}
     resolved, unresolved = _issue_units(issue_map, resolve, texts, order=lambda p: order.get(p.role, len(order)))
