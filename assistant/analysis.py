@@ -1411,7 +1411,8 @@ def verify(analysis: Analysis, evidence: Iterable[Evidence], resolve: Callable[[
 
     for party in analysis.parties:
         party.basis = keep(party.basis)
-        party.also_called = [Designation(d.name, keep(d.basis)) for d in party.also_called if keep(d.basis)]
+        designations = [Designation(d.name, keep(d.basis)) for d in party.also_called]
+        party.also_called = [d for d in designations if d.basis]
     analysis.parties = [p for p in analysis.parties if p.basis]
     for remedy in analysis.remedies:
         remedy.basis = keep(remedy.basis)

@@ -75,18 +75,32 @@ def check_rounding(fp32_dir: Path, fp16_dir: Path, probes=PROBES) -> float:
     return float(np.min(np.sum(vectors[0] * vectors[1], axis=1)))
 
 
+def _is_file(path: Path) -> bool:
+    """`Path.is_file` that answers False for a name the OS refuses (ENAMETOOLONG): records
+    before session 21 put the probe sets' joined names in `file`."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
+def data_entry(source: dict) -> dict:
+    """One training source of `fagui train`'s record: its counts, its file name and sha256;
+    a source made of several files (the probe sets) records `files`, each hashed. A file
+    that no longer exists keeps its name without a hash rather than a guessed one."""
+    entry = {k: source[k] for k in ("collection", "weight", "train", "pairs") if k in source}
+    paths = [Path(f) for f in source["files"]] if "files" in source else [Path(source.get("file", ""))]
+    hashed = [{"file": p.name} | ({"sha256": file_sha256(p)} if _is_file(p) else {}) for p in paths]
+    if "files" in source:
+        return entry | {"file": source.get("file", ""), "files": hashed}
+    return entry | hashed[0]
+
+
 def manifest(model_dir: Path, out: Path, cosine: float) -> dict:
     """What the shipped folder is and how to reproduce it (from `fagui train`'s record)."""
     info_path = model_dir / "fagui_train.json"
     info = json.loads(info_path.read_text(encoding="utf-8")) if info_path.is_file() else {}
-    data = []
-    for source in info.get("sources", []):
-        entry = {k: source[k] for k in ("collection", "weight", "train", "pairs") if k in source}
-        path = Path(source.get("file", ""))
-        entry["file"] = path.name
-        if path.is_file():
-            entry["sha256"] = file_sha256(path)
-        data.append(entry)
+    data = [data_entry(source) for source in info.get("sources", [])]
     return {
         "name": NAME,
         "format": FORMAT,

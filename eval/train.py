@@ -70,7 +70,7 @@ from assistant.issue_map import ROLE_PRIORITY
 from corpus.config import fagui_home, prepare_model_runtime
 from corpus.catalog import load_collection
 from corpus.errors import UsageError
-from eval.issue_probes import PROBE_SETS, probe_set_path
+from eval.issue_probes import PROBE_SETS, load_probes, probe_set_path
 from eval.questions import load_questions
 from eval.speed import load_stard, recall_at_k
 from eval.splits import heldout_bucket, is_dev, is_heldout, rule_for_file
@@ -446,21 +446,19 @@ def issue_probe_pairs(issue_map, resolve, texts: dict[str, str], seed: int,
     files = list(files) if files is not None else probe_training_files()
     skipped = 0
     for path in files:
-        for line in Path(path).read_text(encoding="utf-8").splitlines():
-            if not line.strip():
-                continue
-            probe = json.loads(line)
-            units = turns.get(probe["issue"], [])
+        for probe in load_probes(Path(path), issue_map):
+            units = turns.get(probe.issue, [])
             if not units:
                 skipped += 1
                 continue
-            turn = used.get(probe["issue"], 0)
-            used[probe["issue"]] = turn + 1
-            others = others_of[probe["issue"]]
-            pairs.append(TrainingPair(f"probe:{probe['id']}", probe["question"], texts[units[turn % len(units)]],
-                                      rng.choice(others) if others else None, group=probe["issue"]))
-    counts = {"file": " + ".join(Path(f).name for f in files), "issues": len(used), "probes": len(pairs) + skipped,
-              "skipped": skipped, "unresolved": unresolved, "pairs": len(pairs)}
+            turn = used.get(probe.issue, 0)
+            used[probe.issue] = turn + 1
+            others = others_of[probe.issue]
+            pairs.append(TrainingPair(f"probe:{probe.id}", probe.question, texts[units[turn % len(units)]],
+                                      rng.choice(others) if others else None, group=probe.issue))
+    counts = {"file": " + ".join(Path(f).name for f in files), "files": [str(Path(f).resolve()) for f in files],
+              "issues": len(used), "probes": len(pairs) + skipped, "skipped": skipped, "unresolved": unresolved,
+              "pairs": len(pairs)}
     return pairs, counts
 
 

@@ -90,3 +90,22 @@ def test_the_reproduce_command_names_the_runs_data_options():
     assert "fagui train --out" in reproduce_command({"seed": 0})
     assert "fagui train --issue-map --issue-probes --epochs 2 --out MODEL_DIR --seed 3" in reproduce_command(
         {"issue_map": True, "issue_probes": True, "epochs": 2, "seed": 3})
+
+
+def test_the_manifest_hashes_every_file_of_a_several_file_source(tmp_path):
+    """The probe sets are one training source of many files: each is named and hashed
+    (a joined label once crashed `ship` with ENAMETOOLONG)."""
+    from corpus.hashing import file_sha256
+    from eval.ship_embedder import data_entry
+
+    files = [tmp_path / "tuning.jsonl", tmp_path / "tuning2.jsonl"]
+    for i, path in enumerate(files):
+        path.write_text(f'{{"id": "p{i}"}}\n', encoding="utf-8")
+    label = " + ".join(p.name for p in files)
+    entry = data_entry({"file": label, "files": [str(p) for p in files], "collection": "default", "weight": 1, "pairs": 2})
+    assert entry["file"] == label and entry["pairs"] == 2
+    assert entry["files"] == [{"file": p.name, "sha256": file_sha256(p)} for p in files]
+    single = data_entry({"file": str(files[0]), "collection": "national", "weight": 1})
+    assert single == {"collection": "national", "weight": 1, "file": "tuning.jsonl", "sha256": file_sha256(files[0])}
+    legacy = data_entry({"file": " + ".join(f"tuning{i}.jsonl" for i in range(40))})  # longer than a file name may be
+    assert "sha256" not in legacy

@@ -311,14 +311,17 @@ def test_issue_map_pairs_are_made_of_the_maps_words_with_safe_negatives():
 
 def test_issue_probe_pairs_take_the_issues_provisions_in_turn(tmp_path):
     from assistant.issue_map import parse_issue_map
+    from corpus.records import IngestError
 
-    issue_map = parse_issue_map(TINY_MAP)
     units = {("数据法", "第一条"): "u1", ("数据法", "第二条"): "u2", ("诉讼法", "第三条"): "u3"}
     texts = {"u1": "数据法 第一条 受托人应当保护数据", "u2": "数据法 第二条 违反的罚款", "u3": "诉讼法 第三条 六个月内起诉"}
+    issue_map = parse_issue_map(TINY_MAP | {"issues": TINY_MAP["issues"] + [
+        {"id": "orphan", "name": "无条文", "area": "其他", "cues": {"lay": ["没有"], "legal": []},
+         "provisions": [{"law": "别的法", "article": "第一条", "role": "basis", "why": "not in the collection"}]}]})
     probes = tmp_path / "tuning.jsonl"
     rows = [("p1", "leak", "外包公司把我的信息卖了，谁负责？"), ("p2", "leak", "软件公司漏了数据怎么办"),
-            ("p3", "leak", "信息被卖了"), ("p4", "deadline", "还来得及告吗"), ("p5", "unknown", "不在图谱里的问题")]
-    probes.write_text("\n".join(json.dumps({"id": i, "issue": issue, "question": q}, ensure_ascii=False)
+            ("p3", "leak", "信息被卖了"), ("p4", "deadline", "还来得及告吗"), ("p5", "orphan", "图谱里没有条文的问题")]
+    probes.write_text("\n".join(json.dumps({"id": i, "issue": issue, "question": q, "style": "short"}, ensure_ascii=False)
                                  for i, issue, q in rows) + "\n", encoding="utf-8")
     resolve = lambda law, article: units.get((law, article))  # noqa: E731
     pairs, counts = issue_probe_pairs(issue_map, resolve, texts, seed=0, files=[probes])
@@ -329,8 +332,13 @@ def test_issue_probe_pairs_take_the_issues_provisions_in_turn(tmp_path):
     assert all(p.negative == texts["u3"] for p in pairs[:3])  # another area's provision, never its own
     assert pairs[3].negative in (texts["u1"], texts["u2"])
     assert counts["pairs"] == 4 and counts["probes"] == 5 and counts["skipped"] == 1
-    assert counts["unresolved"] == ["leak: 数据法第九条"]
+    assert counts["unresolved"] == ["leak: 数据法第九条", "orphan: 别的法第一条"]
+    assert counts["files"] == [str(probes.resolve())]  # each file, for the shipped model's manifest
     assert issue_probe_pairs(issue_map, resolve, texts, seed=0, files=[probes])[0] == pairs  # seeded
+    bad = tmp_path / "tuning2.jsonl"
+    bad.write_text(json.dumps({"id": "x", "issue": "renamed", "question": "q", "style": "short"}) + "\n", encoding="utf-8")
+    with pytest.raises(IngestError, match=r"tuning2.jsonl:1: .*renamed"):  # a renamed issue is an error, not a skip
+        issue_probe_pairs(issue_map, resolve, texts, seed=0, files=[bad])
 
 
 def test_probe_training_never_reads_a_heldout_probe_set():
