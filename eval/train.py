@@ -435,7 +435,9 @@ def issue_probe_pairs(issue_map, resolve, texts: dict[str, str], seed: int,
     """The tuning probes' pairs and their counts: a probe's question with the next provision
     of its issue (each issue's resolved provisions in role order, in turn) and an easy
     negative from another area (`_other_area_texts`); one `group` per issue, as for the
-    map's pairs. A probe whose issue has no resolved provision is counted, not trained on."""
+    map's pairs. A probe whose issue has no resolved provision is counted, not trained on;
+    one whose issue id is not in the map is an error naming its file and line (read by
+    `eval.issue_probes.load_probes`, the probe sets' one reader)."""
     rng = random.Random(seed)
     order = {role: i for i, role in enumerate(ROLE_PRIORITY)}
     resolved, unresolved = _issue_units(issue_map, resolve, texts, order=lambda p: order.get(p.role, len(order)))
