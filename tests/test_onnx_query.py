@@ -53,10 +53,14 @@ def test_loaded_index_embeds_queries_with_onnx_like_sentence_transformers(index_
     monkeypatch.setenv("FAGUI_QUERY_BACKEND", "embedder")
     embedder_index = load_index(index_dir)
     assert isinstance(embedder_index.dense.embedder._get(), Embedder)
+    # the index's own embedder runs at the index's precision (int8 on a CPU without AMX), so
+    # two articles within a few thousandths may swap; a top-3 article of either path must be
+    # in the other's top 5, and the top 10s share at least 8
     for query in QUERIES:
         via_onnx = [h.unit_id for h in index.search_dense(query, 10)]
         via_embedder = [h.unit_id for h in embedder_index.search_dense(query, 10)]
-        assert via_onnx[:3] == via_embedder[:3] and len(set(via_onnx) & set(via_embedder)) >= 8, query
+        assert set(via_onnx[:3]) <= set(via_embedder[:5]) and set(via_embedder[:3]) <= set(via_onnx[:5]), query
+        assert len(set(via_onnx) & set(via_embedder)) >= 8, query
 
 
 def test_a_fresh_ask_never_imports_torch(home):
