@@ -84,16 +84,19 @@ def _is_file(path: Path) -> bool:
         return False
 
 
+def _hashed(path: Path) -> dict:
+    """A data file's name, with its sha256 when the file is still there."""
+    return {"file": path.name} | ({"sha256": file_sha256(path)} if _is_file(path) else {})
+
+
 def data_entry(source: dict) -> dict:
     """One training source of `fagui train`'s record: its counts, its file name and sha256;
     a source made of several files (the probe sets) records `files`, each hashed. A file
     that no longer exists keeps its name without a hash rather than a guessed one."""
     entry = {k: source[k] for k in ("collection", "weight", "train", "pairs") if k in source}
-    paths = [Path(f) for f in source["files"]] if "files" in source else [Path(source.get("file", ""))]
-    hashed = [{"file": p.name} | ({"sha256": file_sha256(p)} if _is_file(p) else {}) for p in paths]
     if "files" in source:
-        return entry | {"file": source.get("file", ""), "files": hashed}
-    return entry | hashed[0]
+        return entry | {"file": source.get("file", ""), "files": [_hashed(Path(f)) for f in source["files"]]}
+    return entry | _hashed(Path(source.get("file", "")))
 
 
 def manifest(model_dir: Path, out: Path, cosine: float) -> dict:

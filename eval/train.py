@@ -45,7 +45,9 @@ down a little, so it is off by default.
 
 The tuning probes as data (`fagui train --issue-probes`, `issue_probe_pairs`): the
 questions of the issue map's tuning probe sets, each with a provision of its issue
-(eval/reports/EMBEDDER-PROBES.md: held out, it beats m3e-small on both splits).
+(eval/reports/EMBEDDER-PROBES.md: held out, the fp32 model beat m3e-small on both splits;
+eval/reports/EMBEDDER-SHIPPED.md: in the fp16 form it would ship, re-embedded in int8, not on
+the domain split, so it is not the default).
 """
 from __future__ import annotations
 
