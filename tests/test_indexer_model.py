@@ -63,13 +63,33 @@ def test_batched_path_equals_plain_sentence_transformers(fp32, pipl_subset):
     assert float((ours * plain).sum(axis=1).min()) > 0.99999
 
 
-@pytest.mark.parametrize("precision, min_cosine", [("bf16", 0.999), ("int8", 0.95)])
+@pytest.mark.parametrize("precision, min_cosine", [("bf16", 0.999), ("int8", 0.98)])
 def test_fast_precisions_stay_close_to_fp32(fp32, pipl_subset, precision, min_cosine):
     texts = [p.indexed_text for p in make_passages([pipl_subset])]
     fast = Embedder(precision=precision)
     assert fast.precision == precision and fast.vector_key != fp32.vector_key
     cosines = (fast.encode(texts) * fp32.encode(texts)).sum(axis=1)
     assert float(cosines.mean()) > min_cosine
+
+
+def test_int8_scales_each_output_channel_and_keys_its_scheme(pipl_subset, monkeypatch):
+    """Per-channel weight scales (INT8_SCHEME) keep passages closer to the fp32 query
+    vectors (mean cosine 0.992 against 0.9855 per tensor on these articles, m3e-small);
+    the scheme is part of `vector_key`, so the other scheme's cached vectors are not reused."""
+    import torch
+
+    from indexer import embedder as embedder_module
+
+    int8 = Embedder(precision="int8")
+    quantized = [m for m in int8.model.modules() if isinstance(m, torch.ao.nn.quantized.dynamic.Linear)]
+    assert quantized and all(m.weight().qscheme() in (torch.per_channel_affine, torch.per_channel_symmetric) for m in quantized)
+    key = int8.vector_key
+    monkeypatch.setattr(embedder_module, "INT8_SCHEME", "per-tensor")
+    per_tensor = Embedder(precision="int8")
+    assert per_tensor.vector_key != key
+    texts = [p.indexed_text for p in make_passages([pipl_subset])]
+    exact = Embedder(precision="fp32").encode(texts)
+    assert (int8.encode(texts) * exact).sum(axis=1).mean() > (per_tensor.encode(texts) * exact).sum(axis=1).mean()
 
 
 def test_dense_index_finds_the_article_and_reloads_without_embedding(tmp_path, pipl_subset, fp32):
