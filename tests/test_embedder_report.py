@@ -1,11 +1,15 @@
 """eval/embedder_report.py on hand-written runs: question-weighted domain figures, the
-decision rule (a tie is not a win) and the training table with the issue map's row."""
+decision rule (a tie is not a win), the paired differences with their bootstrap interval,
+whether the weights are the shipped default, and the training table with the issue map's row."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from eval.embedder_report import decision, load_run, write
+import pytest
+
+from corpus import config
+from eval.embedder_report import decision, load_run, paired, paired_difference, shipped_note, write
 
 
 def run(directory: Path, r10: dict[str, float], flags=("no-rerank", "rerank")) -> Path:
@@ -19,6 +23,43 @@ def run(directory: Path, r10: dict[str, float], flags=("no-rerank", "rerank")) -
             (directory / f"{name}-{flag}").mkdir(parents=True, exist_ok=True)
             (directory / f"{name}-{flag}" / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
     return directory
+
+
+def write_per_question(directory: Path, name: str, flag: str, recalls: list[float]) -> None:
+    rows = [{"id": f"q{i}", "metrics": {"recall@10": r, "mrr@10": r, "recall@100": 1.0}} for i, r in enumerate(recalls)]
+    (directory / f"{name}-{flag}" / "per_question.jsonl").write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+
+
+def test_paired_difference_by_hand():
+    same = paired_difference([0.5, 0.0, 1.0], [0.7, 0.2, 1.2])  # every question +0.2: the interval is the point
+    assert same["difference"] == pytest.approx(0.2) and same["low"] == pytest.approx(0.2) == same["high"]
+    one = paired_difference([0.0] * 6, [1.0, 0, 0, 0, 0, 0])  # one question of six gains 1
+    assert one["difference"] == pytest.approx(1 / 6) and one["better"] == 1 and one["worse"] == 0
+    assert one["low"] == 0.0 and 1 / 6 < one["high"] <= 1.0
+
+
+def test_paired_rows_pair_the_same_questions_across_both_domain_files(tmp_path):
+    base = run(tmp_path / "base", {"stard": 0.5, "domain_dev": 0.5, "domain_lay_dev": 0.5}, flags=("rerank",))
+    tuned = run(tmp_path / "tuned", {"stard": 0.5, "domain_dev": 0.5, "domain_lay_dev": 0.5}, flags=("rerank",))
+    for directory, dev, lay in ((base, [1.0], [0.0, 0.5, 1.0]), (tuned, [0.0], [1.0, 0.5, 1.0])):
+        write_per_question(directory, "domain_dev", "rerank", dev)
+        write_per_question(directory, "domain_lay_dev", "rerank", lay)
+        write_per_question(directory, "stard", "rerank", [0.5] * 10)
+    rows = paired(base, tuned)
+    domain = rows["domain held-out, both sets (default), rerank, recall@10"]
+    assert domain["questions"] == 4 and domain["difference"] == pytest.approx(0.0)  # -1 on dev's q0, +1 on lay's q0
+    assert domain["better"] == 1 and domain["worse"] == 1
+    assert rows["STARD held-out (national), rerank, recall@10"]["difference"] == 0.0
+    assert not any(", no-rerank," in key for key in rows)  # no per-question file, no row
+
+
+def test_shipped_note_names_the_default_only_for_the_shipped_weights(tmp_path, monkeypatch):
+    folder = tmp_path / "embedder"
+    folder.mkdir()
+    (folder / "manifest.json").write_text(json.dumps({"trained_sha256": "a" * 64, "sha256": "c" * 64}), encoding="utf-8")
+    monkeypatch.setattr(config, "SHIPPED_EMBEDDER", folder)
+    assert "ship as the default model" in shipped_note({"fingerprint": "a" * 64})
+    assert "not the repository's default" in shipped_note({"fingerprint": "b" * 64})
 
 
 def test_domain_rows_are_question_weighted_and_a_tie_is_not_a_win(tmp_path):
@@ -57,3 +98,4 @@ def test_report_lists_the_issue_maps_pairs_as_their_own_source(tmp_path):
     assert "| tuning.jsonl + tuning2.jsonl (5 probe questions) | default | ×1 | — | — | — | — | 4 |" in text
     assert "| stard_train.jsonl | national | ×1 | 10 | 7 | 1 | 2 | 9 |" in text
     assert "a provision of an issue of another area" in text and "(2 cores; idle)" in text
+    assert "Paired differences" not in text  # these runs have no per-question files
