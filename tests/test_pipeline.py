@@ -1,4 +1,5 @@
-"""The real ask pipeline on a small real collection, built with the real m3e-small model.
+"""The real ask pipeline on a small real collection, built with the real default model
+(the shipped embedder).
 
 One index is built per module (a user collection of five real laws) and every test
 asks through the same `Pipeline`/CLI code users run.
@@ -132,7 +133,7 @@ def test_resolve_and_fingerprint(pipeline):
     # titles with spaces or book-title marks (as in 最高人民法院 最高人民检察院…) still resolve
     assert pipeline.resolve("《中华人民共和国 国家赔偿法》", "第十六条") == pipeline.resolve("中华人民共和国国家赔偿法", "第16条")
     fp = pipeline.fingerprint()
-    assert fp["model"] == "m3e-small" and len(fp["model_sha256"]) >= 12 and fp["collection_sha256"]
+    assert fp["model"] == "fagui-embed-m3e-small" and len(fp["model_sha256"]) >= 12 and fp["collection_sha256"]
 
 
 def test_cli_ask_json_shape(home, capsys):
