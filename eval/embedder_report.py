@@ -14,7 +14,7 @@ without the reranker (the embedder's own effect) and with it (what users get).
 
 Because the two models answer the same questions, the report also gives the paired
 differences (tuned − m3e-small) per question, from each run's per_question.jsonl, with a
-95 % bootstrap interval (scipy.stats.bootstrap, percentile, seeded): on 30 domain
+95 % bootstrap interval (`eval.compare.paired_differences`): on 30 domain
 questions a gain of two points of Recall@10 is well inside what resampling moves, and
 the reader should see that next to the verdict.
 """
@@ -22,20 +22,18 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import asdict
 from pathlib import Path
 
-import numpy as np
-
 from corpus import config
+from eval.compare import BOOTSTRAP_RESAMPLES, PairedDifference, paired_differences
 
 REPORT = Path(__file__).resolve().parent / "reports" / "EMBEDDER.md"
 METRICS = ("recall@1", "recall@10", "recall@100", "mrr@10")
 DOMAIN_FILES = ("domain_dev", "domain_lay_dev")
-#: The paired comparison: which runs together form a split, and the resampling.
+#: The paired comparison: which runs together form a split, and its metrics.
 PAIRED_SPLITS = {"STARD held-out (national)": ("stard",), "domain held-out, both sets (default)": DOMAIN_FILES}
 PAIRED_METRICS = ("recall@10", "mrr@10", "recall@100")
-BOOTSTRAP_RESAMPLES = 5000
-BOOTSTRAP_SEED = 0
 
 
 def load_run(directory: Path, flag: str) -> dict[str, dict]:
@@ -93,30 +91,17 @@ def per_question(directory: Path, names: tuple[str, ...], flag: str) -> dict[str
     return out
 
 
-def paired_difference(base: list[float], tuned: list[float]) -> dict:
-    """Mean of tuned − base over the same questions, its 95 % percentile bootstrap interval,
-    and how many questions got better or worse."""
-    from scipy.stats import bootstrap  # scipy.stats takes ~0.5 s to import: only for this report
-
-    diff = np.asarray(tuned, dtype=float) - np.asarray(base, dtype=float)
-    ci = bootstrap((diff,), np.mean, n_resamples=BOOTSTRAP_RESAMPLES, method="percentile",
-                   random_state=BOOTSTRAP_SEED).confidence_interval
-    return {"questions": len(diff), "difference": float(diff.mean()), "low": float(ci.low), "high": float(ci.high),
-            "better": int((diff > 0).sum()), "worse": int((diff < 0).sum())}
-
-
-def paired(base_dir: Path, tuned_dir: Path) -> dict[str, dict]:
-    """{"split, flag, metric": paired_difference} for the questions both runs evaluated."""
-    out: dict[str, dict] = {}
+def paired(base_dir: Path, tuned_dir: Path) -> dict[str, PairedDifference]:
+    """{"split, flag, metric": tuned − m3e-small} over the questions both runs evaluated
+    (eval.compare.paired_differences)."""
+    out: dict[str, PairedDifference] = {}
     for flag in ("no-rerank", "rerank"):
         for split, names in PAIRED_SPLITS.items():
             base, tuned = per_question(base_dir, names, flag), per_question(tuned_dir, names, flag)
             if base is None or tuned is None:
                 continue
-            ids = sorted(set(base) & set(tuned))
-            for metric in PAIRED_METRICS:
-                out[f"{split}, {flag}, {metric}"] = paired_difference([base[i][metric] for i in ids],
-                                                                      [tuned[i][metric] for i in ids])
+            for d in paired_differences(base, tuned, PAIRED_METRICS):
+                out[f"{split}, {flag}, {d.name}"] = d
     return out
 
 
@@ -165,8 +150,8 @@ def write(out: Path, base_dir: Path, tuned_dir: Path, model_dir: Path, extra: di
                   "| --- | --- | --- | ---: | ---: | --- | ---: | ---: |"]
         for key, d in differences.items():
             split, flag, metric = key.rsplit(", ", 2)
-            lines.append(f"| {split} | {'on' if flag == 'rerank' else 'off'} | {metric} | {d['questions']} | "
-                         f"{d['difference']:+.3f} | [{d['low']:+.3f}, {d['high']:+.3f}] | {d['better']} | {d['worse']} |")
+            lines.append(f"| {split} | {'on' if flag == 'rerank' else 'off'} | {metric} | {d.questions} | "
+                         f"{d.difference:+.3f} | [{d.low:+.3f}, {d.high:+.3f}] | {d.better} | {d.worse} |")
         lines.append("")
     lines += ["## Table", "", "| split | questions | model | R@1 | R@10 | R@100 | MRR@10 |", "| --- | ---: | --- | ---: | ---: | ---: | ---: |"]
     for name in names:
@@ -218,7 +203,8 @@ def write(out: Path, base_dir: Path, tuned_dir: Path, model_dir: Path, extra: di
     lines += ["", "## Commands", "", "```"] + extra.get("commands", []) + ["```", ""]
     out.write_text("\n".join(lines), encoding="utf-8")
     out.with_suffix(".json").write_text(json.dumps({"table": {k: {n: r for n, r in v.items()} for k, v in table.items()},
-                                                    "verdict": verdict, "paired": differences, "train": info,
+                                                    "verdict": verdict,
+                                                    "paired": {k: asdict(d) for k, d in differences.items()}, "train": info,
                                                     "extra": extra},
                                                    ensure_ascii=False, indent=1), encoding="utf-8")
     return verdict

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from corpus import config
-from eval.embedder_report import decision, load_run, paired, paired_difference, shipped_note, write
+from eval.compare import paired_difference
+from eval.embedder_report import decision, load_run, paired, shipped_note, write
 
 
 def run(directory: Path, r10: dict[str, float], flags=("no-rerank", "rerank")) -> Path:
@@ -31,11 +32,15 @@ def write_per_question(directory: Path, name: str, flag: str, recalls: list[floa
 
 
 def test_paired_difference_by_hand():
-    same = paired_difference([0.5, 0.0, 1.0], [0.7, 0.2, 1.2])  # every question +0.2: the interval is the point
-    assert same["difference"] == pytest.approx(0.2) and same["low"] == pytest.approx(0.2) == same["high"]
-    one = paired_difference([0.0] * 6, [1.0, 0, 0, 0, 0, 0])  # one question of six gains 1
-    assert one["difference"] == pytest.approx(1 / 6) and one["better"] == 1 and one["worse"] == 0
-    assert one["low"] == 0.0 and 1 / 6 < one["high"] <= 1.0
+    same = paired_difference("r", [0.5, 0.0, 1.0], [0.7, 0.2, 1.2])  # every question +0.2: the interval is the point
+    assert same.difference == pytest.approx(0.2) and same.low == pytest.approx(0.2) == same.high
+    one = paired_difference("r", [0.0] * 6, [1.0, 0, 0, 0, 0, 0])  # one question of six gains 1
+    assert one.difference == pytest.approx(1 / 6) and one.better == 1 and one.worse == 0
+    assert one.low == 0.0 and 1 / 6 < one.high <= 1.0
+    single = paired_difference("r", [0.0], [1.0])  # one question: nothing to resample
+    assert (single.difference, single.low, single.high) == (1.0, 1.0, 1.0)
+    with pytest.raises(ValueError, match="no paired questions"):
+        paired_difference("r", [], [])
 
 
 def test_paired_rows_pair_the_same_questions_across_both_domain_files(tmp_path):
@@ -47,9 +52,9 @@ def test_paired_rows_pair_the_same_questions_across_both_domain_files(tmp_path):
         write_per_question(directory, "stard", "rerank", [0.5] * 10)
     rows = paired(base, tuned)
     domain = rows["domain held-out, both sets (default), rerank, recall@10"]
-    assert domain["questions"] == 4 and domain["difference"] == pytest.approx(0.0)  # -1 on dev's q0, +1 on lay's q0
-    assert domain["better"] == 1 and domain["worse"] == 1
-    assert rows["STARD held-out (national), rerank, recall@10"]["difference"] == 0.0
+    assert domain.questions == 4 and domain.difference == pytest.approx(0.0)  # -1 on dev's q0, +1 on lay's q0
+    assert domain.better == 1 and domain.worse == 1
+    assert rows["STARD held-out (national), rerank, recall@10"].difference == 0.0
     assert not any(", no-rerank," in key for key in rows)  # no per-question file, no row
 
 

@@ -220,6 +220,12 @@ def test_compare_runs_deltas_and_changed_questions(tmp_path):
     text = format_compare(cmp)
     assert "mrr@10" in text and "+0.250" in text and "q1" in text and "q2 " not in text
     assert "changed questions: 1" in text
+    # paired over the two questions with gold: only q1's mrr moves (+0.5), so the mean is +0.25
+    paired = {d.name: d for d in cmp.paired}
+    assert paired["mrr@10"].questions == 2 and paired["mrr@10"].difference == pytest.approx(0.25)
+    assert (paired["mrr@10"].better, paired["mrr@10"].worse, paired["mrr@10"].low) == (1, 0, 0.0)
+    assert paired["recall@10"].difference == pytest.approx(-0.25) and (paired["recall@10"].better, paired["recall@10"].worse) == (0, 1)
+    assert "paired over 2 shared questions" in text and "mrr@10 +0.250 [+0.000, +0.500] (1 better, 0 worse)" in text
 
 
 def test_compare_refuses_a_directory_without_results(tmp_path):
