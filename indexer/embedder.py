@@ -58,6 +58,9 @@ DEFAULT_BATCH_TOKENS = {"fp32": 2048, "int8": 2048, "bf16": 8192, "ov-bf16": 102
 #: (m3e-small; 0.984 against 0.971 for the probe-tuned model) at the same speed. Part of
 #: `vector_key`, so vectors of the other scheme are never reused from the cache.
 INT8_SCHEME = "per-channel"
+#: Texts tokenised per tokenizer call when a whole collection is tokenised: all ids of
+#: `default` (63,671 passages) at once as Python lists took 1.9 GB of RSS.
+TOKENIZE_CHUNK = 2048
 
 
 def int8_qconfig():
@@ -66,11 +69,6 @@ def int8_qconfig():
     from torch.ao.quantization import default_dynamic_qconfig, per_channel_dynamic_qconfig
 
     return {"per-channel": per_channel_dynamic_qconfig, "per-tensor": default_dynamic_qconfig}[INT8_SCHEME]
-
-
-#: Texts tokenised per tokenizer call when a whole collection is tokenised: all ids of
-#: `default` (63,671 passages) at once as Python lists took 1.9 GB of RSS.
-TOKENIZE_CHUNK = 2048
 
 
 def bf16_is_fast(cpu_flags: str) -> bool:
@@ -152,7 +150,8 @@ class Embedder:
 
     @property
     def vector_key(self) -> str:
-        """Everything that determines the vectors: weights, precision, window."""
+        """Everything that determines the vectors: weights, precision (with int8's
+        scheme), window."""
         precision = f"{self.precision}:{INT8_SCHEME}" if self.precision == "int8" else self.precision
         blob = f"{self.fingerprint}|{precision}|{self.max_seq_length}"
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]

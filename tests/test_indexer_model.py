@@ -81,8 +81,8 @@ def test_fast_precisions_stay_close_to_fp32(fp32, pipl_subset, precision, min_co
 def test_int8_scales_each_output_channel_and_keys_its_scheme(pipl_subset, monkeypatch):
     """Per-channel weight scales (INT8_SCHEME) keep passages closer to the fp32 query
     vectors (mean cosine on these articles 0.986 against 0.973 per tensor with the shipped
-    embedder, 0.992 against 0.9855 with m3e-small);
-    the scheme is part of `vector_key`, so the other scheme's cached vectors are not reused."""
+    embedder, 0.992 against 0.9855 with m3e-small); the scheme is part of `vector_key`, so
+    the other scheme's cached vectors are not reused."""
     import torch
 
     from indexer import embedder as embedder_module
