@@ -145,6 +145,17 @@ class CompareResult:
         return [c for c in self.changed if c.direction < 0]
 
 
+def read_per_question(path: Path) -> dict[str, dict[str, Any]]:
+    """{question id: row} of one run's per_question.jsonl — the one reader of that file
+    (eval-compare and eval/embedder_report.py). Raises ValueError/KeyError on a bad line."""
+    questions = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            questions[row["id"]] = row
+    return questions
+
+
 def _load(run_dir: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     metrics_path, per_question_path = run_dir / METRICS_FILE, run_dir / PER_QUESTION_FILE
     for path in (metrics_path, per_question_path):
@@ -152,11 +163,7 @@ def _load(run_dir: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
             raise UsageError(f"{path}: missing — is {run_dir} an output directory of `fagui eval`?")
     try:
         metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
-        questions = {}
-        for lineno, line in enumerate(per_question_path.read_text(encoding="utf-8").splitlines(), start=1):
-            if line.strip():
-                row = json.loads(line)
-                questions[row["id"]] = row
+        questions = read_per_question(per_question_path)
     except (json.JSONDecodeError, KeyError) as exc:
         raise UsageError(f"{run_dir}: unreadable evaluation output ({exc})") from exc
     return metrics, questions

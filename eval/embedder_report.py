@@ -26,7 +26,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from corpus import config
-from eval.compare import BOOTSTRAP_RESAMPLES, PairedDifference, paired_differences
+from eval.compare import BOOTSTRAP_RESAMPLES, PairedDifference, paired_differences, read_per_question
+from eval.runner import METRICS_FILE, PER_QUESTION_FILE
 
 REPORT = Path(__file__).resolve().parent / "reports" / "EMBEDDER.md"
 METRICS = ("recall@1", "recall@10", "recall@100", "mrr@10")
@@ -38,7 +39,7 @@ PAIRED_METRICS = ("recall@10", "mrr@10", "recall@100")
 
 def load_run(directory: Path, flag: str) -> dict[str, dict]:
     """{row name: metrics with `questions`} of one run directory and reranker flag."""
-    metrics = {name: json.loads((directory / f"{name}-{flag}" / "metrics.json").read_text(encoding="utf-8"))
+    metrics = {name: json.loads((directory / f"{name}-{flag}" / METRICS_FILE).read_text(encoding="utf-8"))
                for name in ("stard", *DOMAIN_FILES)}
     rows: dict[str, dict] = {}
 
@@ -81,13 +82,12 @@ def per_question(directory: Path, names: tuple[str, ...], flag: str) -> dict[str
     None when a run has no per_question.jsonl (older runs)."""
     out: dict[str, dict] = {}
     for name in names:
-        path = directory / f"{name}-{flag}" / "per_question.jsonl"
+        path = directory / f"{name}-{flag}" / PER_QUESTION_FILE
         if not path.is_file():
             return None
-        for line in path.read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
+        for qid, row in read_per_question(path).items():
             if row.get("metrics"):
-                out[f"{name}:{row['id']}"] = row["metrics"]
+                out[f"{name}:{qid}"] = row["metrics"]
     return out
 
 
