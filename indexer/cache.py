@@ -30,6 +30,24 @@ def text_key(vector_key: str, text: str) -> bytes:
     return hashlib.sha256(f"{vector_key}\x1f{text}".encode("utf-8")).digest()
 
 
+def _adopt_file(source: Path, target: Path) -> bool:
+    """Hard-link (or copy, across file systems) `source` to `target`; False when `source`
+    is gone — the index it belonged to was rebuilt meanwhile, so its text is embedded
+    again instead of the build failing."""
+    if target.exists():
+        return True
+    try:
+        os.link(source, target)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        try:
+            shutil.copy2(source, target)
+        except FileNotFoundError:
+            return False
+    return True
+
+
 class EmbeddingCache:
     """Append-only store of (key → vector) in one directory."""
 
@@ -92,7 +110,8 @@ class EmbeddingCache:
     def adopt_chunks_from(self, source: Path) -> int:
         """Hard-link (or copy) the complete chunks of another cache directory into this one.
 
-        Used to carry the cache of the current index and of interrupted builds into a
+        Used to carry the cache of the current index, of interrupted builds and of the
+        other indexes built with the same model (`indexer.store._sibling_caches`) into a
         new build directory. Returns the number of chunks adopted.
         """
         source = Path(source)
@@ -105,15 +124,9 @@ class EmbeddingCache:
             vectors_file = source / f"{name}.vectors.npy"
             if not vectors_file.exists():
                 continue
-            for src in (vectors_file, keys_file):
-                dst = self.directory / src.name
-                if dst.exists():
-                    continue
-                try:
-                    os.link(src, dst)
-                except OSError:
-                    shutil.copy2(src, dst)
-            adopted += 1
+            # keys last: a chunk whose keys file is missing is never read
+            if all(_adopt_file(src, self.directory / src.name) for src in (vectors_file, keys_file)):
+                adopted += 1
         return adopted
 
     def compact(self, keep: Iterable[bytes]) -> None:

@@ -32,6 +32,7 @@ from indexer import (
     load_index,
     update_index,
 )
+from indexer.cache import EmbeddingCache
 from indexer.passages import WindowSettings, make_passages, split_windows
 from indexer.segment import Segmenter
 
@@ -298,6 +299,41 @@ def test_version_1_indexes_are_still_read(tmp_path):
 
 
 # ------------------------------------------------------------------ incremental
+
+
+def test_a_second_collection_reuses_the_vectors_of_one_built_with_the_same_model(tmp_path):
+    """`national` is a subset of `default`: building it after `default` embeds nothing the
+    other index already holds — for the same model only, and for BM25-first builds too."""
+    docs = sample_documents()
+    build_index(docs, tmp_path / "indexes" / "default", quiet_config(), progress=False, embedder=HashEmbedder())
+    extra = make_law("中华人民共和国行政诉讼法", ["起诉应当在六个月内提出。"])
+    report = build_index(docs[:2] + [extra], tmp_path / "indexes" / "national", quiet_config(), progress=False,
+                         embedder=HashEmbedder())
+    assert (report.passages, report.embedded, report.cached) == (6, 1, 5)
+    other_model = build_index(docs[:2], tmp_path / "indexes" / "other", quiet_config(), progress=False,
+                              embedder=HashEmbedder(seed="b"))
+    assert (other_model.embedded, other_model.cached) == (5, 0)
+    later_dir = tmp_path / "indexes" / "later"
+    build_index(docs[:2], later_dir, quiet_config(), progress=False, vectors_later=True)
+    added = add_vectors(later_dir, progress=False, embedder=HashEmbedder())
+    assert (added.embedded, added.cached) == (0, 5)
+    # the first index keeps its cache: the others linked its chunks, then compacted their own
+    assert len(EmbeddingCache(tmp_path / "indexes" / "default" / "cache").load()) == 6
+
+
+def test_a_cache_chunk_that_vanishes_while_adopted_is_skipped(tmp_path, monkeypatch):
+    """Another process may rebuild the index whose cache is being adopted: its chunk is
+    then gone and its text gets embedded again, the build does not fail."""
+    source = EmbeddingCache(tmp_path / "source")
+    source.append([bytes(32)], np.ones((1, 4), dtype=np.float32))
+
+    def vanished(src, dst):
+        raise FileNotFoundError(src)
+
+    monkeypatch.setattr(os, "link", vanished)
+    target = EmbeddingCache(tmp_path / "target")
+    assert target.adopt_chunks_from(tmp_path / "source") == 0
+    assert len(target.load()) == 0
 
 
 def test_rebuild_and_updates_embed_only_new_text(tmp_path):
