@@ -169,7 +169,8 @@ def _sibling_caches(index_dir: Path, vector_key: str | None) -> list[Path]:
     one another needs. Without this a second collection embedded everything again (70
     minutes for `national` after `default` on a 2-core AVX2 machine). Only complete
     indexes (a readable manifest) with the same key are taken: other models' vectors
-    could never match a key and would only be loaded for nothing."""
+    could never match a key and would only be loaded for nothing. The cost: a build
+    holds the adopted vectors in memory until it compacts (128 MB for `default`)."""
     parent = index_dir.parent
     if vector_key is None or not parent.is_dir():
         return []
