@@ -270,3 +270,14 @@ def test_bench_records_and_passes_on_the_reranking_choice():
     assert reranker_text({"reranker": info, "rerank": True, "rerank_depth": 20}) == \
         "reranker fagui-rerank-m3e-small (sha256 501ec484…, top 20)"
     assert reranker_text({"reranker": info, "rerank": False}) == "no reranking"
+
+
+def test_int8_weights_use_the_reduced_range_only_where_the_cpu_kernels_saturate():
+    """AVX2 without VNNI sums u8 × s8 pairs into int16 (saturates): 7-bit weights there;
+    VNNI, AVX-512 VNNI and non-x86 CPUs keep 8-bit weights (the shipped export)."""
+    from indexer.embedder import int8_needs_reduced_range
+
+    assert int8_needs_reduced_range("flags : fpu sse2 avx avx2 fma")
+    assert not int8_needs_reduced_range("flags : avx2 avx512f avx512_vnni")
+    assert not int8_needs_reduced_range("flags : avx2 avx_vnni")
+    assert not int8_needs_reduced_range("Features : fp asimd asimddp")
