@@ -168,7 +168,7 @@ def _sibling_caches(index_dir: Path, vector_key: str | None) -> list[Path]:
     is sha256(vector key + text), so a vector embedded for one collection is exactly the
     one another needs. Without this a second collection embedded everything again (70
     minutes for `national` after `default` on a 2-core AVX2 machine). Only complete
-    indexes (a readable manifest) with the same key are taken: other models' vectors
+    indexes (`read_manifest` accepts them) with the same key are taken: other models' vectors
     could never match a key and would only be loaded for nothing. The cost: a build
     holds the adopted vectors in memory until it compacts (128 MB for `default`)."""
     parent = index_dir.parent
@@ -179,8 +179,8 @@ def _sibling_caches(index_dir: Path, vector_key: str | None) -> list[Path]:
         if sibling == index_dir or sibling.name.startswith(".") or not (sibling / "cache").is_dir():
             continue
         try:
-            manifest = json.loads((sibling / "manifest.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            manifest = read_manifest(sibling)
+        except (IndexStoreError, OSError, ValueError):  # not an index, or one this fagui cannot read
             continue
         if (manifest.get("model") or {}).get("vector_key") == vector_key:
             out.append(sibling / "cache")
